@@ -1,0 +1,24 @@
+#pragma once
+// The command line of ecco-train.
+#include <string>
+
+#include "ecco/trainer.hpp"
+
+namespace ecco {
+
+struct CommandLine {
+  RunConfig config;
+  std::string out;  // CSV path; empty: no CSV
+  bool print_constants = false;
+  std::string log_level = "info";
+  bool compressor_given = false;  // --compressor was on the command line
+  bool show_help = false;
+  bool show_version = false;
+  std::string help_text;
+};
+
+// Parses argv; ConfigError with one line naming the flag and what is allowed on bad input.
+// Spec strings are checked later, by the set-up (which knows the data).
+CommandLine parse_command_line(int argc, const char* const* argv);
+
+}  // namespace ecco

@@ -1,0 +1,71 @@
+#pragma once
+// RAII wrappers of MPI. Every MPI call is checked; a failure throws CommError carrying
+// MPI's own error string. Communicators are duplicated, so ecco's traffic never mixes with
+// the application's, and they return errors instead of aborting (MPI_ERRORS_RETURN).
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <mpi.h>
+
+namespace ecco {
+
+// Initialises MPI (MPI_THREAD_FUNNELED) for its lifetime; finalises on destruction.
+class MpiEnvironment {
+ public:
+  MpiEnvironment(int& argc, char**& argv);
+  ~MpiEnvironment();
+  MpiEnvironment(const MpiEnvironment&) = delete;
+  MpiEnvironment& operator=(const MpiEnvironment&) = delete;
+};
+
+// Throws CommError("what: <MPI error string>") unless code == MPI_SUCCESS.
+void check_mpi(int code, const char* what);
+
+class Communicator {
+ public:
+  // Duplicates `parent`; collective over parent.
+  explicit Communicator(MPI_Comm parent = MPI_COMM_WORLD);
+  ~Communicator();
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  MPI_Comm raw() const { return comm_; }
+
+  void barrier() const;
+
+  // Gathers one variable-size byte block per rank to root. At root, `all` receives the
+  // blocks concatenated in rank order and `counts` the size of each; elsewhere both are
+  // left empty. Cost: one MPI_Gather of an int, one MPI_Gatherv of the bytes.
+  void gather_bytes(std::span<const std::byte> local, std::vector<std::byte>& all, std::vector<int>& counts,
+                    int root) const;
+
+  // root's bytes to every rank; other ranks' vectors are resized to match.
+  // Cost: one MPI_Bcast of the size, one of the bytes.
+  void broadcast_bytes(std::vector<std::byte>& bytes, int root) const;
+
+  // In-place broadcast of doubles from root (all ranks pass the same length).
+  void broadcast(std::span<double> values, int root) const;
+
+  // Point-to-point doubles (blocking). Used by the ordered chain reduction.
+  void send(std::span<const double> values, int destination, int tag) const;
+  void receive(std::span<double> values, int source, int tag) const;
+
+  // Max over ranks of an int; every rank gets the result.
+  int allreduce_max(int value) const;
+  // Min over ranks of an int; every rank gets the result.
+  int allreduce_min(int value) const;
+
+  // Ends the whole job (MPI_Abort).
+  [[noreturn]] void abort(int exit_code) const;
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+}  // namespace ecco

@@ -1,0 +1,37 @@
+#pragma once
+// GradientOracle: evaluates one client's f_i and grad f_i at the model of a given round
+// and remembers the last evaluation, so that the metrics of a logged round reuse the
+// gradient the method already computed at the same model.
+#include <cstdint>
+
+#include <Eigen/Core>
+
+#include "ecco/problem.hpp"
+
+namespace ecco {
+
+class GradientOracle {
+ public:
+  explicit GradientOracle(const Problem& problem);
+
+  // grad f_i(x) where x is the model of round `version`. The caller guarantees that one
+  // version always names the same x; a repeated call costs nothing.
+  const Eigen::VectorXd& gradient(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t version);
+  // f_i(x) at the same point (computed together with the gradient).
+  double loss(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t version);
+
+  const Problem& problem() const { return problem_; }
+  // Number of gradient evaluations so far (for tests and timing).
+  std::int64_t evaluations() const { return evaluations_; }
+
+ private:
+  void evaluate(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t version);
+
+  const Problem& problem_;
+  Eigen::VectorXd gradient_;
+  double loss_ = 0.0;
+  std::int64_t version_ = -1;
+  std::int64_t evaluations_ = 0;
+};
+
+}  // namespace ecco

@@ -1,0 +1,103 @@
+#pragma once
+// Running a training job: the same round code with all clients in one process
+// (run_serial) or spread over MPI ranks (run_mpi). For the same RunConfig both produce
+// the same history bit for bit, whatever the number of ranks.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "ecco/codec.hpp"
+#include "ecco/error.hpp"
+#include "ecco/step_size.hpp"
+
+namespace ecco {
+
+class Communicator;
+
+struct RunConfig {
+  std::string data = "synthetic";  // LIBSVM path, or "synthetic[:rows=,dim=,density=,noise=,seed=]"
+  std::optional<std::size_t> dim;  // feature dimension (default: largest index in the file)
+  std::string problem = "logistic:lambda=0.1";
+  std::size_t clients = 20;
+  std::string algorithm = "ef21";
+  std::string compressor = "topk:k=1";
+  std::string step_size = "theory";  // "0.01" or "theory[:mult=,mean=]"
+  std::int64_t rounds = 1000;
+  std::uint64_t seed = 1;
+  std::string x0 = "zero";  // "zero" or "gaussian" (N(0, I) from the seed)
+  ValueFormat wire = ValueFormat::fp32;
+  std::int64_t log_every = 1;
+};
+
+// One logged round. Row t describes the model after t server updates (row 0: the start).
+struct MetricsRow {
+  std::int64_t round = 0;
+  double grad_norm_sq = 0.0;   // ||grad f(x^t)||^2, f = (1/n) sum_i f_i
+  double loss = 0.0;           // f(x^t)
+  std::uint64_t bits_up = 0;   // cumulative, all clients, encoded message bytes * 8
+  std::uint64_t bits_down = 0; // cumulative, model bytes * 8 * clients
+  double seconds = 0.0;        // wall time since the start of round 0
+};
+
+// What the server knows after set-up, before round 1.
+struct RunInfo {
+  RunConfig config;
+  std::string data_source;         // resolved data description
+  std::string problem_spec;        // canonical specs
+  std::string algorithm_spec;
+  std::string compressor_spec;     // "(unused)" for methods without compression
+  std::string step_size_rule;
+  std::size_t dim = 0;
+  std::size_t rows = 0;
+  int ranks = 1;
+  bool constants_computed = false;  // L and L_i are computed for theory step sizes or on request
+  SmoothnessConstants constants;
+  double alpha = 1.0;
+  double xi = 0.0;
+  double step_size = 0.0;          // gamma
+};
+
+struct RunResult {
+  bool is_server = false;          // history and x are only filled on the server (rank 0)
+  RunInfo info;
+  std::vector<MetricsRow> history;
+  Eigen::VectorXd x;               // final model
+  double seconds = 0.0;            // wall time of the rounds (set-up excluded)
+};
+
+// Hooks called on the server only. on_setup runs during set-up: an exception thrown there
+// (say, an unwritable output file) is a set-up error like a bad flag.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void on_setup(const RunInfo& /*info*/) {}
+  virtual void on_row(const MetricsRow& /*row*/) {}
+  virtual void on_finish(const RunResult& /*result*/) {}
+};
+
+// Options of a run that do not change its result.
+struct RunOptions {
+  bool compute_constants = false;  // compute L and L_i even with a constant step size
+  RunObserver* observer = nullptr;
+};
+
+// Thrown by run_mpi on every rank when set-up failed on some rank. All ranks agree on it,
+// so they can exit normally; report() is true on exactly one rank (the lowest failing),
+// whose what() is the original error message.
+class SetupFailure : public Error {
+ public:
+  SetupFailure(const std::string& message, bool report) : Error(message), report_(report) {}
+  bool report() const { return report_; }
+
+ private:
+  bool report_;
+};
+
+RunResult run_serial(const RunConfig& config, const RunOptions& options = {});
+RunResult run_mpi(const RunConfig& config, const Communicator& comm, const RunOptions& options = {});
+
+}  // namespace ecco

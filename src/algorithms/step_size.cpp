@@ -1,0 +1,105 @@
+#include "ecco/step_size.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "ecco/error.hpp"
+#include "ecco/spec.hpp"
+
+namespace ecco {
+namespace {
+
+const std::vector<SpecEntry>& lr_table() {
+  static const std::vector<SpecEntry> table = {
+      {"theory",
+       {{"mult", "1", "multiple of the theory step size, > 0"},
+        {"mean", "qm", "qm: L_QM (EF21), am: L_AM (EF21-W / improved analysis)"}},
+       "gamma = mult / (L + L_mean xi(alpha))"},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::string StepSizeRule::to_string() const {
+  if (!theory) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.17g", constant);
+    return buffer;
+  }
+  char buffer[96];
+  std::snprintf(buffer, sizeof buffer, "theory:mean=%s,mult=%.17g", mean == SmoothnessMean::quadratic ? "qm" : "am",
+                mult);
+  return buffer;
+}
+
+StepSizeRule parse_step_size(std::string_view text) {
+  const std::string s(text);
+  char* end = nullptr;
+  const double value = std::strtod(s.c_str(), &end);
+  StepSizeRule rule;
+  if (!s.empty() && end == s.c_str() + s.size()) {
+    if (!(std::isfinite(value) && value > 0.0)) {
+      throw ConfigError("--lr: step size must be a finite number > 0, got '" + s + "'");
+    }
+    rule.theory = false;
+    rule.constant = value;
+    return rule;
+  }
+  const Spec spec = resolve_spec("--lr rule", text, lr_table());
+  rule.mult = spec.get_double("mult");
+  if (!(rule.mult > 0.0)) throw ConfigError("--lr theory: mult must be > 0, got '" + spec.get_string("mult") + "'");
+  const std::string& mean = spec.get_string("mean");
+  if (mean == "qm") {
+    rule.mean = SmoothnessMean::quadratic;
+  } else if (mean == "am") {
+    rule.mean = SmoothnessMean::arithmetic;
+  } else {
+    throw ConfigError("--lr theory: mean must be qm or am, got '" + mean + "'");
+  }
+  return rule;
+}
+
+SmoothnessConstants summarize_smoothness(double L, std::span<const double> L_i) {
+  SmoothnessConstants c;
+  c.L = L;
+  if (L_i.empty()) return c;
+  c.L_min = *std::min_element(L_i.begin(), L_i.end());
+  c.L_max = *std::max_element(L_i.begin(), L_i.end());
+  double sum = 0.0;
+  double sum_sq = 0.0;
+  for (double l : L_i) {
+    sum += l;
+    sum_sq += l * l;
+  }
+  const auto n = static_cast<double>(L_i.size());
+  c.L_am = sum / n;
+  c.L_qm = std::sqrt(sum_sq / n);
+  return c;
+}
+
+double ef21_theta(double alpha) { return 1.0 - std::sqrt(1.0 - alpha); }
+
+double ef21_beta(double alpha) { return (1.0 - alpha) / ef21_theta(alpha); }
+
+double ef21_xi(double alpha) {
+  if (alpha >= 1.0) return 0.0;
+  const double root = std::sqrt(1.0 - alpha);
+  return root / (1.0 - root);
+}
+
+double theory_step_size(const StepSizeRule& rule, const SmoothnessConstants& constants, double alpha) {
+  if (!(alpha > 0.0 && alpha <= 1.0)) {
+    throw ConfigError("theory step size needs a contraction parameter alpha in (0, 1], got " + std::to_string(alpha));
+  }
+  const double mean = rule.mean == SmoothnessMean::quadratic ? constants.L_qm : constants.L_am;
+  const double denominator = constants.L + mean * ef21_xi(alpha);
+  if (!(denominator > 0.0)) {
+    throw NumericError("theory step size: L + L_mean xi(alpha) = " + std::to_string(denominator) +
+                       " is not positive (all-zero data?)");
+  }
+  return rule.mult / denominator;
+}
+
+}  // namespace ecco

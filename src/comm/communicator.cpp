@@ -1,0 +1,109 @@
+#include "ecco/communicator.hpp"
+
+#include <climits>
+#include <cstdlib>
+#include <string>
+
+#include "ecco/error.hpp"
+
+namespace ecco {
+
+void check_mpi(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) length = 0;
+  throw CommError(std::string(what) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
+}
+
+MpiEnvironment::MpiEnvironment(int& argc, char**& argv) {
+  int provided = 0;
+  check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+}
+
+MpiEnvironment::~MpiEnvironment() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+Communicator::Communicator(MPI_Comm parent) {
+  check_mpi(MPI_Comm_dup(parent, &comm_), "MPI_Comm_dup");
+  check_mpi(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+}
+
+Communicator::~Communicator() {
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void Communicator::barrier() const { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+void Communicator::gather_bytes(std::span<const std::byte> local, std::vector<std::byte>& all,
+                                std::vector<int>& counts, int root) const {
+  if (local.size() > static_cast<std::size_t>(INT_MAX)) {
+    throw CommError("gather: a rank's block of " + std::to_string(local.size()) + " bytes exceeds MPI's int count");
+  }
+  const int count = static_cast<int>(local.size());
+  all.clear();
+  counts.clear();
+  std::vector<int> displacements;
+  if (rank_ == root) counts.resize(static_cast<std::size_t>(size_));
+  check_mpi(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_), "MPI_Gather (sizes)");
+  if (rank_ == root) {
+    displacements.resize(counts.size());
+    long long total = 0;
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      displacements[r] = static_cast<int>(total);
+      total += counts[r];
+      if (total > INT_MAX) throw CommError("gather: total of " + std::to_string(total) + " bytes exceeds MPI's int count");
+    }
+    all.resize(static_cast<std::size_t>(total));
+  }
+  check_mpi(MPI_Gatherv(local.data(), count, MPI_BYTE, all.data(), counts.data(), displacements.data(), MPI_BYTE, root,
+                        comm_),
+            "MPI_Gatherv");
+}
+
+void Communicator::broadcast_bytes(std::vector<std::byte>& bytes, int root) const {
+  unsigned long long size = bytes.size();
+  check_mpi(MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, root, comm_), "MPI_Bcast (size)");
+  if (size > static_cast<unsigned long long>(INT_MAX)) {
+    throw CommError("broadcast: " + std::to_string(size) + " bytes exceed MPI's int count");
+  }
+  bytes.resize(static_cast<std::size_t>(size));
+  check_mpi(MPI_Bcast(bytes.data(), static_cast<int>(size), MPI_BYTE, root, comm_), "MPI_Bcast");
+}
+
+void Communicator::broadcast(std::span<double> values, int root) const {
+  check_mpi(MPI_Bcast(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, root, comm_), "MPI_Bcast");
+}
+
+void Communicator::send(std::span<const double> values, int destination, int tag) const {
+  check_mpi(MPI_Send(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, destination, tag, comm_), "MPI_Send");
+}
+
+void Communicator::receive(std::span<double> values, int source, int tag) const {
+  check_mpi(MPI_Recv(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, source, tag, comm_, MPI_STATUS_IGNORE),
+            "MPI_Recv");
+}
+
+int Communicator::allreduce_max(int value) const {
+  int result = 0;
+  check_mpi(MPI_Allreduce(&value, &result, 1, MPI_INT, MPI_MAX, comm_), "MPI_Allreduce");
+  return result;
+}
+
+int Communicator::allreduce_min(int value) const {
+  int result = 0;
+  check_mpi(MPI_Allreduce(&value, &result, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
+  return result;
+}
+
+void Communicator::abort(int exit_code) const {
+  MPI_Abort(comm_, exit_code);
+  std::abort();
+}
+
+}  // namespace ecco

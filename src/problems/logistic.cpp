@@ -1,0 +1,111 @@
+// logistic:lambda=L — logistic regression with the non-convex regulariser of the EF21
+// experiments (ALGORITHMS.md 1.13):
+//   f_i(x) = (1/N_i) sum_j log(1 + exp(-y_j a_j^T x)) + lambda sum_k x_k^2 / (1 + x_k^2)
+//   grad   = -(1/N_i) sum_j y_j a_j / (1 + exp(y_j a_j^T x)) + lambda 2 x_k / (1 + x_k^2)^2
+//   L_i    = lambda_max(A_i^T A_i) / (4 N_i) + 2 lambda
+// Labels must be -1 / +1.
+#include <cmath>
+#include <string>
+
+#include "ecco/error.hpp"
+#include "problems/builtin.hpp"
+
+namespace ecco::detail {
+namespace {
+
+// log(1 + exp(t)) without overflow.
+double softplus(double t) { return t > 0.0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t)); }
+
+class Logistic final : public Problem {
+ public:
+  Logistic(Dataset shard, double lambda) : data_(std::move(shard)), lambda_(lambda) {
+    margins_.resize(data_.features.rows());
+    weights_.resize(data_.features.rows());
+  }
+
+  std::size_t dim() const override { return data_.dim(); }
+
+  double loss(Eigen::Ref<const Eigen::VectorXd> x) const override {
+    margins_.noalias() = data_.features * x;
+    double sum = 0.0;
+    for (Eigen::Index j = 0; j < margins_.size(); ++j) sum += softplus(-data_.labels[j] * margins_[j]);
+    return sum / static_cast<double>(margins_.size()) + regulariser(x);
+  }
+
+  double loss_and_gradient(Eigen::Ref<const Eigen::VectorXd> x, Eigen::Ref<Eigen::VectorXd> grad) const override {
+    margins_.noalias() = data_.features * x;
+    const auto rows = static_cast<double>(margins_.size());
+    double sum = 0.0;
+    for (Eigen::Index j = 0; j < margins_.size(); ++j) {
+      const double y = data_.labels[j];
+      const double m = y * margins_[j];
+      sum += softplus(-m);
+      weights_[j] = -y / (1.0 + std::exp(m));
+    }
+    grad.noalias() = data_.features.transpose() * weights_;
+    grad /= rows;
+    for (Eigen::Index k = 0; k < x.size(); ++k) {
+      const double s = 1.0 + x[k] * x[k];
+      grad[k] += lambda_ * 2.0 * x[k] / (s * s);
+    }
+    return sum / rows + regulariser(x);
+  }
+
+  double smoothness() const override { return logistic_smoothness(data_, lambda_); }
+
+ private:
+  double regulariser(const Eigen::Ref<const Eigen::VectorXd>& x) const {
+    double r = 0.0;
+    for (Eigen::Index k = 0; k < x.size(); ++k) r += x[k] * x[k] / (1.0 + x[k] * x[k]);
+    return lambda_ * r;
+  }
+
+  Dataset data_;
+  double lambda_;
+  // Scratch of size N_i, reused by every evaluation (the problem is not thread-safe).
+  mutable Eigen::VectorXd margins_;
+  mutable Eigen::VectorXd weights_;
+};
+
+class LogisticFactory final : public ProblemFactory {
+ public:
+  explicit LogisticFactory(double lambda, std::string lambda_text)
+      : lambda_(lambda), lambda_text_(std::move(lambda_text)) {}
+
+  std::string spec() const override { return "logistic:lambda=" + lambda_text_; }
+
+  std::unique_ptr<Problem> make(Dataset shard) const override {
+    check_binary_labels(shard);
+    return std::make_unique<Logistic>(std::move(shard), lambda_);
+  }
+
+  double smoothness_of(const Dataset& all) const override { return logistic_smoothness(all, lambda_); }
+
+ private:
+  double lambda_;
+  std::string lambda_text_;
+};
+
+}  // namespace
+
+double logistic_smoothness(const Dataset& data, double lambda) {
+  return max_eigenvalue_gram(data.features) / (4.0 * static_cast<double>(data.rows())) + 2.0 * lambda;
+}
+
+void check_binary_labels(const Dataset& data) {
+  for (Eigen::Index j = 0; j < data.labels.size(); ++j) {
+    const double y = data.labels[j];
+    if (y != 1.0 && y != -1.0) {
+      throw DataError(data.source + ": label " + std::to_string(y) + " in row " + std::to_string(j + 1) +
+                      " of a client shard; the logistic problem needs exactly two distinct labels");
+    }
+  }
+}
+
+std::unique_ptr<ProblemFactory> make_logistic(const Spec& spec) {
+  const double lambda = spec.get_double("lambda");
+  if (lambda < 0.0) throw ConfigError("problem 'logistic': lambda must be >= 0, got " + spec.get_string("lambda"));
+  return std::make_unique<LogisticFactory>(lambda, spec.get_string("lambda"));
+}
+
+}  // namespace ecco::detail

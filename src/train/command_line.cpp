@@ -1,0 +1,106 @@
+#include "ecco/command_line.hpp"
+
+#include <cxxopts.hpp>
+
+#include "ecco/error.hpp"
+
+namespace ecco {
+namespace {
+
+// Whole-number flag value in [min, max]; cxxopts' own messages do not say which flag.
+std::int64_t integer_flag(const cxxopts::ParseResult& parsed, const std::string& flag, std::int64_t min) {
+  const std::string text = parsed[flag].as<std::string>();
+  std::size_t used = 0;
+  long long value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) {
+    throw ConfigError("--" + flag + ": '" + text + "' is not a whole number");
+  }
+  if (value < min) throw ConfigError("--" + flag + ": must be >= " + std::to_string(min) + ", got " + text);
+  return value;
+}
+
+}  // namespace
+
+CommandLine parse_command_line(int argc, const char* const* argv) {
+  cxxopts::Options options("ecco-train",
+                           "Distributed training with compressed communication and error feedback.\n"
+                           "Run under mpirun; rank 0 is the server, clients are spread over all ranks.\n\n"
+                           "Example:\n"
+                           "  mpirun -np 4 ecco-train --data mushrooms.txt --problem logistic:lambda=0.1 \\\n"
+                           "      --clients 20 --algorithm ef21 --compressor topk:k=1 --lr theory \\\n"
+                           "      --rounds 1000 --seed 1 --out run.csv\n");
+  const RunConfig defaults;
+  // clang-format off
+  options.add_options("Data")
+    ("data", "LIBSVM file, or synthetic[:rows=,dim=,density=,noise=,seed=]",
+     cxxopts::value<std::string>()->default_value(defaults.data), "PATH|SPEC")
+    ("dim", "feature dimension (default: largest index in the file)", cxxopts::value<std::string>(), "D")
+    ("clients", "number of clients n (rows split in contiguous blocks)",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.clients)), "N");
+  options.add_options("Method")
+    ("problem", "objective: logistic[:lambda=0.1]", cxxopts::value<std::string>()->default_value(defaults.problem), "SPEC")
+    ("algorithm", "method: gd, ef21", cxxopts::value<std::string>()->default_value(defaults.algorithm), "SPEC")
+    ("compressor", "uplink compressor: identity, topk:k=K (count) or topk:k=F (fraction < 1)",
+     cxxopts::value<std::string>()->default_value(defaults.compressor), "SPEC")
+    ("lr", "step size: a number, or theory[:mult=M,mean=qm|am]",
+     cxxopts::value<std::string>()->default_value(defaults.step_size), "RULE")
+    ("x0", "starting point: zero or gaussian (seeded)", cxxopts::value<std::string>()->default_value(defaults.x0), "P")
+    ("wire", "value precision on the wire: fp32 or fp64", cxxopts::value<std::string>()->default_value("fp32"), "F");
+  options.add_options("Run")
+    ("rounds", "number of server updates", cxxopts::value<std::string>()->default_value(std::to_string(defaults.rounds)), "T")
+    ("seed", "global seed of every random stream", cxxopts::value<std::string>()->default_value(std::to_string(defaults.seed)), "S");
+  options.add_options("Output")
+    ("out", "CSV file, one row per logged round", cxxopts::value<std::string>(), "PATH")
+    ("log-every", "log a CSV row every N rounds (and the last)",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.log_every)), "N")
+    ("print-constants", "print L, L_i statistics, alpha, xi and the step size")
+    ("log-level", "trace, debug, info, warn, error or off", cxxopts::value<std::string>()->default_value("info"), "LEVEL")
+    ("version", "print the version and exit")
+    ("h,help", "print this help and exit");
+  // clang-format on
+
+  cxxopts::ParseResult parsed;
+  try {
+    parsed = options.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw ConfigError(std::string(e.what()) + " (see --help)");
+  }
+  if (!parsed.unmatched().empty()) {
+    throw ConfigError("unexpected argument '" + parsed.unmatched().front() + "' (flags start with --; see --help)");
+  }
+
+  CommandLine cl;
+  cl.show_help = parsed.count("help") > 0;
+  cl.show_version = parsed.count("version") > 0;
+  cl.help_text = options.help({"Data", "Method", "Run", "Output"});
+  if (cl.show_help || cl.show_version) return cl;
+
+  RunConfig& c = cl.config;
+  c.data = parsed["data"].as<std::string>();
+  if (parsed.count("dim") > 0) c.dim = static_cast<std::size_t>(integer_flag(parsed, "dim", 1));
+  c.clients = static_cast<std::size_t>(integer_flag(parsed, "clients", 1));
+  c.problem = parsed["problem"].as<std::string>();
+  c.algorithm = parsed["algorithm"].as<std::string>();
+  c.compressor = parsed["compressor"].as<std::string>();
+  cl.compressor_given = parsed.count("compressor") > 0;
+  c.step_size = parsed["lr"].as<std::string>();
+  c.x0 = parsed["x0"].as<std::string>();
+  c.wire = parse_value_format(parsed["wire"].as<std::string>());
+  c.rounds = integer_flag(parsed, "rounds", 0);
+  c.seed = static_cast<std::uint64_t>(integer_flag(parsed, "seed", 0));
+  c.log_every = integer_flag(parsed, "log-every", 1);
+  if (parsed.count("out") > 0) {
+    cl.out = parsed["out"].as<std::string>();
+    if (cl.out.empty()) throw ConfigError("--out: empty path");
+  }
+  cl.print_constants = parsed.count("print-constants") > 0;
+  cl.log_level = parsed["log-level"].as<std::string>();
+  return cl;
+}
+
+}  // namespace ecco

@@ -1,0 +1,231 @@
+// The round loop shared by the serial and the MPI driver (see algorithm.hpp for the
+// order of a round). Messages travel as frames: a little-endian uint32 length followed by
+// the encoded message; a process's frames are in client order, and the gather puts the
+// processes in rank order, so the server reads all n frames in client order.
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "ecco/error.hpp"
+#include "ecco/log.hpp"
+#include "train/run_state.hpp"
+
+namespace ecco::detail {
+namespace {
+
+constexpr std::size_t kFrameLengthBytes = 4;
+
+class Clock {
+ public:
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+void append_frame(const Message& message, ValueFormat wire, std::vector<std::byte>& frames) {
+  const std::size_t at = frames.size();
+  frames.resize(at + kFrameLengthBytes);
+  const std::size_t size = encode(message, wire, frames).total();
+  for (std::size_t b = 0; b < kFrameLengthBytes; ++b) {
+    frames[at + b] = static_cast<std::byte>((size >> (8 * b)) & 0xFFU);
+  }
+}
+
+// Wraps a client's error with where it happened.
+[[noreturn]] void rethrow_with_context(std::size_t client, std::int64_t round) {
+  const std::string where = "client " + std::to_string(client) + ", round " + std::to_string(round) + ": ";
+  try {
+    throw;
+  } catch (const NumericError& e) {
+    throw NumericError(where + e.what());
+  } catch (const ConfigError& e) {
+    throw ConfigError(where + e.what());
+  }
+}
+
+class RoundRunner {
+ public:
+  RoundRunner(RunState& state, Transport& transport)
+      : state_(state),
+        transport_(transport),
+        dim_(static_cast<std::uint32_t>(state.info.dim)),
+        clients_(state.info.config.clients),
+        wire_(state.info.config.wire),
+        metrics_(static_cast<Eigen::Index>(state.info.dim) + 1) {}
+
+  // Every process: each local client's message (initial or round t) into one block of frames.
+  void client_messages(std::int64_t t) {
+    frames_.clear();
+    for (LocalClient& c : state_.clients) {
+      ClientEnv env{c.id, *c.oracle, *state_.compressor, c.rng, c.workspace, wire_};
+      try {
+        if (t == 0) {
+          c.method->initialize(state_.x, env, message_);
+        } else {
+          c.method->step(state_.x, t, env, message_);
+        }
+      } catch (const Error&) {
+        rethrow_with_context(c.id, t);
+      }
+      append_frame(message_, wire_, frames_);
+    }
+  }
+
+  // Collective: frames to the server, which decodes them in client order into the method.
+  // Returns the message bits the server received (server only).
+  std::uint64_t aggregate(Phase phase) {
+    transport_.gather(frames_, received_);
+    if (!transport_.is_server()) return 0;
+    std::uint64_t bytes = 0;
+    std::size_t at = 0;
+    state_.server->begin_aggregation();
+    for (std::size_t i = 0; i < clients_; ++i) {
+      if (received_.size() - at < kFrameLengthBytes) {
+        throw DecodeError("frames end before the message of client " + std::to_string(i));
+      }
+      std::size_t size = 0;
+      for (std::size_t b = 0; b < kFrameLengthBytes; ++b) {
+        size |= static_cast<std::size_t>(received_[at + b]) << (8 * b);
+      }
+      at += kFrameLengthBytes;
+      if (size > received_.size() - at) {
+        throw DecodeError("frame of client " + std::to_string(i) + " claims " + std::to_string(size) +
+                          " bytes, only " + std::to_string(received_.size() - at) + " remain");
+      }
+      try {
+        decode(std::span(received_).subspan(at, size), dim_, message_);
+      } catch (const DecodeError& e) {
+        throw DecodeError("message of client " + std::to_string(i) + ": " + e.what());
+      }
+      state_.server->accumulate(i, message_);
+      at += size;
+      bytes += size;
+    }
+    if (at != received_.size()) {
+      throw DecodeError(std::to_string(received_.size() - at) + " unexpected bytes after the last client's message");
+    }
+    state_.server->end_aggregation(phase);
+    return 8 * bytes;
+  }
+
+  // Collective: server applies the model step and sends x to every process. Returns the
+  // downlink bits of the round (model bytes for every client).
+  std::uint64_t update_and_broadcast_model(std::int64_t t) {
+    model_bytes_.clear();
+    if (transport_.is_server()) {
+      state_.server->advance_model(state_.x);
+      if (!state_.x.allFinite()) {
+        throw NumericError("round " + std::to_string(t) +
+                           ": the model is not finite; the iterates diverged (step size too large?)");
+      }
+      model_message_.set_dense(state_.x);
+      encode(model_message_, ValueFormat::fp64, model_bytes_);
+    }
+    transport_.broadcast(model_bytes_);
+    decode(model_bytes_, dim_, model_message_);
+    model_message_.assign_to(state_.x);
+    return 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_;
+  }
+
+  // Collective: f(x^t) and ||grad f(x^t)||^2 at the server, summed in client order.
+  void measure(std::int64_t t, MetricsRow& row) {
+    transport_.ordered_fold(metrics_, [&](Eigen::Ref<Eigen::VectorXd> acc) {
+      const auto d = static_cast<Eigen::Index>(dim_);
+      for (LocalClient& c : state_.clients) {
+        acc.head(d) += c.oracle->gradient(state_.x, t);
+        acc[d] += c.oracle->loss(state_.x, t);
+      }
+    });
+    const auto n = static_cast<double>(clients_);
+    const auto d = static_cast<Eigen::Index>(dim_);
+    row.round = t;
+    row.grad_norm_sq = (metrics_.head(d) / n).squaredNorm();
+    row.loss = metrics_[d] / n;
+  }
+
+ private:
+  RunState& state_;
+  Transport& transport_;
+  std::uint32_t dim_;
+  std::size_t clients_;
+  ValueFormat wire_;
+  Message message_;
+  Message model_message_;
+  std::vector<std::byte> frames_;
+  std::vector<std::byte> received_;
+  std::vector<std::byte> model_bytes_;
+  Eigen::VectorXd metrics_;  // [sum_i grad f_i ; sum_i f_i]
+};
+
+}  // namespace
+
+RunResult execute(RunState& state, Transport& transport, const RunOptions& options) {
+  RunInfo& info = state.info;
+  const RunConfig& config = info.config;
+  transport.broadcast(std::span<double>(&info.step_size, 1));
+  MethodSetup setup{info.dim, config.clients, info.step_size};
+  for (LocalClient& c : state.clients) c.method = state.method->make_client(setup);
+  if (transport.is_server()) state.server = state.method->make_server(setup);
+
+  RunResult result;
+  result.is_server = transport.is_server();
+  RoundRunner runner(state, transport);
+  RunObserver* observer = transport.is_server() ? options.observer : nullptr;
+  const Clock clock;
+  MetricsRow row;
+
+  const auto log_row = [&](std::int64_t t) {
+    runner.measure(t, row);
+    if (!result.is_server) return;
+    row.seconds = clock.seconds();
+    result.history.push_back(row);
+    if (observer != nullptr) observer->on_row(row);
+  };
+
+  runner.client_messages(0);
+  row.bits_up += runner.aggregate(Phase::initial);
+  log_row(0);
+  for (std::int64_t t = 1; t <= config.rounds; ++t) {
+    row.bits_down += runner.update_and_broadcast_model(t);
+    runner.client_messages(t);
+    row.bits_up += runner.aggregate(Phase::round);
+    if (t % config.log_every == 0 || t == config.rounds) log_row(t);
+  }
+
+  result.seconds = clock.seconds();
+  result.x = state.x;
+  result.info = info;
+  if (observer != nullptr) observer->on_finish(result);
+  return result;
+}
+
+RunResult run_with(const RunConfig& config, Transport& transport, const RunOptions& options, SetupErrors errors) {
+  if (errors == SetupErrors::propagate) {
+    RunState state = prepare_local(config, options, transport.rank(), transport.size());
+    return execute(state, transport, options);
+  }
+  RunState state;
+  std::exception_ptr failure;
+  try {
+    state = prepare_local(config, options, transport.rank(), transport.size());
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  const int lowest = transport.lowest_failing_rank(failure != nullptr);
+  if (lowest >= 0) {
+    std::string message = "set-up failed on rank " + std::to_string(lowest);
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& e) {
+        message = e.what();
+      }
+    }
+    throw SetupFailure(message, lowest == transport.rank());
+  }
+  return execute(state, transport, options);
+}
+
+}  // namespace ecco::detail

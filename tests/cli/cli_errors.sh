@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Every bad input to ecco-train gives exactly one error line naming the problem, a non-zero
+# exit status, and leaves the output path untouched.
+# usage: cli_errors.sh <ecco-train> <mpiexec> <ranks>
+set -u
+train=$1 mpiexec=$2 ranks=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+printf '1 1:0.5 3:1\n-1 2:1\n1 3:0.5 2:1\n' > "$work/unsorted.svm"
+printf '1 1:0.5\n2 1:1\n3 2:1\n' > "$work/three_labels.svm"
+: > "$work/empty.svm"
+printf 'keep me\n' > "$work/existing.csv"
+
+# case: expected substring | arguments...
+check() {
+  local expected=$1
+  shift
+  local out="$work/existing.csv"
+  local log="$work/log"
+  "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "$@" > "$log" 2>&1
+  local status=$?
+  local errors
+  errors=$(grep -c '\[error\]' "$log")
+  local problem=""
+  [ "$status" -ne 0 ] || problem+=" exit status 0;"
+  [ "$errors" -eq 1 ] || problem+=" $errors error lines instead of 1;"
+  grep -q -- "$expected" "$log" || problem+=" no '$expected' in the output;"
+  [ "$(cat "$out")" = "keep me" ] || problem+=" the existing --out file was changed;"
+  [ ! -e "$out.partial" ] || problem+=" a .partial file was left behind;"
+  if [ -n "$problem" ]; then
+    echo "FAIL ($*):$problem"
+    sed 's/^/    | /' "$log"
+    failures=$((failures + 1))
+  else
+    echo "ok   ($*): $(grep '\[error\]' "$log" | sed 's/.*\[error\] //')"
+  fi
+}
+
+check "unrecognised option '--bogus'\|bogus" --bogus
+check "--rounds: 'abc' is not a whole number" --rounds abc
+check "unexpected argument 'stray'" stray
+check "unknown compressor 'foo' (valid: identity, topk)" --compressor foo
+check "unknown key 'q' for compressor 'topk' (valid keys: k)" --compressor topk:q=1
+check "k must be a count" --compressor topk:k=0
+check "unknown algorithm 'ef99'" --algorithm ef99
+check "unknown problem 'lasso'" --problem lasso
+check "lambda must be >= 0" --problem logistic:lambda=-1
+check "--lr: step size must be a finite number > 0" --lr -1
+check "mean must be qm or am" --lr theory:mean=gm
+check "unknown value format 'fp16'" --wire fp16
+check "unknown starting point 'ones'" --x0 ones
+check "exceeds the 2000 data rows" --clients 5000
+check "cannot open (No such file or directory)" --data "$work/missing.svm"
+check "is a directory" --data "$work"
+check "unsorted.svm:3: feature index 2 out of order after 3" --data "$work/unsorted.svm"
+check "empty.svm: no data rows" --data "$work/empty.svm"
+check "needs exactly two distinct labels" --data "$work/three_labels.svm" --clients 1
+check "--out $work/no/such/dir/run.csv: cannot create" --data synthetic --out "$work/no/such/dir/run.csv"
+
+echo "$failures failed"
+[ "$failures" -eq 0 ]

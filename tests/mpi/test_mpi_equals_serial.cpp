@@ -1,0 +1,120 @@
+// The main oracle: an MPI run with P ranks equals the serial run bit for bit.
+#include <cstring>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "ecco/communicator.hpp"
+#include "ecco/trainer.hpp"
+#include "test_data.hpp"
+
+namespace {
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// Runs config over all ranks and alone on rank 0; compares everything but the seconds.
+void expect_mpi_equals_serial(const ecco::RunConfig& config) {
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  const auto distributed = ecco::run_mpi(config, comm);
+  if (comm.rank() != 0) {
+    EXPECT_FALSE(distributed.is_server);
+    EXPECT_TRUE(distributed.history.empty());
+    return;
+  }
+  const auto serial = ecco::run_serial(config);
+  ASSERT_EQ(distributed.history.size(), serial.history.size());
+  for (std::size_t t = 0; t < serial.history.size(); ++t) {
+    const auto& a = distributed.history[t];
+    const auto& b = serial.history[t];
+    EXPECT_EQ(a.round, b.round);
+    EXPECT_TRUE(same_bits(a.grad_norm_sq, b.grad_norm_sq)) << "round " << b.round << ": " << a.grad_norm_sq << " vs " << b.grad_norm_sq;
+    EXPECT_TRUE(same_bits(a.loss, b.loss)) << "round " << b.round;
+    EXPECT_EQ(a.bits_up, b.bits_up) << "round " << b.round;
+    EXPECT_EQ(a.bits_down, b.bits_down) << "round " << b.round;
+  }
+  ASSERT_EQ(distributed.x.size(), serial.x.size());
+  for (Eigen::Index j = 0; j < serial.x.size(); ++j) EXPECT_TRUE(same_bits(distributed.x[j], serial.x[j])) << j;
+  EXPECT_TRUE(same_bits(distributed.info.step_size, serial.info.step_size));
+}
+
+ecco::RunConfig synthetic(const char* algorithm, const char* compressor, ecco::ValueFormat wire) {
+  ecco::RunConfig c;
+  c.data = "synthetic:rows=500,dim=30,density=0.3,seed=4";
+  c.clients = 7;  // not a multiple of the rank count
+  c.algorithm = algorithm;
+  c.compressor = compressor;
+  c.rounds = 60;
+  c.wire = wire;
+  c.x0 = "gaussian";
+  c.seed = 11;
+  c.log_every = 7;
+  return c;
+}
+
+}  // namespace
+
+TEST(MpiEqualsSerial, Ef21TopKSyntheticFp32) {
+  expect_mpi_equals_serial(synthetic("ef21", "topk:k=3", ecco::ValueFormat::fp32));
+}
+
+TEST(MpiEqualsSerial, Ef21FractionSyntheticFp64) {
+  expect_mpi_equals_serial(synthetic("ef21", "topk:k=0.2", ecco::ValueFormat::fp64));
+}
+
+TEST(MpiEqualsSerial, GdSynthetic) { expect_mpi_equals_serial(synthetic("gd", "identity", ecco::ValueFormat::fp32)); }
+
+TEST(MpiEqualsSerial, MoreRanksThanClientsLeavesSomeRanksIdle) {
+  auto c = synthetic("ef21", "topk:k=1", ecco::ValueFormat::fp32);
+  c.clients = 1;
+  expect_mpi_equals_serial(c);
+}
+
+TEST(MpiSetup, FailureIsAgreedAndReportedOnce) {
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  auto c = synthetic("ef21", "topk:k=1", ecco::ValueFormat::fp32);
+  c.data = "/nonexistent/data.svm";
+  int reported = 0;
+  try {
+    ecco::run_mpi(c, comm);
+    ADD_FAILURE() << "expected SetupFailure";
+  } catch (const ecco::SetupFailure& e) {
+    reported = e.report() ? 1 : 0;
+    if (e.report()) {
+      EXPECT_NE(std::string(e.what()).find("/nonexistent/data.svm"), std::string::npos) << e.what();
+    }
+  }
+  int total = 0;
+  MPI_Allreduce(&reported, &total, 1, MPI_INT, MPI_SUM, comm.raw());
+  EXPECT_EQ(total, 1);
+}
+
+TEST(MpiSetup, ServerOnlyFailureStopsEveryRank) {
+  // The observer runs on the server only: its failure must not leave other ranks waiting.
+  struct FailingObserver final : ecco::RunObserver {
+    void on_setup(const ecco::RunInfo&) override { throw ecco::ConfigError("cannot write output"); }
+  } observer;
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  ecco::RunOptions options;
+  options.observer = &observer;
+  bool failed = false;
+  try {
+    ecco::run_mpi(synthetic("ef21", "topk:k=1", ecco::ValueFormat::fp32), comm, options);
+  } catch (const ecco::SetupFailure& e) {
+    failed = true;
+    EXPECT_EQ(e.report(), comm.rank() == 0);
+  }
+  EXPECT_TRUE(failed);
+}
+
+TEST(MpiEqualsSerialData, MushroomsEf21Top1) {
+  ECCO_REQUIRE_DATASET(path, "libsvm/mushrooms.txt");
+  ecco::RunConfig c;
+  c.data = path;
+  c.problem = "logistic:lambda=0.1";
+  c.clients = 20;
+  c.algorithm = "ef21";
+  c.compressor = "topk:k=1";
+  c.rounds = 200;
+  c.seed = 1;
+  expect_mpi_equals_serial(c);
+}

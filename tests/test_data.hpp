@@ -1,0 +1,38 @@
+#pragma once
+// Where tests find the papers' datasets: $ECCO_DATA_DIR, else $ECCO_DEFAULT_DATA_DIR (set
+// by ctest to ../shared/datasets beside the repository). A test that needs a file that is
+// absent calls GTEST_SKIP with the reason, so ctest reports it as skipped.
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace ecco::testing {
+
+inline std::optional<std::string> dataset_path(const std::string& relative, std::string* why_missing) {
+  const char* dir = std::getenv("ECCO_DATA_DIR");
+  const char* fallback = std::getenv("ECCO_DEFAULT_DATA_DIR");
+  const std::string base = dir != nullptr ? dir : (fallback != nullptr ? fallback : "");
+  if (base.empty()) {
+    *why_missing = "neither ECCO_DATA_DIR nor ECCO_DEFAULT_DATA_DIR is set";
+    return std::nullopt;
+  }
+  const std::filesystem::path path = std::filesystem::path(base) / relative;
+  if (!std::filesystem::is_regular_file(path)) {
+    *why_missing = "dataset " + path.string() + " not found (set ECCO_DATA_DIR to the datasets folder)";
+    return std::nullopt;
+  }
+  return path.string();
+}
+
+}  // namespace ecco::testing
+
+// Declares `var` as the dataset's path or skips the current test with the reason.
+#define ECCO_REQUIRE_DATASET(var, relative)                                   \
+  std::string var;                                                            \
+  do {                                                                        \
+    std::string ecco_why_missing_;                                            \
+    auto ecco_found_ = ::ecco::testing::dataset_path(relative, &ecco_why_missing_); \
+    if (!ecco_found_) GTEST_SKIP() << ecco_why_missing_;                     \
+    var = *ecco_found_;                                                       \
+  } while (0)

@@ -1,0 +1,88 @@
+// ecco-train's command line: defaults, every flag, and one clear error per bad input.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "ecco/command_line.hpp"
+#include "ecco/error.hpp"
+
+namespace {
+
+ecco::CommandLine parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "ecco-train");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return ecco::parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string error_of(std::vector<std::string> args) {
+  try {
+    parse(std::move(args));
+  } catch (const ecco::ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST(CommandLine, Defaults) {
+  const auto cl = parse({});
+  const ecco::RunConfig defaults;
+  EXPECT_EQ(cl.config.data, defaults.data);
+  EXPECT_EQ(cl.config.algorithm, "ef21");
+  EXPECT_EQ(cl.config.compressor, "topk:k=1");
+  EXPECT_EQ(cl.config.step_size, "theory");
+  EXPECT_EQ(cl.config.clients, 20U);
+  EXPECT_EQ(cl.config.rounds, 1000);
+  EXPECT_EQ(cl.config.wire, ecco::ValueFormat::fp32);
+  EXPECT_FALSE(cl.config.dim.has_value());
+  EXPECT_TRUE(cl.out.empty());
+  EXPECT_FALSE(cl.compressor_given);
+}
+
+TEST(CommandLine, EveryFlag) {
+  const auto cl = parse({"--data", "d.svm", "--dim", "300", "--problem", "logistic:lambda=0.5", "--clients", "7",
+                         "--algorithm", "gd", "--compressor", "identity", "--lr", "theory:mult=2", "--rounds", "12",
+                         "--seed", "9", "--x0", "gaussian", "--wire", "fp64", "--out", "r.csv", "--log-every", "3",
+                         "--print-constants", "--log-level", "warn"});
+  EXPECT_EQ(cl.config.data, "d.svm");
+  EXPECT_EQ(cl.config.dim.value(), 300U);
+  EXPECT_EQ(cl.config.problem, "logistic:lambda=0.5");
+  EXPECT_EQ(cl.config.clients, 7U);
+  EXPECT_EQ(cl.config.algorithm, "gd");
+  EXPECT_EQ(cl.config.compressor, "identity");
+  EXPECT_TRUE(cl.compressor_given);
+  EXPECT_EQ(cl.config.step_size, "theory:mult=2");
+  EXPECT_EQ(cl.config.rounds, 12);
+  EXPECT_EQ(cl.config.seed, 9U);
+  EXPECT_EQ(cl.config.x0, "gaussian");
+  EXPECT_EQ(cl.config.wire, ecco::ValueFormat::fp64);
+  EXPECT_EQ(cl.out, "r.csv");
+  EXPECT_EQ(cl.config.log_every, 3);
+  EXPECT_TRUE(cl.print_constants);
+  EXPECT_EQ(cl.log_level, "warn");
+}
+
+TEST(CommandLine, HelpListsTheGroups) {
+  const auto cl = parse({"--help"});
+  EXPECT_TRUE(cl.show_help);
+  for (const char* word : {"Data", "Method", "Run", "Output", "--compressor", "mpirun"}) {
+    EXPECT_NE(cl.help_text.find(word), std::string::npos) << word;
+  }
+}
+
+TEST(CommandLine, BadInputsNameTheFlag) {
+  EXPECT_NE(error_of({"--rounds", "abc"}).find("--rounds"), std::string::npos);
+  EXPECT_NE(error_of({"--rounds", "-1"}).find("--rounds"), std::string::npos);
+  EXPECT_NE(error_of({"--rounds", "10x"}).find("--rounds"), std::string::npos);
+  EXPECT_NE(error_of({"--clients", "0"}).find("--clients"), std::string::npos);
+  EXPECT_NE(error_of({"--log-every", "0"}).find("--log-every"), std::string::npos);
+  EXPECT_NE(error_of({"--dim", "0"}).find("--dim"), std::string::npos);
+  EXPECT_NE(error_of({"--wire", "fp16"}).find("fp32, fp64"), std::string::npos);
+  EXPECT_NE(error_of({"--bogus"}).find("bogus"), std::string::npos);
+  EXPECT_NE(error_of({"stray"}).find("stray"), std::string::npos);
+  EXPECT_NE(error_of({"--out", ""}).find("--out"), std::string::npos);
+  EXPECT_NE(error_of({"--rounds"}).find("rounds"), std::string::npos);
+}

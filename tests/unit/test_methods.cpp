@@ -1,0 +1,290 @@
+// Methods against independent references: EF21 with the identity compressor is GD; EF21
+// with TopK equals a plain re-implementation of ALGORITHMS.md 1.3; the EF21 theorem's
+// bound holds on a real run; bits are what the wire format says.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+#include <numeric>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "ecco/algorithm.hpp"
+#include "ecco/dataset.hpp"
+#include "ecco/error.hpp"
+#include "ecco/problem.hpp"
+#include "ecco/step_size.hpp"
+#include "ecco/trainer.hpp"
+
+namespace {
+
+ecco::RunConfig synthetic_config(const char* algorithm, const char* compressor) {
+  ecco::RunConfig c;
+  c.data = "synthetic:rows=300,dim=12,density=0.5,seed=3";
+  c.clients = 6;
+  c.algorithm = algorithm;
+  c.compressor = compressor;
+  c.rounds = 100;
+  c.wire = ecco::ValueFormat::fp64;
+  c.x0 = "gaussian";
+  c.seed = 5;
+  return c;
+}
+
+// The methods of one run driven by hand, without the trainer (all clients in the test).
+class MethodHarness {
+ public:
+  MethodHarness(const char* method_spec, const char* compressor_spec, double gamma)
+      : method_(ecco::make_method(method_spec)), compressor_(ecco::make_compressor(compressor_spec)) {
+    ecco::SyntheticClassification gen;
+    gen.rows = 200;
+    gen.dim = 10;
+    gen.density = 0.5;
+    gen.seed = 8;
+    const auto data = ecco::make_synthetic_classification(gen);
+    const auto ranges = ecco::split_contiguous(data.rows(), 5);
+    const auto factory = ecco::make_problem_factory("logistic:lambda=0.1");
+    const ecco::MethodSetup setup{10, 5, gamma};
+    for (const auto& r : ranges) {
+      problems_.push_back(factory->make(data.slice(r.begin, r.end)));
+      oracles_.push_back(std::make_unique<ecco::GradientOracle>(*problems_.back()));
+      clients_.push_back(method_->make_client(setup));
+    }
+    rngs_.resize(ranges.size());
+    workspaces_.resize(ranges.size());
+    server_ = method_->make_server(setup);
+    x_ = Eigen::VectorXd::Zero(10);
+  }
+
+  // x^0, x^1, ..., x^T.
+  std::vector<Eigen::VectorXd> run(std::int64_t rounds) {
+    std::vector<Eigen::VectorXd> iterates{x_};
+    exchange(0, ecco::Phase::initial);
+    for (std::int64_t t = 1; t <= rounds; ++t) {
+      server_->advance_model(x_);
+      exchange(t, ecco::Phase::round);
+      iterates.push_back(x_);
+    }
+    return iterates;
+  }
+
+ private:
+  void exchange(std::int64_t t, ecco::Phase phase) {
+    server_->begin_aggregation();
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+      ecco::ClientEnv env{i, *oracles_[i], *compressor_, rngs_[i], workspaces_[i], ecco::ValueFormat::fp64};
+      ecco::Message m;
+      if (t == 0) {
+        clients_[i]->initialize(x_, env, m);
+      } else {
+        clients_[i]->step(x_, t, env, m);
+      }
+      server_->accumulate(i, m);
+    }
+    server_->end_aggregation(phase);
+  }
+
+  std::unique_ptr<ecco::Method> method_;
+  std::unique_ptr<ecco::Compressor> compressor_;
+  std::vector<std::unique_ptr<ecco::Problem>> problems_;
+  std::vector<std::unique_ptr<ecco::GradientOracle>> oracles_;
+  std::vector<std::unique_ptr<ecco::ClientMethod>> clients_;
+  std::vector<ecco::Rng> rngs_;
+  std::vector<ecco::CompressorWorkspace> workspaces_;
+  std::unique_ptr<ecco::ServerMethod> server_;
+  Eigen::VectorXd x_;
+};
+
+// TopK by a full sort: larger |x| first, then smaller index.
+Eigen::VectorXd reference_topk(const Eigen::VectorXd& x, std::size_t k) {
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(x.size()));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](Eigen::Index a, Eigen::Index b) { return std::fabs(x[a]) > std::fabs(x[b]); });
+  Eigen::VectorXd out = Eigen::VectorXd::Zero(x.size());
+  for (std::size_t i = 0; i < k; ++i) out[order[i]] = x[order[i]];
+  return out;
+}
+
+}  // namespace
+
+TEST(Methods, Ef21WithIdentityIsGradientDescentIterateForIterate) {
+  MethodHarness gd("gd", "identity", 0.5);
+  MethodHarness ef21("ef21", "identity", 0.5);
+  const auto a = gd.run(300);
+  const auto b = ef21.run(300);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    // EF21 forms g_i + (grad - g_i), GD forms grad: equal up to rounding of the difference.
+    EXPECT_LE((a[t] - b[t]).norm(), 1e-12 * std::max(1.0, a[t].norm())) << "iterate " << t;
+  }
+  EXPECT_GT((a.back() - a.front()).norm(), 0.1);  // the iterates really moved
+}
+
+TEST(Methods, Ef21WithIdentityMatchesGdThroughTheTrainer) {
+  auto gd_config = synthetic_config("gd", "identity");
+  auto ef_config = synthetic_config("ef21", "identity");
+  const auto gd = ecco::run_serial(gd_config);
+  const auto ef = ecco::run_serial(ef_config);
+  ASSERT_EQ(gd.history.size(), ef.history.size());
+  EXPECT_EQ(gd.info.step_size, ef.info.step_size);  // alpha = 1 for both: gamma = 1/L
+  for (std::size_t t = 0; t < gd.history.size(); ++t) {
+    EXPECT_NEAR(gd.history[t].grad_norm_sq, ef.history[t].grad_norm_sq, 1e-12 * gd.history[0].grad_norm_sq);
+    EXPECT_NEAR(gd.history[t].loss, ef.history[t].loss, 1e-13);
+  }
+  EXPECT_LE((gd.x - ef.x).norm(), 1e-12 * gd.x.norm());
+}
+
+TEST(Methods, Ef21TopKMatchesPlainReimplementation) {
+  auto config = synthetic_config("ef21", "topk:k=2");
+  config.step_size = "0.7";
+  const auto run = ecco::run_serial(config);
+
+  // The same run written directly from ALGORITHMS.md 1.3 with dense vectors.
+  ecco::SyntheticClassification gen;
+  gen.rows = 300;
+  gen.dim = 12;
+  gen.density = 0.5;
+  gen.seed = 3;
+  const auto data = ecco::make_synthetic_classification(gen);
+  const auto ranges = ecco::split_contiguous(300, 6);
+  const auto factory = ecco::make_problem_factory("logistic:lambda=0.1");
+  std::vector<std::unique_ptr<ecco::Problem>> f;
+  for (const auto& r : ranges) f.push_back(factory->make(data.slice(r.begin, r.end)));
+  const auto grad = [&](std::size_t i, const Eigen::VectorXd& x) {
+    Eigen::VectorXd g(12);
+    f[i]->loss_and_gradient(x, g);
+    return g;
+  };
+  ecco::Rng x0_rng(ecco::derive_seed(5, ecco::kNoClient, ecco::SeedPurpose::initial_point));
+  Eigen::VectorXd x(12);
+  for (Eigen::Index j = 0; j < 12; ++j) x[j] = x0_rng.normal();
+  std::vector<Eigen::VectorXd> g_i;
+  Eigen::VectorXd g = Eigen::VectorXd::Zero(12);
+  for (std::size_t i = 0; i < 6; ++i) {
+    g_i.push_back(grad(i, x));
+    g += g_i.back() / 6.0;
+  }
+  for (int t = 1; t <= 100; ++t) {
+    x -= 0.7 * g;
+    Eigen::VectorXd mean_c = Eigen::VectorXd::Zero(12);
+    Eigen::VectorXd full = Eigen::VectorXd::Zero(12);
+    for (std::size_t i = 0; i < 6; ++i) {
+      const Eigen::VectorXd gi = grad(i, x);
+      const Eigen::VectorXd c = reference_topk(gi - g_i[i], 2);
+      g_i[i] += c;
+      mean_c += c / 6.0;
+      full += gi / 6.0;
+    }
+    g += mean_c;
+    ASSERT_NEAR(run.history[static_cast<std::size_t>(t)].grad_norm_sq, full.squaredNorm(),
+                1e-9 * full.squaredNorm())
+        << "round " << t;
+  }
+  EXPECT_LE((run.x - x).norm(), 1e-10 * x.norm());
+}
+
+TEST(Methods, BitsAreTheEncodedBytes) {
+  auto config = synthetic_config("ef21", "topk:k=1");
+  config.rounds = 10;
+  const auto run = ecco::run_serial(config);
+  // fp64 wire: initial dense gradient 20 + 8 d bytes per client; each round one
+  // (index, value) pair per client: 20 + 4 + 8 bytes; the model downlink is dense fp64.
+  const std::uint64_t n = 6;
+  const std::uint64_t d = 12;
+  const std::uint64_t initial = n * (20 + 8 * d) * 8;
+  const std::uint64_t per_round_up = n * (20 + 4 + 8) * 8;
+  const std::uint64_t per_round_down = n * (20 + 8 * d) * 8;
+  for (const auto& row : run.history) {
+    const auto t = static_cast<std::uint64_t>(row.round);
+    EXPECT_EQ(row.bits_up, initial + t * per_round_up);
+    EXPECT_EQ(row.bits_down, t * per_round_down);
+  }
+}
+
+TEST(Methods, Ef21SatisfiesTheoremOneBound) {
+  // EF21 Theorem 1 with g_i^0 = grad f_i(x^0) (so G^0 = 0) and gamma at the theory rule:
+  //   (1/T) sum_{t<T} ||grad f(x^t)||^2 <= 2 (f(x^0) - f_inf) / (gamma T),
+  // and f_inf >= 0 for the logistic loss plus a non-negative regulariser.
+  ecco::RunConfig config;
+  config.data = "synthetic:rows=400,dim=8,density=0.5,seed=2";
+  config.clients = 10;
+  config.algorithm = "ef21";
+  config.compressor = "topk:k=1";
+  config.wire = ecco::ValueFormat::fp64;
+  config.rounds = 3000;
+  const auto run = ecco::run_serial(config);
+  const auto T = static_cast<double>(config.rounds);
+  double average = 0.0;
+  for (std::size_t t = 0; t < static_cast<std::size_t>(config.rounds); ++t) average += run.history[t].grad_norm_sq;
+  average /= T;
+  const double bound = 2.0 * run.history[0].loss / (run.info.step_size * T);
+  // The bound must say something: well below where the run started.
+  ASSERT_LT(bound, 0.2 * run.history[0].grad_norm_sq);
+  EXPECT_LE(average, bound);
+  // And with the theory step size x1 the method does not blow up.
+  EXPECT_LT(run.history.back().grad_norm_sq, run.history[0].grad_norm_sq);
+}
+
+TEST(Methods, Ef21RejectsNothingContractiveAndGdIgnoresCompressor) {
+  const auto ef21 = ecco::make_method("ef21");
+  const auto gd = ecco::make_method("gd");
+  ecco::CompressorTraits unbiased;
+  unbiased.kind = ecco::CompressorClass::unbiased;
+  unbiased.omega = 3.0;
+  EXPECT_THROW(ef21->theory_alpha(unbiased), ecco::ConfigError);
+  EXPECT_EQ(gd->theory_alpha(unbiased), 1.0);
+  EXPECT_FALSE(gd->uses_compressor());
+  EXPECT_THROW(ecco::make_method("ef22"), ecco::ConfigError);
+  EXPECT_THROW(ecco::make_method("ef21:eta=1"), ecco::ConfigError);
+}
+
+TEST(Trainer, RejectsBadConfigurations) {
+  auto base = synthetic_config("ef21", "topk:k=1");
+  auto expect_config_error = [](ecco::RunConfig c) { EXPECT_THROW(ecco::run_serial(c), ecco::ConfigError); };
+  auto c = base;
+  c.clients = 301;  // more clients than rows
+  expect_config_error(c);
+  c = base;
+  c.x0 = "ones";
+  expect_config_error(c);
+  c = base;
+  c.step_size = "fast";
+  expect_config_error(c);
+  c = base;
+  c.data = "synthetic:rows=0";
+  expect_config_error(c);
+  c = base;
+  c.data = "synthetic:cols=3";
+  expect_config_error(c);
+  c = base;
+  c.dim = 13;  // contradicts the generator's dim
+  expect_config_error(c);
+  c = base;
+  c.data = "/nonexistent/file.svm";
+  EXPECT_THROW(ecco::run_serial(c), ecco::DataError);
+}
+
+TEST(Trainer, NonFiniteGradientIsANumericErrorWithContext) {
+  // Four rows at the largest finite feature value: the gradient sum overflows to inf.
+  const auto path = std::filesystem::temp_directory_path() / ("ecco-overflow-" + std::to_string(::getpid()) + ".svm");
+  {
+    std::ofstream out(path);
+    for (int r = 0; r < 4; ++r) out << "1 1:1.7e308\n";
+    out << "-1 1:1\n";
+  }
+  ecco::RunConfig c;
+  c.data = path.string();
+  c.clients = 1;
+  c.step_size = "0.1";
+  try {
+    ecco::run_serial(c);
+    ADD_FAILURE() << "expected a NumericError";
+  } catch (const ecco::NumericError& e) {
+    EXPECT_NE(std::string(e.what()).find("client 0, round 0"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+}
