@@ -11,8 +11,7 @@ namespace {
 class GdClient final : public ClientMethod {
  public:
   void initialize(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out) override {
-    out.set_dense(env.oracle.gradient(x0, 0));
-    round_to_wire(out, env.wire);
+    step(x0, 0, env, out);
   }
 
   void step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) override {
