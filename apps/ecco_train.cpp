@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "ecco/algorithm.hpp"
 #include "ecco/command_line.hpp"
 #include "ecco/communicator.hpp"
 #include "ecco/history.hpp"
@@ -40,11 +41,13 @@ class ConsoleObserver final : public ecco::RunObserver {
   void on_setup(const ecco::RunInfo& info) override {
     info_ = info;
     if (!cl_.out.empty()) csv_ = std::make_unique<ecco::CsvHistoryWriter>(cl_.out);
-    ecco::log().info("{} | compressor {} | {} | data {} ({} rows, d = {}) | {} clients on {} ranks | wire {} | "
-                     "step size {} = {:.6g} | {} rounds",
-                     info.algorithm_spec, info.compressor_spec, info.problem_spec, info.data_source, info.rows,
-                     info.dim, info.config.clients, info.ranks, ecco::to_string(info.config.wire),
-                     info.step_size_rule, info.step_size, info.config.rounds);
+    ecco::log().info("{} | compressor {}{} | {} | data {} ({} rows, d = {}) | split {} | {} clients on {} ranks | "
+                     "wire {} | step size {} = {:.6g} | {} rounds",
+                     info.algorithm_spec, info.compressor_spec,
+                     info.down_compressor_spec == "(unused)" ? "" : " | down " + info.down_compressor_spec,
+                     info.problem_spec, info.data_source, info.rows, info.dim, info.split_spec, info.config.clients,
+                     info.ranks, ecco::to_string(info.config.wire), info.step_size_rule, info.step_size,
+                     info.config.rounds);
     if (cl_.print_constants) print_constants(info);
   }
 
@@ -87,9 +90,10 @@ class ConsoleObserver final : public ecco::RunObserver {
       const auto& k = info.constants;
       std::printf("constants: L = %.10g; L_i min = %.10g, AM = %.10g, QM = %.10g, max = %.10g\n", k.L, k.L_min,
                   k.L_am, k.L_qm, k.L_max);
+      if (k.mu > 0.0) std::printf("constants: mu = %.10g\n", k.mu);
     }
-    std::printf("constants: alpha = %.10g, xi = %.10g, step size gamma = %.10g (%s)\n", info.alpha, info.xi,
-                info.step_size, info.step_size_rule.c_str());
+    std::printf("constants: alpha = %.10g, step size gamma = %.10g (%s; %s)\n", info.alpha, info.step_size,
+                info.step_size_rule.c_str(), info.step_size_detail.c_str());
     std::fflush(stdout);
   }
 
@@ -98,6 +102,22 @@ class ConsoleObserver final : public ecco::RunObserver {
   std::unique_ptr<ecco::CsvHistoryWriter> csv_;
   std::chrono::steady_clock::time_point last_progress_{};
 };
+
+// Flags the chosen method does not use are accepted (sweeps pass them to every method) but
+// named, so that nobody believes they had an effect.
+void warn_unused_flags(const ecco::CommandLine& cl) {
+  try {
+    const auto method = ecco::make_method(cl.config.algorithm);
+    if (cl.compressor_given && !method->uses_compressor()) {
+      ecco::log().warn("--compressor is ignored: {} sends uncompressed vectors", method->spec());
+    }
+    if (cl.down_compressor_given && !method->uses_down_compressor()) {
+      ecco::log().warn("--down-compressor is ignored: only ef21_bc compresses the downlink");
+    }
+  } catch (const ecco::Error&) {
+    // A bad --algorithm is reported by the set-up.
+  }
+}
 
 }  // namespace
 
@@ -115,9 +135,12 @@ int main(int argc, char** argv) {
     if (world.rank() == 0) ecco::log().error("{}", e.what());
     return 2;
   }
-  if (cl.show_help || cl.show_version) {
+  if (cl.show_help || cl.show_version || cl.show_list) {
     if (world.rank() == 0) {
-      std::printf("%s", cl.show_help ? cl.help_text.c_str() : (std::string("ecco-train ") + ecco::kVersion + "\n").c_str());
+      const std::string text = cl.show_help   ? cl.help_text
+                               : cl.show_list ? ecco::list_text()
+                                              : std::string("ecco-train ") + ecco::kVersion + "\n";
+      std::printf("%s", text.c_str());
     }
     return 0;
   }
@@ -126,9 +149,7 @@ int main(int argc, char** argv) {
   ecco::RunOptions options;
   options.compute_constants = cl.print_constants;
   options.observer = &console;
-  if (world.rank() == 0 && cl.compressor_given && cl.config.algorithm == "gd") {
-    ecco::log().warn("--compressor is ignored: gd sends uncompressed gradients");
-  }
+  if (world.rank() == 0) warn_unused_flags(cl);
   try {
     ecco::run_mpi(cl.config, world, options);
   } catch (const ecco::SetupFailure& e) {

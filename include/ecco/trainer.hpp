@@ -19,12 +19,14 @@ namespace ecco {
 class Communicator;
 
 struct RunConfig {
-  std::string data = "synthetic";  // LIBSVM path, or "synthetic[:rows=,dim=,density=,noise=,seed=]"
+  std::string data = "synthetic_classification";  // LIBSVM path or generator spec (data_generator_table())
   std::optional<std::size_t> dim;  // feature dimension (default: largest index in the file)
   std::string problem = "logistic:lambda=0.1";
   std::size_t clients = 20;
   std::string algorithm = "ef21";
   std::string compressor = "topk:k=1";
+  std::string down_compressor = "identity";  // ef21_bc's downlink compressor
+  std::string split = "contiguous";          // --split spec (split_table())
   std::string step_size = "theory";  // "0.01" or "theory[:mult=,mean=]"
   std::int64_t rounds = 1000;
   std::uint64_t seed = 1;
@@ -49,16 +51,19 @@ struct RunInfo {
   std::string data_source;         // resolved data description
   std::string problem_spec;        // canonical specs
   std::string algorithm_spec;
-  std::string compressor_spec;     // "(unused)" for methods without compression
+  std::string compressor_spec;       // "(unused)" for methods without compression
+  std::string down_compressor_spec;  // "(unused)" unless the method compresses the downlink
+  std::string split_spec;
   std::string step_size_rule;
+  std::string step_size_detail;    // how the theory rule got its value
   std::size_t dim = 0;
   std::size_t rows = 0;
   int ranks = 1;
   bool constants_computed = false;  // L and L_i are computed for theory step sizes or on request
   SmoothnessConstants constants;
-  double alpha = 1.0;
-  double xi = 0.0;
-  double step_size = 0.0;          // gamma
+  std::vector<double> client_smoothness;  // the L_i, when computed
+  double alpha = 1.0;                     // contraction parameter the step size used
+  double step_size = 0.0;                 // gamma
 };
 
 struct RunResult {

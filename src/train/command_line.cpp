@@ -2,7 +2,11 @@
 
 #include <cxxopts.hpp>
 
+#include "ecco/algorithm.hpp"
+#include "ecco/compressor.hpp"
+#include "ecco/dataset.hpp"
 #include "ecco/error.hpp"
+#include "ecco/problem.hpp"
 
 namespace ecco {
 namespace {
@@ -24,7 +28,32 @@ std::int64_t integer_flag(const cxxopts::ParseResult& parsed, const std::string&
   return value;
 }
 
+void list_family(std::string& out, const char* title, const char* flag, std::span<const SpecEntry> table) {
+  out += std::string(title) + " (" + flag + ")\n";
+  for (const auto& entry : table) {
+    out += "  " + entry.name;
+    out.append(entry.name.size() < 26 ? 26 - entry.name.size() : 1, ' ');
+    out += entry.help + "\n";
+    for (const auto& key : entry.keys) {
+      out += "      " + key.name + "=" + (key.default_value.empty() ? std::string("(required)") : key.default_value);
+      out += "  " + key.help + "\n";
+    }
+  }
+  out += "\n";
+}
+
 }  // namespace
+
+std::string list_text() {
+  std::string out;
+  list_family(out, "algorithms", "--algorithm", method_table());
+  list_family(out, "compressors", "--compressor, --down-compressor", compressor_table());
+  list_family(out, "problems", "--problem", problem_table());
+  list_family(out, "data generators", "--data; any other value is a LIBSVM file", data_generator_table());
+  list_family(out, "splits", "--split", split_table());
+  out += "step sizes (--lr)\n  a number > 0, or theory[:mult=1,mean=auto|qm|am,pl=false]: the method's theory rule\n";
+  return out;
+}
 
 CommandLine parse_command_line(int argc, const char* const* argv) {
   cxxopts::Options options("ecco-train",
@@ -37,17 +66,23 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   const RunConfig defaults;
   // clang-format off
   options.add_options("Data")
-    ("data", "LIBSVM file, or synthetic[:rows=,dim=,density=,noise=,seed=]",
+    ("data", "LIBSVM file, or a generator: synthetic_classification[:...], synthetic[:...] (see --list)",
      cxxopts::value<std::string>()->default_value(defaults.data), "PATH|SPEC")
     ("dim", "feature dimension (default: largest index in the file)", cxxopts::value<std::string>(), "D")
-    ("clients", "number of clients n (rows split in contiguous blocks)",
-     cxxopts::value<std::string>()->default_value(std::to_string(defaults.clients)), "N");
+    ("clients", "number of clients n",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.clients)), "N")
+    ("split", "rows to clients: contiguous, shuffle[:seed=], label_sorted, one_per_client, by_smoothness",
+     cxxopts::value<std::string>()->default_value(defaults.split), "SPEC");
   options.add_options("Method")
-    ("problem", "objective: logistic[:lambda=0.1]", cxxopts::value<std::string>()->default_value(defaults.problem), "SPEC")
-    ("algorithm", "method: gd, ef21", cxxopts::value<std::string>()->default_value(defaults.algorithm), "SPEC")
-    ("compressor", "uplink compressor: identity, topk:k=K (count) or topk:k=F (fraction < 1)",
+    ("problem", "objective: logistic[:lambda=], least_squares[:lambda=]",
+     cxxopts::value<std::string>()->default_value(defaults.problem), "SPEC")
+    ("algorithm", "method: gd, sgd, dcgd, ef14, ef21, ef21w, ef21_sgd, ef21_sgdm, ef21_page, ef21_pp, ef21_bc, "
+     "ef21_hb, econtrol (keys: --list)", cxxopts::value<std::string>()->default_value(defaults.algorithm), "SPEC")
+    ("compressor", "uplink compressor, e.g. identity, topk:k=1 (count), topk:k=0.01 (fraction)",
      cxxopts::value<std::string>()->default_value(defaults.compressor), "SPEC")
-    ("lr", "step size: a number, or theory[:mult=M,mean=qm|am]",
+    ("down-compressor", "downlink compressor of ef21_bc",
+     cxxopts::value<std::string>()->default_value(defaults.down_compressor), "SPEC")
+    ("lr", "step size: a number, or theory[:mult=M,mean=auto|qm|am,pl=false]",
      cxxopts::value<std::string>()->default_value(defaults.step_size), "RULE")
     ("x0", "starting point: zero or gaussian (seeded)", cxxopts::value<std::string>()->default_value(defaults.x0), "P")
     ("wire", "value precision on the wire: fp32 or fp64", cxxopts::value<std::string>()->default_value("fp32"), "F");
@@ -60,6 +95,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.log_every)), "N")
     ("print-constants", "print L, L_i statistics, alpha, xi and the step size")
     ("log-level", "trace, debug, info, warn, error or off", cxxopts::value<std::string>()->default_value("info"), "LEVEL")
+    ("list", "list every algorithm, compressor, problem, data generator and split with keys and defaults")
     ("version", "print the version and exit")
     ("h,help", "print this help and exit");
   // clang-format on
@@ -77,8 +113,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   CommandLine cl;
   cl.show_help = parsed.count("help") > 0;
   cl.show_version = parsed.count("version") > 0;
+  cl.show_list = parsed.count("list") > 0;
   cl.help_text = options.help({"Data", "Method", "Run", "Output"});
-  if (cl.show_help || cl.show_version) return cl;
+  if (cl.show_help || cl.show_version || cl.show_list) return cl;
 
   RunConfig& c = cl.config;
   c.data = parsed["data"].as<std::string>();
@@ -87,6 +124,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   c.problem = parsed["problem"].as<std::string>();
   c.algorithm = parsed["algorithm"].as<std::string>();
   c.compressor = parsed["compressor"].as<std::string>();
+  c.down_compressor = parsed["down-compressor"].as<std::string>();
+  cl.down_compressor_given = parsed.count("down-compressor") > 0;
+  c.split = parsed["split"].as<std::string>();
   cl.compressor_given = parsed.count("compressor") > 0;
   c.step_size = parsed["lr"].as<std::string>();
   c.x0 = parsed["x0"].as<std::string>();

@@ -1,7 +1,8 @@
 // The round loop shared by the serial and the MPI driver (see algorithm.hpp for the
 // order of a round). Messages travel as frames: a little-endian uint32 length followed by
-// the encoded message; a process's frames are in client order, and the gather puts the
-// processes in rank order, so the server reads all n frames in client order.
+// the encoded message, length 0 for a client that sends nothing; a process's frames are in
+// client order, and the gather puts the processes in rank order, so the server reads all n
+// frames in client order.
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -24,10 +25,11 @@ class Clock {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-void append_frame(const Message& message, ValueFormat wire, std::vector<std::byte>& frames) {
+// Appends one frame: the message, or an empty frame when message is null.
+void append_frame(const Message* message, ValueFormat wire, std::vector<std::byte>& frames) {
   const std::size_t at = frames.size();
   frames.resize(at + kFrameLengthBytes);
-  const std::size_t size = encode(message, wire, frames).total();
+  const std::size_t size = message != nullptr ? encode(*message, wire, frames).total() : 0;
   for (std::size_t b = 0; b < kFrameLengthBytes; ++b) {
     frames[at + b] = static_cast<std::byte>((size >> (8 * b)) & 0xFFU);
   }
@@ -59,17 +61,14 @@ class RoundRunner {
   void client_messages(std::int64_t t) {
     frames_.clear();
     for (LocalClient& c : state_.clients) {
-      ClientEnv env{c.id, *c.oracle, *state_.compressor, c.rng, c.workspace, wire_};
+      ClientEnv env{c.id, *c.oracle, *state_.compressor, c.rng, c.sample_rng, c.workspace, wire_};
+      bool sent = false;
       try {
-        if (t == 0) {
-          c.method->initialize(state_.x, env, message_);
-        } else {
-          c.method->step(state_.x, t, env, message_);
-        }
+        sent = t == 0 ? c.method->initialize(state_.x, env, message_) : c.method->step(state_.x, t, env, message_);
       } catch (const Error&) {
         rethrow_with_context(c.id, t);
       }
-      append_frame(message_, wire_, frames_);
+      append_frame(sent ? &message_ : nullptr, wire_, frames_);
     }
   }
 
@@ -94,6 +93,7 @@ class RoundRunner {
         throw DecodeError("frame of client " + std::to_string(i) + " claims " + std::to_string(size) +
                           " bytes, only " + std::to_string(received_.size() - at) + " remain");
       }
+      if (size == 0) continue;  // the client sent nothing this round
       try {
         decode(std::span(received_).subspan(at, size), dim_, message_);
       } catch (const DecodeError& e) {
@@ -110,22 +110,21 @@ class RoundRunner {
     return 8 * bytes;
   }
 
-  // Collective: server applies the model step and sends x to every process. Returns the
-  // downlink bits of the round (model bytes for every client).
-  std::uint64_t update_and_broadcast_model(std::int64_t t) {
+  // Collective: the server's downlink to every process, which applies it to its replica of
+  // the model. Returns the downlink bits of the round (the message for every client).
+  std::uint64_t downlink(std::int64_t t) {
     model_bytes_.clear();
     if (transport_.is_server()) {
-      state_.server->advance_model(state_.x);
-      if (!state_.x.allFinite()) {
-        throw NumericError("round " + std::to_string(t) +
-                           ": the model is not finite; the iterates diverged (step size too large?)");
-      }
-      model_message_.set_dense(state_.x);
-      encode(model_message_, ValueFormat::fp64, model_bytes_);
+      const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
+      encode(model_message_, format, model_bytes_);
     }
     transport_.broadcast(model_bytes_);
     decode(model_bytes_, dim_, model_message_);
-    model_message_.assign_to(state_.x);
+    state_.replica->apply_downlink(model_message_, state_.x);
+    if (!state_.x.allFinite()) {
+      throw NumericError("round " + std::to_string(t) +
+                         ": the model is not finite; the iterates diverged (step size too large?)");
+    }
     return 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_;
   }
 
@@ -165,9 +164,21 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   RunInfo& info = state.info;
   const RunConfig& config = info.config;
   transport.broadcast(std::span<double>(&info.step_size, 1));
-  MethodSetup setup{info.dim, config.clients, info.step_size};
-  for (LocalClient& c : state.clients) c.method = state.method->make_client(setup);
+  MethodSetup setup;
+  setup.dim = info.dim;
+  setup.clients = config.clients;
+  setup.step_size = info.step_size;
+  setup.seed = config.seed;
+  setup.wire = config.wire;
+  setup.down_compressor = state.down_compressor.get();
+  if (state.method->needs_smoothness()) {
+    info.client_smoothness.resize(config.clients);
+    transport.broadcast(std::span<double>(info.client_smoothness));
+    setup.smoothness = info.client_smoothness;
+  }
+  for (LocalClient& c : state.clients) c.method = state.method->make_client(setup, c.id);
   if (transport.is_server()) state.server = state.method->make_server(setup);
+  state.replica = state.method->make_replica(setup);
 
   RunResult result;
   result.is_server = transport.is_server();
@@ -188,7 +199,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   row.bits_up += runner.aggregate(Phase::initial);
   log_row(0);
   for (std::int64_t t = 1; t <= config.rounds; ++t) {
-    row.bits_down += runner.update_and_broadcast_model(t);
+    row.bits_down += runner.downlink(t);
     runner.client_messages(t);
     row.bits_up += runner.aggregate(Phase::round);
     if (t % config.log_every == 0 || t == config.rounds) log_row(t);

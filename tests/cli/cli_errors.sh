@@ -57,7 +57,7 @@ check "is a directory" --data "$work"
 check "unsorted.svm:3: feature index 2 out of order after 3" --data "$work/unsorted.svm"
 check "empty.svm: no data rows" --data "$work/empty.svm"
 check "needs exactly two distinct labels" --data "$work/three_labels.svm" --clients 1
-check "--out $work/no/such/dir/run.csv: cannot create" --data synthetic --out "$work/no/such/dir/run.csv"
+check "--out $work/no/such/dir/run.csv: cannot create" --data synthetic_classification --out "$work/no/such/dir/run.csv"
 
 echo "$failures failed"
 [ "$failures" -eq 0 ]

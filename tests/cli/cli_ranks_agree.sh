@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The same job with 1, 2 and 4 ranks writes the same CSV, every column but `seconds`.
-# usage: cli_ranks_agree.sh <ecco-train> <mpiexec> <data or "synthetic"> [extra args...]
+# usage: cli_ranks_agree.sh <ecco-train> <mpiexec> <data file or generator spec> [extra args...]
 # Exits 77 (ctest: skipped) when the data file is absent.
 set -eu
 train=$1 mpiexec=$2 data=$3
 shift 3
-if [ "$data" != synthetic ] && [ ! -f "$data" ]; then
+if [[ "$data" != synthetic* ]] && [ ! -f "$data" ]; then
   echo "SKIPPED: dataset $data not found (set ECCO_DATA_DIR)"
   exit 77
 fi
