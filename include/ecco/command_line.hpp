@@ -8,7 +8,9 @@ namespace ecco {
 
 struct CommandLine {
   RunConfig config;
-  std::string out;  // CSV path; empty: no CSV
+  std::string out;      // CSV path; empty: no CSV
+  std::string summary;  // JSON summary path; empty: none
+  bool quiet = false;   // no banner, progress or summary paragraph
   bool print_constants = false;
   std::string log_level = "info";
   bool compressor_given = false;       // --compressor was on the command line

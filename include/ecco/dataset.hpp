@@ -59,7 +59,8 @@ Dataset make_synthetic_classification(const SyntheticClassification& config);
 //    L_i = 2 c_i max(s) (+ 2 lambda) vary while L of f stays 2 max(s) = 2 for every spread;
 //  * s spread geometrically from 1/cond to 1 (condition number of f, mu = 2/cond).
 // Targets b_i = A_i x* + noise N(0, 1) with one hidden x* ~ N(0, I). Rows are in client
-// order (client i owns rows [i rows, (i+1) rows)). Needs rows >= dim.
+// order (client i owns rows [i rows, (i+1) rows)). Needs rows >= dim. With one client there
+// is no spread (c = 1) and with dim = 1 no conditioning (s = 1).
 struct SyntheticRegression {
   std::size_t clients = 20;
   std::size_t rows = 50;

@@ -33,6 +33,8 @@ struct RunConfig {
   std::string x0 = "zero";  // "zero" or "gaussian" (N(0, I) from the seed)
   ValueFormat wire = ValueFormat::fp32;
   std::int64_t log_every = 1;
+  // Stop at the first logged round with ||grad f||^2 <= this (checked on logged rounds).
+  std::optional<double> target_grad_norm_sq;
 };
 
 // One logged round. Row t describes the model after t server updates (row 0: the start).
@@ -66,12 +68,30 @@ struct RunInfo {
   double step_size = 0.0;                 // gamma
 };
 
+// Wall time of a run split by phase, summed over the rounds, in seconds, as measured by one
+// process (the server in RunResult): its clients' gradients, their compression and
+// encoding, the collectives (waiting included), the server's decoding and aggregation, the
+// downlink (server step, encoding, decoding, applying), and the metrics (ordered fold).
+struct PhaseSeconds {
+  double gradient = 0.0;
+  double compress_encode = 0.0;
+  double communicate = 0.0;
+  double decode_aggregate = 0.0;
+  double apply = 0.0;
+  double metrics = 0.0;
+};
+
 struct RunResult {
   bool is_server = false;          // history and x are only filled on the server (rank 0)
   RunInfo info;
   std::vector<MetricsRow> history;
   Eigen::VectorXd x;               // final model
   double seconds = 0.0;            // wall time of the rounds (set-up excluded)
+  std::int64_t rounds_run = 0;     // server updates performed
+  std::uint64_t messages_up = 0;   // client messages the server received (absent clients excluded)
+  bool stopped_early = false;      // a target was reached before --rounds
+  std::string stop_reason;         // why the run ended, in words
+  PhaseSeconds phases;             // this process's time per phase
 };
 
 // Hooks called on the server only. on_setup runs during set-up: an exception thrown there

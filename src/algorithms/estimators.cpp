@@ -27,7 +27,7 @@ class MinibatchGradient final : public GradientEstimator {
     return env.oracle.gradient(x0, 0);
   }
   const Eigen::VectorXd& at(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t /*t*/, ClientEnv& env) override {
-    env.oracle.problem().batch_gradient(x, sampler_.draw(size_, env.sample_rng), estimate_);
+    env.oracle.batch_gradient(x, sampler_.draw(size_, env.sample_rng), estimate_);
     return estimate_;
   }
 
@@ -86,8 +86,8 @@ class Page final : public GradientEstimator {
       v_ = env.oracle.gradient(x, t);
     } else {
       const auto batch = sampler_.draw(size_, env.sample_rng);
-      env.oracle.problem().batch_gradient(x, batch, at_new_);
-      env.oracle.problem().batch_gradient(x_previous_, batch, at_old_);
+      env.oracle.batch_gradient(x, batch, at_new_);
+      env.oracle.batch_gradient(x_previous_, batch, at_old_);
       v_ += at_new_ - at_old_;
     }
     x_previous_ = x;

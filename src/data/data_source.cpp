@@ -81,6 +81,13 @@ Dataset load_dataset(const std::string& text, std::optional<std::size_t> dim, st
                       std::to_string(data.dim()) + ")");
   }
   data.source = spec.to_string();
+  if (spec.name() == "synthetic") {
+    // Name the client count the rows were generated for, not the 0 that means --clients.
+    const std::string zero = "clients=0,";
+    if (const auto at = data.source.find(zero); at != std::string::npos) {
+      data.source.replace(at, zero.size(), "clients=" + std::to_string(clients) + ",");
+    }
+  }
   return data;
 }
 

@@ -103,7 +103,7 @@ Dataset make_synthetic_classification(const SyntheticClassification& config) {
   }
 
   Dataset data;
-  data.source = "synthetic:rows=" + std::to_string(config.rows) + ",dim=" + std::to_string(config.dim);
+  data.source = "synthetic_classification:rows=" + std::to_string(config.rows) + ",dim=" + std::to_string(config.dim);
   const Eigen::Map<const SparseRows> view(static_cast<Eigen::Index>(config.rows), static_cast<Eigen::Index>(config.dim),
                                           static_cast<Eigen::Index>(inner.size()), outer.data(), inner.data(),
                                           values.data());
@@ -173,7 +173,7 @@ Dataset make_synthetic_regression(const SyntheticRegression& config) {
   data.features = all.sparseView(0.0, 0.0);
   data.features.makeCompressed();
   data.labels = targets;
-  data.source = "synthetic regression";
+  data.source = "synthetic:clients=" + std::to_string(n) + ",rows=" + std::to_string(rows) + ",dim=" + std::to_string(d);
   return data;
 }
 

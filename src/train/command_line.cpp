@@ -1,5 +1,8 @@
 #include "ecco/command_line.hpp"
 
+#include <cmath>
+#include <cstdlib>
+
 #include <cxxopts.hpp>
 
 #include "ecco/algorithm.hpp"
@@ -42,6 +45,29 @@ void list_family(std::string& out, const char* title, const char* flag, std::spa
   out += "\n";
 }
 
+// --help: each group of flags followed by an example of it.
+std::string grouped_help(const cxxopts::Options& options) {
+  const std::pair<const char*, const char*> groups[] = {
+      {"Data", "--data ../shared/datasets/libsvm/w8a.txt --clients 100 --split by_smoothness"},
+      {"Method", "--problem logistic:lambda=0.1 --algorithm ef21_pp:participation=0.25 --compressor topk:k=0.01 "
+                 "--lr theory:mult=2"},
+      {"Run", "--rounds 5000 --seed 7 --target-grad-norm-sq 1e-8"},
+      {"Output", "--out run.csv --summary run.json --log-every 10 --print-constants"},
+  };
+  std::string text =
+      "Distributed training with compressed communication and error feedback.\n"
+      "Run under mpirun; rank 0 is the server, clients are spread over all ranks.\n"
+      "Every part is chosen by a spec string name:key=value,...; --list shows them all.\n\n"
+      "Usage:\n  mpirun -np P ecco-train [OPTION...]\n";
+  for (const auto& [group, example] : groups) {
+    text += options.help({group}, false);
+    text += "  e.g. " + std::string(example) + "\n";
+  }
+  text += "\nExample:\n  mpirun -np 4 ecco-train --data mushrooms.txt --problem logistic:lambda=0.1 --clients 20 \\\n"
+          "      --algorithm ef21 --compressor topk:k=1 --lr theory --rounds 1000 --seed 1 --out run.csv\n";
+  return text;
+}
+
 }  // namespace
 
 std::string list_text() {
@@ -56,13 +82,7 @@ std::string list_text() {
 }
 
 CommandLine parse_command_line(int argc, const char* const* argv) {
-  cxxopts::Options options("ecco-train",
-                           "Distributed training with compressed communication and error feedback.\n"
-                           "Run under mpirun; rank 0 is the server, clients are spread over all ranks.\n\n"
-                           "Example:\n"
-                           "  mpirun -np 4 ecco-train --data mushrooms.txt --problem logistic:lambda=0.1 \\\n"
-                           "      --clients 20 --algorithm ef21 --compressor topk:k=1 --lr theory \\\n"
-                           "      --rounds 1000 --seed 1 --out run.csv\n");
+  cxxopts::Options options("ecco-train", "");
   const RunConfig defaults;
   // clang-format off
   options.add_options("Data")
@@ -88,9 +108,12 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("wire", "value precision on the wire: fp32 or fp64", cxxopts::value<std::string>()->default_value("fp32"), "F");
   options.add_options("Run")
     ("rounds", "number of server updates", cxxopts::value<std::string>()->default_value(std::to_string(defaults.rounds)), "T")
-    ("seed", "global seed of every random stream", cxxopts::value<std::string>()->default_value(std::to_string(defaults.seed)), "S");
+    ("seed", "global seed of every random stream", cxxopts::value<std::string>()->default_value(std::to_string(defaults.seed)), "S")
+    ("target-grad-norm-sq", "stop at the first logged round with ||grad f||^2 <= EPS", cxxopts::value<std::string>(), "EPS");
   options.add_options("Output")
     ("out", "CSV file, one row per logged round", cxxopts::value<std::string>(), "PATH")
+    ("summary", "JSON summary: resolved config, constants, totals, time per phase", cxxopts::value<std::string>(), "PATH")
+    ("quiet", "no banner, progress or final summary (errors and warnings only)")
     ("log-every", "log a CSV row every N rounds (and the last)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.log_every)), "N")
     ("print-constants", "print L, L_i statistics, alpha, xi and the step size")
@@ -114,7 +137,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   cl.show_help = parsed.count("help") > 0;
   cl.show_version = parsed.count("version") > 0;
   cl.show_list = parsed.count("list") > 0;
-  cl.help_text = options.help({"Data", "Method", "Run", "Output"});
+  cl.help_text = grouped_help(options);
   if (cl.show_help || cl.show_version || cl.show_list) return cl;
 
   RunConfig& c = cl.config;
@@ -138,6 +161,21 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     cl.out = parsed["out"].as<std::string>();
     if (cl.out.empty()) throw ConfigError("--out: empty path");
   }
+  if (parsed.count("summary") > 0) {
+    cl.summary = parsed["summary"].as<std::string>();
+    if (cl.summary.empty()) throw ConfigError("--summary: empty path");
+    if (cl.summary == cl.out) throw ConfigError("--summary and --out name the same file " + cl.out);
+  }
+  if (parsed.count("target-grad-norm-sq") > 0) {
+    const std::string text = parsed["target-grad-norm-sq"].as<std::string>();
+    char* end = nullptr;
+    const double eps = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(eps) || eps < 0.0) {
+      throw ConfigError("--target-grad-norm-sq: '" + text + "' is not a finite number >= 0");
+    }
+    c.target_grad_norm_sq = eps;
+  }
+  cl.quiet = parsed.count("quiet") > 0;
   cl.print_constants = parsed.count("print-constants") > 0;
   cl.log_level = parsed["log-level"].as<std::string>();
   return cl;

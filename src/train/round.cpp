@@ -4,6 +4,7 @@
 // client order, and the gather puts the processes in rank order, so the server reads all n
 // frames in client order.
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -20,9 +21,17 @@ constexpr std::size_t kFrameLengthBytes = 4;
 class Clock {
  public:
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  // Seconds since the last lap (or the start).
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return elapsed;
+  }
 
  private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
 };
 
 // Appends one frame: the message, or an empty frame when message is null.
@@ -59,6 +68,8 @@ class RoundRunner {
 
   // Every process: each local client's message (initial or round t) into one block of frames.
   void client_messages(std::int64_t t) {
+    Clock clock;
+    const double gradient_before = gradient_seconds();
     frames_.clear();
     for (LocalClient& c : state_.clients) {
       ClientEnv env{c.id, *c.oracle, *state_.compressor, c.rng, c.sample_rng, c.workspace, wire_};
@@ -70,12 +81,17 @@ class RoundRunner {
       }
       append_frame(sent ? &message_ : nullptr, wire_, frames_);
     }
+    const double gradient = gradient_seconds() - gradient_before;
+    phases_.gradient += gradient;
+    phases_.compress_encode += clock.lap() - gradient;
   }
 
   // Collective: frames to the server, which decodes them in client order into the method.
   // Returns the message bits the server received (server only).
   std::uint64_t aggregate(Phase phase) {
+    Clock clock;
     transport_.gather(frames_, received_);
+    phases_.communicate += clock.lap();
     if (!transport_.is_server()) return 0;
     std::uint64_t bytes = 0;
     std::size_t at = 0;
@@ -102,25 +118,31 @@ class RoundRunner {
       state_.server->accumulate(i, message_);
       at += size;
       bytes += size;
+      ++messages_;
     }
     if (at != received_.size()) {
       throw DecodeError(std::to_string(received_.size() - at) + " unexpected bytes after the last client's message");
     }
     state_.server->end_aggregation(phase);
+    phases_.decode_aggregate += clock.lap();
     return 8 * bytes;
   }
 
   // Collective: the server's downlink to every process, which applies it to its replica of
   // the model. Returns the downlink bits of the round (the message for every client).
   std::uint64_t downlink(std::int64_t t) {
+    Clock clock;
     model_bytes_.clear();
     if (transport_.is_server()) {
       const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
       encode(model_message_, format, model_bytes_);
     }
+    phases_.apply += clock.lap();
     transport_.broadcast(model_bytes_);
+    phases_.communicate += clock.lap();
     decode(model_bytes_, dim_, model_message_);
     state_.replica->apply_downlink(model_message_, state_.x);
+    phases_.apply += clock.lap();
     if (!state_.x.allFinite()) {
       throw NumericError("round " + std::to_string(t) +
                          ": the model is not finite; the iterates diverged (step size too large?)");
@@ -130,6 +152,8 @@ class RoundRunner {
 
   // Collective: f(x^t) and ||grad f(x^t)||^2 at the server, summed in client order.
   void measure(std::int64_t t, MetricsRow& row) {
+    Clock clock;
+    const double gradient_before = gradient_seconds();
     transport_.ordered_fold(metrics_, [&](Eigen::Ref<Eigen::VectorXd> acc) {
       const auto d = static_cast<Eigen::Index>(dim_);
       for (LocalClient& c : state_.clients) {
@@ -142,7 +166,20 @@ class RoundRunner {
     row.round = t;
     row.grad_norm_sq = (metrics_.head(d) / n).squaredNorm();
     row.loss = metrics_[d] / n;
+    const double gradient = gradient_seconds() - gradient_before;
+    phases_.gradient += gradient;
+    phases_.metrics += clock.lap() - gradient;
   }
+
+  // Collective: whether the server says to stop (every process gets the same answer).
+  bool agree(bool server_says_stop) {
+    double flag = server_says_stop ? 1.0 : 0.0;
+    transport_.broadcast(std::span<double>(&flag, 1));
+    return flag != 0.0;
+  }
+
+  const PhaseSeconds& phases() const { return phases_; }
+  std::uint64_t messages() const { return messages_; }
 
  private:
   RunState& state_;
@@ -155,7 +192,15 @@ class RoundRunner {
   std::vector<std::byte> frames_;
   std::vector<std::byte> received_;
   std::vector<std::byte> model_bytes_;
+  double gradient_seconds() const {
+    double total = 0.0;
+    for (const LocalClient& c : state_.clients) total += c.oracle->seconds();
+    return total;
+  }
+
   Eigen::VectorXd metrics_;  // [sum_i grad f_i ; sum_i f_i]
+  PhaseSeconds phases_;
+  std::uint64_t messages_ = 0;  // received by the server
 };
 
 }  // namespace
@@ -195,15 +240,38 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     if (observer != nullptr) observer->on_row(row);
   };
 
+  const auto target_reached = [&]() {
+    return result.is_server && config.target_grad_norm_sq && row.grad_norm_sq <= *config.target_grad_norm_sq;
+  };
+  const bool has_target = config.target_grad_norm_sq.has_value();
+
   runner.client_messages(0);
   row.bits_up += runner.aggregate(Phase::initial);
   log_row(0);
-  for (std::int64_t t = 1; t <= config.rounds; ++t) {
+  bool stop = has_target && runner.agree(target_reached());
+  std::int64_t t = 0;
+  while (!stop && t < config.rounds) {
+    ++t;
     row.bits_down += runner.downlink(t);
     runner.client_messages(t);
     row.bits_up += runner.aggregate(Phase::round);
-    if (t % config.log_every == 0 || t == config.rounds) log_row(t);
+    if (t % config.log_every == 0 || t == config.rounds) {
+      log_row(t);
+      stop = has_target && runner.agree(target_reached());
+    }
   }
+  result.rounds_run = t;
+  result.stopped_early = stop && t < config.rounds;
+  if (stop) {
+    char reason[128];
+    std::snprintf(reason, sizeof reason, "target grad_norm_sq <= %.6g reached at round %lld",
+                  *config.target_grad_norm_sq, static_cast<long long>(t));
+    result.stop_reason = reason;
+  } else {
+    result.stop_reason = has_target ? "all rounds done; target grad_norm_sq not reached" : "all rounds done";
+  }
+  result.phases = runner.phases();
+  result.messages_up = runner.messages();
 
   result.seconds = clock.seconds();
   result.x = state.x;
