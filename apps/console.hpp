@@ -4,7 +4,6 @@
 // otherwise), the CSV and JSON outputs and the closing summary.
 #include <chrono>
 #include <memory>
-#include <optional>
 
 #include "ecco/command_line.hpp"
 #include "ecco/history.hpp"
@@ -16,15 +15,21 @@ namespace ecco::app {
 class ConsoleObserver final : public RunObserver {
  public:
   explicit ConsoleObserver(const CommandLine& cl);
+  ~ConsoleObserver() override;
   void on_setup(const RunInfo& info) override;
+  void on_start(const RunInfo& info) override;
+  void on_progress(std::int64_t round, double seconds) override;
   void on_row(const MetricsRow& row) override;
   void on_finish(const RunResult& result) override;
+  // Drops the unfinished output files (before MPI_Abort, which runs no destructors).
+  void abandon();
 
  private:
-  void progress(const MetricsRow& row, bool final);
+  void print_progress(std::int64_t round, double seconds, bool final);
 
   const CommandLine& cl_;
   RunInfo info_;
+  MetricsRow last_row_;
   std::unique_ptr<CsvHistoryWriter> csv_;
   std::unique_ptr<SummaryWriter> summary_;
   bool terminal_ = false;

@@ -5,32 +5,11 @@
 #include <string>
 
 #include "console.hpp"
-#include "ecco/algorithm.hpp"
 #include "ecco/command_line.hpp"
 #include "ecco/communicator.hpp"
 #include "ecco/log.hpp"
 #include "ecco/trainer.hpp"
 #include "ecco/version.hpp"
-
-namespace {
-
-// Flags the chosen method does not use are accepted (sweeps pass them to every method) but
-// named, so that nobody believes they had an effect.
-void warn_unused_flags(const ecco::CommandLine& cl) {
-  try {
-    const auto method = ecco::make_method(cl.config.algorithm);
-    if (cl.compressor_given && !method->uses_compressor()) {
-      ecco::log().warn("--compressor is ignored: {} sends uncompressed vectors", method->spec());
-    }
-    if (cl.down_compressor_given && !method->uses_down_compressor()) {
-      ecco::log().warn("--down-compressor is ignored: only ef21_bc compresses the downlink");
-    }
-  } catch (const ecco::Error&) {
-    // A bad --algorithm is reported by the set-up.
-  }
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   ecco::MpiEnvironment mpi(argc, argv);
@@ -50,7 +29,7 @@ int main(int argc, char** argv) {
     if (world.rank() == 0) {
       const std::string text = cl.show_help   ? cl.help_text
                                : cl.show_list ? ecco::list_text()
-                                              : std::string("ecco-train ") + ecco::kVersion + "\n";
+                                              : std::string("ecco-train ") + ecco::version() + "\n";
       std::printf("%s", text.c_str());
     }
     return 0;
@@ -60,14 +39,16 @@ int main(int argc, char** argv) {
   ecco::RunOptions options;
   options.compute_constants = cl.print_constants;
   options.observer = &console;
-  if (world.rank() == 0) warn_unused_flags(cl);
   try {
     ecco::run_mpi(cl.config, world, options);
   } catch (const ecco::SetupFailure& e) {
+    // Bad input (flag, spec, data, output path): every rank got here, before round 1.
     if (e.report()) ecco::log().error("{}", e.what());
-    return 1;
+    return 2;
   } catch (const std::exception& e) {
+    // A failure during the rounds: other ranks may wait in a collective, so abort them.
     ecco::log().error("{}", e.what());
+    console.abandon();
     if (world.size() > 1) world.abort(1);
     return 1;
   }

@@ -9,6 +9,7 @@
 
 #include "ecco/algorithm.hpp"
 #include "ecco/dataset.hpp"
+#include "ecco/oracle.hpp"
 #include "ecco/problem.hpp"
 
 namespace ecco::testing {

@@ -26,7 +26,7 @@
 #include "ecco/codec.hpp"
 #include "ecco/compressor.hpp"
 #include "ecco/message.hpp"
-#include "ecco/oracle.hpp"
+#include "ecco/local_objective.hpp"
 #include "ecco/rng.hpp"
 #include "ecco/spec.hpp"
 #include "ecco/step_size.hpp"
@@ -36,7 +36,7 @@ namespace ecco {
 // What a client's method state works with in one call.
 struct ClientEnv {
   std::size_t client = 0;
-  GradientOracle& oracle;
+  LocalObjective& objective;  // f_i
   const Compressor& compressor;
   Rng& rng;         // the client's compressor stream
   Rng& sample_rng;  // the client's minibatch and participation stream

@@ -10,13 +10,16 @@ namespace ecco {
 
 class AtomicFile {
  public:
-  // Throws ConfigError naming `flag` (e.g. "--out") if the partial file cannot be created.
+  // Throws ConfigError naming `flag` (e.g. "--out") if <path> exists and is not a regular
+  // file, or if the partial file cannot be created.
   AtomicFile(std::string path, std::string flag);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
   std::FILE* stream() { return file_; }
+  // The partial file's path (for clean-up after a signal).
+  const std::string& partial_path() const { return partial_; }
   // Flushes, closes and renames; throws Error on a write or rename failure (disk full).
   void commit();
   const std::string& path() const { return path_; }

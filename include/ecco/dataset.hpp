@@ -32,6 +32,10 @@ struct Dataset {
   Dataset select(std::span<const std::uint32_t> rows) const;
 };
 
+// A 64-bit FNV-1a hash of the values, indices and labels: equal datasets have equal
+// fingerprints (used to check that every rank read the same data).
+std::uint64_t fingerprint(const Dataset& data);
+
 // Reads a LIBSVM / svmlight file: "label idx:value idx:value ..." per line, 1-based
 // strictly increasing indices, optional "# comment" tails, blank lines skipped.
 // d is the largest index present unless `dim` is given (then an index > dim is an error).

@@ -16,6 +16,7 @@ class CsvHistoryWriter {
   void write(const MetricsRow& row);
   void commit() { file_.commit(); }
   const std::string& path() const { return file_.path(); }
+  const std::string& partial_path() const { return file_.partial_path(); }
 
  private:
   AtomicFile file_;

@@ -45,6 +45,8 @@ class ProblemFactory {
   virtual ~ProblemFactory() = default;
   virtual std::string spec() const = 0;
   virtual std::unique_ptr<Problem> make(Dataset shard) const = 0;
+  // DataError if the whole dataset does not suit the problem (checked once, before the split).
+  virtual void check_data(const Dataset& /*all*/) const {}
   // Smoothness of the problem on the given rows (the global L of the papers on all data,
   // L_i on a client's shard).
   virtual double smoothness_of(const Dataset& rows) const = 0;
@@ -59,6 +61,6 @@ std::span<const SpecEntry> problem_table();
 // lambda_max(A^T A) of a sparse N x d matrix: a dense symmetric eigen-solver on the smaller
 // Gram matrix (A^T A or A A^T) when min(N, d) <= dense_limit, otherwise deterministic power
 // iteration on A (relative tolerance 1e-12 on the Rayleigh quotient).
-double max_eigenvalue_gram(const SparseRows& a, std::size_t dense_limit = 2048);
+double max_eigenvalue_gram(const SparseRows& a, std::size_t dense_limit = 256);
 
 }  // namespace ecco

@@ -21,6 +21,7 @@ class SummaryWriter {
  public:
   explicit SummaryWriter(std::string path) : file_(std::move(path), "--summary") {}
   void write(const RunResult& result);
+  const std::string& partial_path() const { return file_.partial_path(); }
 
  private:
   AtomicFile file_;

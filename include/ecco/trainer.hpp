@@ -60,6 +60,7 @@ struct RunInfo {
   std::string step_size_detail;    // how the theory rule got its value
   std::size_t dim = 0;
   std::size_t rows = 0;
+  std::uint64_t data_fingerprint = 0;  // fingerprint(data): every rank must have read the same
   int ranks = 1;
   bool constants_computed = false;  // L and L_i are computed for theory step sizes or on request
   SmoothnessConstants constants;
@@ -94,12 +95,16 @@ struct RunResult {
   PhaseSeconds phases;             // this process's time per phase
 };
 
-// Hooks called on the server only. on_setup runs during set-up: an exception thrown there
-// (say, an unwritable output file) is a set-up error like a bad flag.
+// Hooks called on the server only. on_setup runs during the local set-up, before the ranks
+// agree that set-up succeeded: an exception thrown there (say, an unwritable output file)
+// is a set-up error like a bad flag, and it must not print. on_start runs once every rank
+// is ready, on_progress after every round, on_row for every logged round.
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
   virtual void on_setup(const RunInfo& /*info*/) {}
+  virtual void on_start(const RunInfo& /*info*/) {}
+  virtual void on_progress(std::int64_t /*round*/, double /*seconds*/) {}
   virtual void on_row(const MetricsRow& /*row*/) {}
   virtual void on_finish(const RunResult& /*result*/) {}
 };

@@ -18,7 +18,7 @@ class DcgdClient final : public ClientMethod {
     return step(x0, 0, env, out);
   }
   bool step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) override {
-    compress_to_wire(env.oracle.gradient(x, t), true, env, out);
+    compress_to_wire(env.objective.gradient(x, t), true, env, out);
     return true;
   }
 };

@@ -8,10 +8,10 @@ namespace {
 class FullGradient final : public GradientEstimator {
  public:
   const Eigen::VectorXd& initial(const Eigen::Ref<const Eigen::VectorXd>& x0, ClientEnv& env) override {
-    return env.oracle.gradient(x0, 0);
+    return env.objective.gradient(x0, 0);
   }
   const Eigen::VectorXd& at(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t t, ClientEnv& env) override {
-    return env.oracle.gradient(x, t);
+    return env.objective.gradient(x, t);
   }
 };
 
@@ -21,13 +21,13 @@ class MinibatchGradient final : public GradientEstimator {
   MinibatchGradient(const BatchSize& batch, std::size_t dim) : batch_(batch), estimate_(static_cast<Eigen::Index>(dim)) {}
 
   const Eigen::VectorXd& initial(const Eigen::Ref<const Eigen::VectorXd>& x0, ClientEnv& env) override {
-    const std::size_t rows = env.oracle.problem().rows();
+    const std::size_t rows = env.objective.rows();
     size_ = batch_.rows_for(rows);
     sampler_ = MinibatchSampler(rows);
-    return env.oracle.gradient(x0, 0);
+    return env.objective.gradient(x0, 0);
   }
   const Eigen::VectorXd& at(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t /*t*/, ClientEnv& env) override {
-    env.oracle.batch_gradient(x, sampler_.draw(size_, env.sample_rng), estimate_);
+    env.objective.batch_gradient(x, sampler_.draw(size_, env.sample_rng), estimate_);
     return estimate_;
   }
 
@@ -70,10 +70,10 @@ class Page final : public GradientEstimator {
         at_old_(v_) {}
 
   const Eigen::VectorXd& initial(const Eigen::Ref<const Eigen::VectorXd>& x0, ClientEnv& env) override {
-    const std::size_t rows = env.oracle.problem().rows();
+    const std::size_t rows = env.objective.rows();
     size_ = batch_.rows_for(rows);
     sampler_ = MinibatchSampler(rows);
-    v_ = env.oracle.gradient(x0, 0);
+    v_ = env.objective.gradient(x0, 0);
     x_previous_ = x0;
     return v_;
   }
@@ -83,11 +83,11 @@ class Page final : public GradientEstimator {
     Rng coin(derive_seed(derive_seed(seed_, kNoClient, SeedPurpose::minibatch), static_cast<std::uint64_t>(t),
                          SeedPurpose::minibatch));
     if (coin.uniform() < p_) {
-      v_ = env.oracle.gradient(x, t);
+      v_ = env.objective.gradient(x, t);
     } else {
       const auto batch = sampler_.draw(size_, env.sample_rng);
-      env.oracle.batch_gradient(x, batch, at_new_);
-      env.oracle.batch_gradient(x_previous_, batch, at_old_);
+      env.objective.batch_gradient(x, batch, at_new_);
+      env.objective.batch_gradient(x_previous_, batch, at_old_);
       v_ += at_new_ - at_old_;
     }
     x_previous_ = x;

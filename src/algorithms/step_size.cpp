@@ -81,14 +81,14 @@ SmoothnessConstants summarize_smoothness(double L, std::span<const double> L_i) 
   return c;
 }
 
-double ef21_theta(double alpha) { return 1.0 - std::sqrt(1.0 - alpha); }
+// 1 - sqrt(1 - alpha), written without the cancellation for small alpha.
+double ef21_theta(double alpha) { return alpha / (1.0 + std::sqrt(1.0 - alpha)); }
 
 double ef21_beta(double alpha) { return (1.0 - alpha) / ef21_theta(alpha); }
 
 double ef21_xi(double alpha) {
   if (alpha >= 1.0) return 0.0;
-  const double root = std::sqrt(1.0 - alpha);
-  return root / (1.0 - root);
+  return std::sqrt(1.0 - alpha) / ef21_theta(alpha);
 }
 
 double smoothness_mean(const StepSizeRule& rule, const SmoothnessConstants& constants, SmoothnessMean method_default) {
@@ -103,9 +103,9 @@ double theory_step_size(const StepSizeRule& rule, const SmoothnessConstants& con
   const double mean = smoothness_mean(rule, constants, method_default);
   if (!rule.pl) {
     const double denominator = constants.L + mean * ef21_xi(alpha);
-    if (!(denominator > 0.0)) {
+    if (!(denominator > 0.0) || !std::isfinite(denominator)) {
       throw NumericError("theory step size: L + L_mean xi(alpha) = " + std::to_string(denominator) +
-                         " is not positive (all-zero data?)");
+                         " is not a positive finite number (all-zero or huge data?)");
     }
     return rule.mult / denominator;
   }

@@ -50,6 +50,30 @@ Dataset Dataset::select(std::span<const std::uint32_t> picked) const {
   return part;
 }
 
+namespace {
+
+void fnv1a(std::uint64_t& h, const void* data, std::size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < bytes; ++i) {
+    h ^= p[i];
+    h *= 0x100000001B3ULL;
+  }
+}
+
+}  // namespace
+
+std::uint64_t fingerprint(const Dataset& data) {
+  std::uint64_t h = 0xCBF29CE484222325ULL;
+  const std::uint64_t shape[3] = {data.rows(), data.dim(), static_cast<std::uint64_t>(data.features.nonZeros())};
+  fnv1a(h, shape, sizeof shape);
+  const auto nnz = static_cast<std::size_t>(data.features.nonZeros());
+  fnv1a(h, data.features.outerIndexPtr(), (data.rows() + 1) * sizeof(std::int64_t));
+  fnv1a(h, data.features.innerIndexPtr(), nnz * sizeof(std::int64_t));
+  fnv1a(h, data.features.valuePtr(), nnz * sizeof(double));
+  fnv1a(h, data.labels.data(), data.rows() * sizeof(double));
+  return h;
+}
+
 std::vector<RowRange> split_contiguous(std::size_t rows, std::size_t clients) {
   if (clients == 0) throw ConfigError("--clients must be at least 1");
   if (clients > rows) {

@@ -100,8 +100,8 @@ double least_squares_smoothness(const Dataset& data, double lambda) {
 
 std::unique_ptr<ProblemFactory> make_least_squares(const Spec& spec) {
   const double lambda = spec.get_double("lambda");
-  if (lambda < 0.0) {
-    throw ConfigError("problem 'least_squares': lambda must be >= 0, got " + spec.get_string("lambda"));
+  if (!(lambda >= 0.0 && lambda <= 1e300)) {
+    throw ConfigError("problem 'least_squares': lambda must be in [0, 1e300], got " + spec.get_string("lambda"));
   }
   return std::make_unique<LeastSquaresFactory>(lambda, spec.get_string("lambda"));
 }

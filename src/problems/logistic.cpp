@@ -5,6 +5,8 @@
 //   L_i    = lambda_max(A_i^T A_i) / (4 N_i) + 2 lambda
 // Labels must be -1 / +1. Cost of a gradient: O(nnz(A_i) + d).
 #include <cmath>
+#include <cstdio>
+#include <set>
 #include <string>
 
 #include "ecco/error.hpp"
@@ -89,6 +91,20 @@ class LogisticFactory final : public ProblemFactory {
 
   double smoothness_of(const Dataset& rows) const override { return logistic_smoothness(rows, lambda_); }
 
+  void check_data(const Dataset& all) const override {
+    std::set<double> labels;
+    for (Eigen::Index j = 0; j < all.labels.size() && labels.size() <= 3; ++j) labels.insert(all.labels[j]);
+    if (labels.size() == 2 && labels.count(-1.0) == 1 && labels.count(1.0) == 1) return;
+    std::string list;
+    for (const double y : labels) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%s%g", list.empty() ? "" : ", ", y);
+      list += buffer;
+    }
+    throw DataError(all.source + ": labels {" + list + (labels.size() > 3 ? ", ..." : "") +
+                    "}: logistic regression needs exactly two classes");
+  }
+
  private:
   double lambda_;
   std::string lambda_text_;
@@ -112,7 +128,9 @@ void check_binary_labels(const Dataset& data) {
 
 std::unique_ptr<ProblemFactory> make_logistic(const Spec& spec) {
   const double lambda = spec.get_double("lambda");
-  if (lambda < 0.0) throw ConfigError("problem 'logistic': lambda must be >= 0, got " + spec.get_string("lambda"));
+  if (!(lambda >= 0.0 && lambda <= 1e300)) {
+    throw ConfigError("problem 'logistic': lambda must be in [0, 1e300], got " + spec.get_string("lambda"));
+  }
   return std::make_unique<LogisticFactory>(lambda, spec.get_string("lambda"));
 }
 

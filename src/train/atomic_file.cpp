@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "ecco/error.hpp"
 
@@ -9,6 +10,11 @@ namespace ecco {
 
 AtomicFile::AtomicFile(std::string path, std::string flag)
     : path_(std::move(path)), partial_(path_ + ".partial"), flag_(std::move(flag)) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path_, error);
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    throw ConfigError(flag_ + " " + path_ + ": exists and is not a regular file (a directory or a device?)");
+  }
   file_ = std::fopen(partial_.c_str(), "w");
   if (file_ == nullptr) {
     throw ConfigError(flag_ + " " + path_ + ": cannot create " + partial_ + " (" + std::strerror(errno) + ")");

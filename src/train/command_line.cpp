@@ -1,5 +1,6 @@
 #include "ecco/command_line.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
@@ -14,20 +15,19 @@
 namespace ecco {
 namespace {
 
-// Whole-number flag value in [min, max]; cxxopts' own messages do not say which flag.
-std::int64_t integer_flag(const cxxopts::ParseResult& parsed, const std::string& flag, std::int64_t min) {
+// Whole-number flag value in [min, max] (decimal digits only; cxxopts' own messages do not
+// say which flag was wrong).
+std::uint64_t integer_flag(const cxxopts::ParseResult& parsed, const std::string& flag, std::uint64_t min,
+                           std::uint64_t max) {
   const std::string text = parsed[flag].as<std::string>();
-  std::size_t used = 0;
-  long long value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const bool digits = !text.empty() && ptr == text.data() + text.size() && ec != std::errc::invalid_argument;
+  if (!digits) throw ConfigError("--" + flag + ": '" + text + "' is not a whole number");
+  if (ec == std::errc::result_out_of_range || value < min || value > max) {
+    throw ConfigError("--" + flag + ": " + text + " is outside [" + std::to_string(min) + ", " + std::to_string(max) +
+                      "]");
   }
-  if (used == 0 || used != text.size()) {
-    throw ConfigError("--" + flag + ": '" + text + "' is not a whole number");
-  }
-  if (value < min) throw ConfigError("--" + flag + ": must be >= " + std::to_string(min) + ", got " + text);
   return value;
 }
 
@@ -117,7 +117,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("log-every", "log a CSV row every N rounds (and the last)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.log_every)), "N")
     ("print-constants", "print L, L_i statistics, alpha, xi and the step size")
-    ("log-level", "trace, debug, info, warn, error or off", cxxopts::value<std::string>()->default_value("info"), "LEVEL")
+    ("log-level", "trace, debug, info, warn or error", cxxopts::value<std::string>()->default_value("info"), "LEVEL")
     ("list", "list every algorithm, compressor, problem, data generator and split with keys and defaults")
     ("version", "print the version and exit")
     ("h,help", "print this help and exit");
@@ -127,7 +127,12 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   try {
     parsed = options.parse(argc, argv);
   } catch (const cxxopts::exceptions::exception& e) {
-    throw ConfigError(std::string(e.what()) + " (see --help)");
+    // cxxopts quotes with U+2018/U+2019; keep the line plain ASCII.
+    std::string what = e.what();
+    for (const char* quote : {"\u2018", "\u2019"}) {
+      for (auto at = what.find(quote); at != std::string::npos; at = what.find(quote)) what.replace(at, 3, "'");
+    }
+    throw ConfigError(what + " (see --help)");
   }
   if (!parsed.unmatched().empty()) {
     throw ConfigError("unexpected argument '" + parsed.unmatched().front() + "' (flags start with --; see --help)");
@@ -142,8 +147,10 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 
   RunConfig& c = cl.config;
   c.data = parsed["data"].as<std::string>();
-  if (parsed.count("dim") > 0) c.dim = static_cast<std::size_t>(integer_flag(parsed, "dim", 1));
-  c.clients = static_cast<std::size_t>(integer_flag(parsed, "clients", 1));
+  constexpr std::uint64_t kMaxDim = std::uint64_t{1} << 31;  // 16 GiB per double vector
+  constexpr std::uint64_t kMaxCount = std::uint64_t{1} << 62;
+  if (parsed.count("dim") > 0) c.dim = static_cast<std::size_t>(integer_flag(parsed, "dim", 1, kMaxDim));
+  c.clients = static_cast<std::size_t>(integer_flag(parsed, "clients", 1, std::uint64_t{1} << 31));
   c.problem = parsed["problem"].as<std::string>();
   c.algorithm = parsed["algorithm"].as<std::string>();
   c.compressor = parsed["compressor"].as<std::string>();
@@ -154,9 +161,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   c.step_size = parsed["lr"].as<std::string>();
   c.x0 = parsed["x0"].as<std::string>();
   c.wire = parse_value_format(parsed["wire"].as<std::string>());
-  c.rounds = integer_flag(parsed, "rounds", 0);
-  c.seed = static_cast<std::uint64_t>(integer_flag(parsed, "seed", 0));
-  c.log_every = integer_flag(parsed, "log-every", 1);
+  c.rounds = static_cast<std::int64_t>(integer_flag(parsed, "rounds", 0, kMaxCount));
+  c.seed = integer_flag(parsed, "seed", 0, ~std::uint64_t{0});
+  c.log_every = static_cast<std::int64_t>(integer_flag(parsed, "log-every", 1, kMaxCount));
   if (parsed.count("out") > 0) {
     cl.out = parsed["out"].as<std::string>();
     if (cl.out.empty()) throw ConfigError("--out: empty path");

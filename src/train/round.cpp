@@ -4,6 +4,7 @@
 // client order, and the gather puts the processes in rank order, so the server reads all n
 // frames in client order.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -166,6 +167,10 @@ class RoundRunner {
     row.round = t;
     row.grad_norm_sq = (metrics_.head(d) / n).squaredNorm();
     row.loss = metrics_[d] / n;
+    if (transport_.is_server() && !(std::isfinite(row.grad_norm_sq) && std::isfinite(row.loss))) {
+      throw NumericError("round " + std::to_string(t) + ": f or ||grad f||^2 is not finite; the iterates diverged "
+                         "(step size too large?)");
+    }
     const double gradient = gradient_seconds() - gradient_before;
     phases_.gradient += gradient;
     phases_.metrics += clock.lap() - gradient;
@@ -229,6 +234,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   result.is_server = transport.is_server();
   RoundRunner runner(state, transport);
   RunObserver* observer = transport.is_server() ? options.observer : nullptr;
+  if (observer != nullptr) observer->on_start(info);
   const Clock clock;
   MetricsRow row;
 
@@ -255,6 +261,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     row.bits_down += runner.downlink(t);
     runner.client_messages(t);
     row.bits_up += runner.aggregate(Phase::round);
+    if (observer != nullptr) observer->on_progress(t, clock.seconds());
     if (t % config.log_every == 0 || t == config.rounds) {
       log_row(t);
       stop = has_target && runner.agree(target_reached());
@@ -292,7 +299,22 @@ RunResult run_with(const RunConfig& config, Transport& transport, const RunOptio
   } catch (...) {
     failure = std::current_exception();
   }
-  const int lowest = transport.lowest_failing_rank(failure != nullptr);
+  int lowest = transport.lowest_failing_rank(failure != nullptr);
+  if (lowest < 0) {
+    // Every rank read its own copy of the data (on its own host, maybe): compare them.
+    std::vector<std::byte> server_print(sizeof state.info.data_fingerprint);
+    std::memcpy(server_print.data(), &state.info.data_fingerprint, server_print.size());
+    transport.broadcast(server_print);
+    std::uint64_t expected = 0;
+    std::memcpy(&expected, server_print.data(), sizeof expected);
+    const bool differs = expected != state.info.data_fingerprint;
+    if (differs) {
+      failure = std::make_exception_ptr(DataError(
+          state.info.data_source + ": rank " + std::to_string(transport.rank()) +
+          " read different data than rank 0 (every host needs the same file)"));
+    }
+    lowest = transport.lowest_failing_rank(differs);
+  }
   if (lowest >= 0) {
     std::string message = "set-up failed on rank " + std::to_string(lowest);
     if (failure) {

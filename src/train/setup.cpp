@@ -72,9 +72,11 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   info.step_size_rule = rule.to_string();
 
   const Dataset data = load_dataset(config.data, config.dim, config.clients);
+  factory->check_data(data);
   info.data_source = data.source;
   info.dim = data.dim();
   info.rows = data.rows();
+  info.data_fingerprint = fingerprint(data);
   const ClientSplit split = make_split(data, config.clients, config.split);
   info.split_spec = resolve_spec("split", config.split, split_table()).to_string();
   const CompressorTraits uplink = state.compressor->traits(info.dim);

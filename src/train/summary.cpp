@@ -86,7 +86,7 @@ std::string summary_json(const RunResult& result) {
   const RunConfig& c = info.config;
   Json j;
   j.open(nullptr);
-  j.string("ecco_version", kVersion);
+  j.string("ecco_version", version());
 
   j.open("config");
   j.string("data", info.data_source);
