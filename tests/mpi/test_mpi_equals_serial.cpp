@@ -110,6 +110,18 @@ TEST(MpiEqualsSerial, EveryMethod) {
   }
 }
 
+TEST(MpiEqualsSerial, TargetStopIsAgreedByEveryRank) {
+  auto c = synthetic("ef21", "topk:k=3", ecco::ValueFormat::fp64);
+  c.rounds = 100000;
+  c.log_every = 5;
+  c.target_grad_norm_sq = 1e-3;
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  const auto distributed = ecco::run_mpi(c, comm);
+  EXPECT_TRUE(distributed.stopped_early);  // every rank, not only the server
+  EXPECT_LT(distributed.rounds_run, 100000);
+  expect_mpi_equals_serial(c);
+}
+
 TEST(MpiSetup, FailureIsAgreedAndReportedOnce) {
   const ecco::Communicator comm(MPI_COMM_WORLD);
   auto c = synthetic("ef21", "topk:k=1", ecco::ValueFormat::fp32);
