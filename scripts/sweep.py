@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BINARY = REPO / "build" / "release" / "apps" / "ecco-train"
 ECCO_DEFAULT_CLIENTS = 20            # ecco-train's default --clients
 BOOLEAN_FLAGS = {"--print-constants", "--quiet", "--list", "--version", "--help", "-h"}
-NOT_A_GRID_FLAG = {"--out", "--list", "--version", "--help", "-h"}
+NOT_A_GRID_FLAG = {"--out", "--summary", "--list", "--version", "--help", "-h"}
 
 USAGE_EXAMPLES = """\
 grid axes (the runs are every combination, first axis varying slowest):
@@ -61,10 +61,11 @@ examples:
 outputs in --out-dir:
   runs/<run>.csv, runs/<run>.log   each run's CSV (ecco-train --out) and its stdout+stderr
                                    (first line: the command); a run whose CSV exists is skipped
+  runs/<run>.json                  its --summary (when the binary has --summary)
   results.csv   tidy: one row per run and logged round; columns run, the grid axes, clients,
                 every column of the run's CSV (verbatim), bits_up_per_client
   runs.csv      one row per run: grid values, status, constants (L, L_i stats, alpha, gamma)
-                parsed from --print-constants, final metric, command
+                from the run's summary or --print-constants, final metric, stop reason, command
   <metric>_vs_rounds.png, <metric>_vs_bits.png   one line per run, log-scale y
   targets.md    rounds and bits per client each run needed to reach each target
 
@@ -269,6 +270,11 @@ class Run:
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)    # the CSV's rows, verbatim
     columns: dict = field(default_factory=dict)              # column name -> numpy float array
+    summary: dict = field(default_factory=dict)              # ecco-train --summary JSON, when written
+
+    @property
+    def json(self) -> Path:
+        return self.csv.with_suffix(".json")
 
     @property
     def has_data(self) -> bool:
@@ -313,9 +319,10 @@ def plan_runs(axes: list[Axis], fixed_args: list[str], out_dir: Path) -> list[Ru
     for combo in itertools.product(*[a.values for a in axes]) if axes else [()]:
         grid = {a.name: v.label for a, v in zip(axes, combo)}
         args = combine_args(fixed_args, *[v.args for v in combo])
-        for bad in ("--out", "--list", "--version", "--help", "-h"):
-            if option_value(args, bad) is not None or any(f == bad for f, _ in tokens_to_options(args)):
-                raise SweepError(f"{bad} must not be passed to the runs (the sweep sets --out itself)")
+        for flag, _ in tokens_to_options(args):
+            if flag in NOT_A_GRID_FLAG:
+                raise SweepError(f"{flag} must not be passed to the runs (the sweep sets --out and --summary "
+                                 "itself)")
         if not any(f == "--print-constants" for f, _ in tokens_to_options(args)):
             args.append("--print-constants")
         name = run_name(grid, args)
@@ -333,8 +340,21 @@ class Runner:
     timeout: float | None = None
     quiet: bool = False
 
+    def supports_summary(self) -> bool:
+        """Whether this ecco-train has --summary (asked once, from --help)."""
+        if not hasattr(self, "_summary"):
+            try:
+                out = subprocess.run([str(self.binary), "--help"], capture_output=True, text=True, timeout=30,
+                                     stdin=subprocess.DEVNULL).stdout
+            except (OSError, subprocess.TimeoutExpired):
+                out = ""
+            self._summary = "--summary" in out
+        return self._summary
+
     def command(self, run: Run) -> list[str]:
         train = [str(self.binary), *run.args, "--out", str(run.csv)]
+        if self.supports_summary():
+            train += ["--summary", str(run.json)]
         if self.mpirun == "none":
             return train
         return [*shlex.split(self.mpirun), "-np", str(self.np), *self.mpirun_args, *train]
@@ -499,9 +519,22 @@ def load_runs(runs: list[Run]) -> None:
     for run in runs:
         text = run.log.read_text(errors="replace") if run.log.exists() else ""
         run.constants = parse_constants(text)
+        run.summary = {}
+        if run.json.exists() and run.csv.exists():
+            try:
+                run.summary = json.loads(run.json.read_text())
+            except (OSError, ValueError):
+                run.summary = {}
+        const = run.summary.get("constants") or {}
+        for key, name in (("L", "L"), ("L_i_min", "L_i_min"), ("L_i_am", "L_i_AM"), ("L_i_qm", "L_i_QM"),
+                          ("L_i_max", "L_i_max"), ("alpha", "alpha"), ("gamma", "gamma")):
+            if isinstance(const.get(key), (int, float)):
+                run.constants[name] = float(const[key])
         clients = option_value(run.args, "--clients")
         m = re.search(r"(\d+) clients on \d+ rank", text)
-        if m:
+        if isinstance((run.summary.get("config") or {}).get("clients"), int):
+            run.clients = run.summary["config"]["clients"]
+        elif m:
             run.clients = int(m.group(1))
         elif clients is not None:
             run.clients = int(clients)
@@ -599,8 +632,8 @@ def write_runs_summary(runs: list[Run], axes: list[Axis], path: Path, metric: st
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["run", *[a.name for a in axes], "status", "clients", "rows", "last_round",
-                    f"initial_{metric}", f"final_{metric}", f"best_{metric}", *keys, "seconds", "error",
-                    "command"])
+                    f"initial_{metric}", f"final_{metric}", f"best_{metric}", *keys, "stop_reason", "seconds",
+                    "error", "command"])
         for run in runs:
             m = run.columns.get(metric)
             rounds = run.columns.get("round")
@@ -610,7 +643,7 @@ def write_runs_summary(runs: list[Run], axes: list[Axis], path: Path, metric: st
                         _g(m[-1]) if m is not None and len(m) else "",
                         _g(_best(m)) if m is not None and len(m) else "",
                         *[_g(run.constants[k]) if k in run.constants else "" for k in keys],
-                        f"{run.seconds:.2f}" if run.seconds else "", run.error,
+                        run.summary.get("stop_reason", ""), f"{run.seconds:.2f}" if run.seconds else "", run.error,
                         shlex.join(run.command) if run.command else ""])
 
 
@@ -627,10 +660,10 @@ def _g(x: float, digits: int = 17) -> str:
 
 
 def fmt_sci(x: float, digits: int = 3) -> str:
-    """3 significant digits, exponents without padding: 42496 -> 4.25e4, 0.000904 -> 9.04e-4."""
+    """3 significant digits, exponents without padding: 42496 -> 4.25e4, 0.000904 -> 9.04e-4, 512 -> 512."""
     if x is None or not math.isfinite(x):
         return str(x)
-    if x != 0 and (abs(x) >= 1e4 or abs(x) < 1e-3):
+    if x != 0 and (abs(x) >= 1e3 or abs(x) < 1e-3):
         mant, exp = f"{x:.{digits - 1}e}".split("e")
         if "." in mant:
             mant = mant.rstrip("0").rstrip(".")
@@ -862,13 +895,13 @@ def plot_runs(runs: list[Run], axes: list[Axis], path: Path, opts: ReportOptions
         handles, seen = [], set()
         for ax in axs.flat:
             for h in ax.get_lines():
-                if h.get_label() not in seen:
+                if h.get_label() not in seen and not h.get_label().startswith("_") and h.get_label():
                     seen.add(h.get_label())
                     handles.append(h)
     title = opts.title if opts.title is not None else default_title(runs, axes)
     if title:
         fig.suptitle(title, fontsize=10)
-    if len(handles) > 1 or (handles and handles[0].get_label() not in ("", "all")):
+    if handles and (len(handles) > 1 or handles[0].get_label() not in ("", "all")):
         if legend_outside:
             fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0 - 2.5 / width, 0.5),
                        fontsize=9, frameon=False)
@@ -905,19 +938,13 @@ def _metric_label(metric: str) -> str:
 def default_title(runs: list[Run], axes: list[Axis]) -> str:
     fixed = [f"{a.name}={display_value(a.values[0].label)}" for a in axes if len(a.values) == 1]
     if runs:
-        opts = dict((f, v) for f, v in tokens_to_options(runs[0].args))
+        per_run = [dict(tokens_to_options(r.args)) for r in runs]
         for flag in ("--data", "--problem", "--compressor", "--algorithm", "--clients", "--split"):
-            name = flag.lstrip("-")
-            if flag in opts and opts[flag] is not None and not any(a.name == name for a in axes):
-                fixed.append(f"{name}={display_value(opts[flag])}")
+            values = {o.get(flag) for o in per_run}
+            if len(values) == 1 and None not in values and not any(a.name == flag[2:] for a in axes):
+                fixed.append(f"{flag[2:]}={display_value(values.pop())}")
     text = ", ".join(fixed)
     return text if len(text) <= 110 else text[:107] + "..."
-
-
-def check_png(path: Path) -> None:
-    with open(path, "rb") as fh:
-        if fh.read(8) != b"\x89PNG\r\n\x1a\n":
-            raise SweepError(f"{path} is not a PNG file")
 
 
 def write_report(runs: list[Run], axes: list[Axis], out_dir: Path, opts: ReportOptions) -> dict[str, Path]:
@@ -990,8 +1017,15 @@ class _AxisAction(argparse.Action):
         namespace.axes = axes
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        if "unrecognized arguments" in message:
+            message += " (flags for ecco-train go after '--')"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="sweep.py", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="%(prog)s [grid axes] [options] -- [ecco-train flags shared by every run]",
         description="Runs every combination of a grid of ecco-train flags under mpirun (resumable), then "
@@ -1003,10 +1037,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--algorithm", nargs="+", action=_AxisAction, metavar="SPEC", help="method specs")
     g.add_argument("--lr-mult", nargs="+", action=_AxisAction, metavar="M", help="multiples of the theory step")
     g.add_argument("--lr", nargs="+", action=_AxisAction, metavar="RULE", help="raw --lr values")
-    g.add_argument("--axis", nargs="+", action=_AxisAction, metavar="FLAG V",
+    g.add_argument("--axis", nargs="+", action=_AxisAction, metavar="ARG",
                    help="FLAG V1 V2 ...: any ecco-train flag as an axis (repeatable)")
     g.add_argument("--grid", action=_AxisAction, metavar="FLAG=V1,V2", help="FLAG=V1,V2,...: the same in one word")
-    g.add_argument("--variants", nargs="+", action=_AxisAction, metavar="NAME LABEL=ARGS",
+    g.add_argument("--variants", nargs="+", action=_AxisAction, metavar="ARG",
                    help="NAME LABEL=ARGS ...: an axis whose values set several flags")
     r = p.add_argument_group("running")
     r.add_argument("--out-dir", type=Path, default=Path("runs/sweep"), help="output directory (default: runs/sweep)")

@@ -50,8 +50,8 @@ def count_rows(path: Path) -> int:
 def base_parser(name: str, description: str, rounds: int, epilog: str = "") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"scripts/reproduce/{name}.py", description=description, epilog=epilog,
                                 formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
-    p.add_argument("--out-dir", type=Path, default=Path("runs/reproduce") / name,
-                   help=f"output directory (default: runs/reproduce/{name})")
+    p.add_argument("--out-dir", type=Path, default=REPO / "runs" / "reproduce" / name,
+                   help=f"output directory (default: runs/reproduce/{name} in the repository)")
     p.add_argument("--data-dir", help="directory of the LIBSVM files (default: $ECCO_DATA_DIR, else "
                                       "../shared/datasets beside the repository)")
     p.add_argument("--rounds", type=int, default=rounds, help=f"rounds per run (default: {rounds})")

@@ -9,8 +9,6 @@ panel per dataset; grad_norm_sq_vs_rounds.png; results.csv; runs.csv; targets.md
 summary.md, the table shown in docs/reproductions.md."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import common
 from common import ReportOptions, sweep
 

@@ -5,7 +5,6 @@ targets table, resuming (finished runs are skipped), a failing run, and the argu
 
 usage: test_sweep.py <ecco-train> [mpiexec]"""
 import csv
-import os
 import shutil
 import subprocess
 import sys
@@ -103,6 +102,11 @@ def main():
                 check(log.startswith("# command: ") and "--lr theory:mult=" + got[0]["lr_mult"] in log,
                       f"{path.stem}: log starts with the command")
                 check("constants:" in log, f"{path.stem}: log holds the constants")
+                if "--summary" in log.splitlines()[0]:
+                    import json
+                    summary = json.loads(path.with_suffix(".json").read_text())
+                    check(str(summary["totals"]["bits_up"]) == run_rows[-1][run_header.index("bits_up")],
+                          f"{path.stem}: --summary written next to the CSV")
         check(grid_seen == {("ef21", "1"), ("ef21", "2"), ("ef14", "1"), ("ef14", "2")}, f"grid: {grid_seen}")
 
         # runs.csv and targets.md
