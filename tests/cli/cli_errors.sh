@@ -49,7 +49,7 @@ check "unknown problem 'lasso'" --problem lasso
 check "lambda must be >= 0" --problem logistic:lambda=-1
 check "--lr: step size must be a finite number > 0" --lr -1
 check "mean must be qm or am" --lr theory:mean=gm
-check "unknown value format 'fp16'" --wire fp16
+check "unknown value format 'fp8'" --wire fp8
 check "unknown starting point 'ones'" --x0 ones
 check "exceeds the 2000 data rows" --clients 5000
 check "cannot open (No such file or directory)" --data "$work/missing.svm"

@@ -1,0 +1,85 @@
+#pragma once
+// Quantised values: the decoded value of a level and the wire width of a level (private to
+// src/compressors). These inline definitions are the only ones; compressors, round_to_wire
+// and the decoder all call them, so client and server compute identical bits.
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "ecco/message.hpp"
+
+namespace ecco::detail {
+
+// Largest s accepted by the levels codecs (wire field: sign + 21 bits).
+inline constexpr std::uint32_t kMaxLevelCount = (1U << 20);
+// natural: |level| = biased exponent, 1..254 <-> 2^-126 .. 2^127 (the fp32 normal powers of two).
+inline constexpr std::int32_t kNaturalMaxLevel = 254;
+inline constexpr std::int32_t kNaturalBias = 127;
+
+inline std::uint32_t magnitude_of(std::int32_t level) {
+  return level < 0 ? static_cast<std::uint32_t>(-static_cast<std::int64_t>(level)) : static_cast<std::uint32_t>(level);
+}
+
+// value = sign(l) * scale * |l| / s   (the product first, then the division).
+inline double uniform_level_value(std::int32_t level, std::uint32_t s, double scale) {
+  if (level == 0) return 0.0;
+  const double magnitude = scale * static_cast<double>(magnitude_of(level)) / static_cast<double>(s);
+  return level < 0 ? -magnitude : magnitude;
+}
+
+// value = sign(l) * scale * 2^(|l| - s), 0 for l = 0.
+inline double power_level_value(std::int32_t level, std::uint32_t s, double scale) {
+  if (level == 0) return 0.0;
+  const double magnitude =
+      std::ldexp(scale, static_cast<int>(magnitude_of(level)) - static_cast<int>(s));
+  return level < 0 ? -magnitude : magnitude;
+}
+
+// value = sign(l) * 2^(|l| - 127), 0 for l = 0.
+inline double natural_level_value(std::int32_t level) {
+  if (level == 0) return 0.0;
+  const double magnitude = std::ldexp(1.0, static_cast<int>(magnitude_of(level)) - kNaturalBias);
+  return level < 0 ? -magnitude : magnitude;
+}
+
+// value = l * scale for l = +-1.
+inline double sign_level_value(std::int32_t level, double scale) { return level < 0 ? -scale : scale; }
+
+// Bits that hold 0..s.
+inline unsigned bits_for(std::uint32_t s) { return static_cast<unsigned>(std::bit_width(s)); }
+
+// Wire bits of one level: a sign bit above the magnitude bits (sign codec: the sign bit only).
+inline unsigned level_width(ValueCode code, std::uint32_t s) {
+  switch (code) {
+    case ValueCode::uniform_levels:
+    case ValueCode::power_levels:
+      return 1 + bits_for(s);
+    case ValueCode::natural:
+      return 9;
+    case ValueCode::sign:
+      return 1;
+    case ValueCode::raw:
+      break;
+  }
+  return 0;
+}
+
+// Rounds a non-negative finite v up to the next fp32 value (v itself if it is one). Returns
+// false if that exceeds the largest finite float.
+inline bool round_up_to_fp32(double v, double& rounded) {
+  if (!(v <= static_cast<double>(std::numeric_limits<float>::max()))) return false;
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) < v) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  rounded = static_cast<double>(f);
+  return true;
+}
+
+// Nearest fp32 value of a non-negative finite v; false if it overflows.
+inline bool round_to_fp32(double v, double& rounded) {
+  const float f = static_cast<float>(v);
+  rounded = static_cast<double>(f);
+  return std::isfinite(f);
+}
+
+}  // namespace ecco::detail
