@@ -12,7 +12,7 @@
 //   12     4    count (values stored: dim for dense, <= dim for sparse, rank (rows + cols) for lowrank)
 //   16     4    CRC-32 (zlib polynomial) of every byte of the message except these four
 //   20          lowrank: rows, cols, rank (3 x uint32); levels codecs: s (uint32), scale (fp32);
-//               sign codec: scale (fp32)
+//               natural and sign codecs: scale (fp32)
 //   ...         index section (sparse only), then value section
 //
 // For a sparse message the encoder picks the smallest of: the dense layout (not for the sign

@@ -32,7 +32,7 @@ enum class ValueCode : std::uint8_t {
   raw = 0,              // the wire ValueFormat (fp32, fp64, bf16, fp16)
   uniform_levels = 16,  // level l in [-s, s]:  value = sign(l) * scale * |l| / s   (QSGD, TernGrad)
   power_levels = 17,    // level l in [-s, s]:  value = sign(l) * scale * 2^(|l| - s), 0 for l = 0
-  natural = 18,         // level l in [-254, 254]: value = sign(l) * 2^(|l| - 127), 0 for l = 0
+  natural = 18,         // level l in [-254, 254]: value = sign(l) * scale * 2^(|l| - 127), 0 for l = 0
   sign = 19,            // level l in {-1, +1}: value = l * scale
 };
 

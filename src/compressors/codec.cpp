@@ -28,7 +28,7 @@ constexpr std::uint8_t kMagic[4] = {'E', 'C', 'C', 'M'};
 constexpr std::size_t kCrcOffset = 16;
 constexpr std::size_t kLowrankParamBytes = 12;  // rows, cols, rank
 constexpr std::size_t kLevelsParamBytes = 8;    // s, scale
-constexpr std::size_t kSignParamBytes = 4;      // scale
+constexpr std::size_t kScaleParamBytes = 4;     // scale (natural, sign)
 
 bool is_quantised(ValueCode code) { return code != ValueCode::raw; }
 
@@ -39,7 +39,7 @@ bool valid_value_code(std::uint8_t tag) { return tag >= 16 && tag <= 19; }
 std::size_t param_bytes(Layout layout, ValueCode code) {
   std::size_t bytes = layout == Layout::lowrank ? kLowrankParamBytes : 0;
   if (code == ValueCode::uniform_levels || code == ValueCode::power_levels) bytes += kLevelsParamBytes;
-  if (code == ValueCode::sign) bytes += kSignParamBytes;
+  if (code == ValueCode::natural || code == ValueCode::sign) bytes += kScaleParamBytes;
   return bytes;
 }
 
@@ -155,7 +155,7 @@ void check_structure(const Message& m) {
         fail("quantised level " + std::to_string(l) + " out of range");
       }
     }
-    if (m.code != ValueCode::natural) check_scale(m);
+    check_scale(m);
   }
   if (m.seeded && m.layout != Layout::sparse) fail("only sparse messages can have seeded indices");
 }
@@ -286,9 +286,7 @@ void write_params(const Message& m, std::byte* p) {
     put_u32(p, m.level_count);
     p += 4;
   }
-  if (m.code == ValueCode::uniform_levels || m.code == ValueCode::power_levels || m.code == ValueCode::sign) {
-    put_u32(p, std::bit_cast<std::uint32_t>(static_cast<float>(m.scale)));
-  }
+  if (is_quantised(m.code)) put_u32(p, std::bit_cast<std::uint32_t>(static_cast<float>(m.scale)));
 }
 
 [[noreturn]] void bad(const std::string& what) { throw DecodeError(what); }
@@ -331,7 +329,7 @@ void read_levels(const std::byte* p, const std::byte* end, std::uint32_t count, 
       }
       break;
     case ValueCode::natural:
-      for (std::uint32_t k = 0; k < count; ++k) out.values[k] = detail::natural_level_value(out.levels[k]);
+      for (std::uint32_t k = 0; k < count; ++k) out.values[k] = detail::natural_level_value(out.levels[k], out.scale);
       break;
     default:
       for (std::uint32_t k = 0; k < count; ++k) out.values[k] = detail::sign_level_value(out.levels[k], out.scale);
@@ -417,7 +415,7 @@ void round_to_wire(Message& message, ValueFormat format) {
     }
     return;
   }
-  if (message.code != ValueCode::natural) check_scale(message);
+  check_scale(message);
   for (std::size_t k = 0; k < message.values.size() && k < message.levels.size(); ++k) {
     message.values[k] = quantised_value(message.code, message.levels[k], message.level_count, message.scale);
   }
@@ -537,7 +535,7 @@ void decode(std::span<const std::byte> bytes, Message& out) {
     p += 4;
     if (level_count < 1 || level_count > detail::kMaxLevelCount) bad("level count s = " + str(level_count) + " outside [1, 2^20]");
   }
-  if (code == ValueCode::uniform_levels || code == ValueCode::power_levels || code == ValueCode::sign) {
+  if (quantised) {
     const float f = std::bit_cast<float>(get_u32(p));
     p += 4;
     if (!std::isfinite(f) || std::signbit(f)) bad("quantised message scale is negative or not finite");

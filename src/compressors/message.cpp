@@ -90,7 +90,7 @@ double quantised_value(ValueCode code, std::int32_t level, std::uint32_t level_c
     case ValueCode::power_levels:
       return detail::power_level_value(level, level_count, scale);
     case ValueCode::natural:
-      return detail::natural_level_value(level);
+      return detail::natural_level_value(level, scale);
     case ValueCode::sign:
       return detail::sign_level_value(level, scale);
     case ValueCode::raw:

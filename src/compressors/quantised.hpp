@@ -36,10 +36,10 @@ inline double power_level_value(std::int32_t level, std::uint32_t s, double scal
   return level < 0 ? -magnitude : magnitude;
 }
 
-// value = sign(l) * 2^(|l| - 127), 0 for l = 0.
-inline double natural_level_value(std::int32_t level) {
+// value = sign(l) * scale * 2^(|l| - 127), 0 for l = 0.
+inline double natural_level_value(std::int32_t level, double scale) {
   if (level == 0) return 0.0;
-  const double magnitude = std::ldexp(1.0, static_cast<int>(magnitude_of(level)) - kNaturalBias);
+  const double magnitude = std::ldexp(scale, static_cast<int>(magnitude_of(level)) - kNaturalBias);
   return level < 0 ? -magnitude : magnitude;
 }
 

@@ -41,7 +41,7 @@ check() {
 check "unrecognised option '--bogus'\|bogus" --bogus
 check "--rounds: 'abc' is not a whole number" --rounds abc
 check "unexpected argument 'stray'" stray
-check "unknown compressor 'foo' (valid: identity, topk)" --compressor foo
+check "unknown compressor 'foo' (valid: identity, topk, randk," --compressor foo
 check "unknown key 'q' for compressor 'topk' (valid keys: k)" --compressor topk:q=1
 check "k must be a count" --compressor topk:k=0
 check "unknown algorithm 'ef99'" --algorithm ef99

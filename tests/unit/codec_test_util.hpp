@@ -103,7 +103,7 @@ inline double reference_level_value(ValueCode code, std::int32_t l, std::uint32_
       magnitude = scale * std::pow(2.0, a - static_cast<double>(s));
       break;
     case ValueCode::natural:
-      magnitude = std::pow(2.0, a - 127.0);
+      magnitude = scale * std::pow(2.0, a - 127.0);
       break;
     case ValueCode::sign:
       magnitude = scale;
@@ -218,7 +218,7 @@ inline std::vector<Bytes> valid_corpus() {
       quantised_message(dense_message(std::vector<double>(11)), ValueCode::power_levels, 4, 0.75, random_levels(11, 4, true, rng)),
       ValueFormat::fp32));
   corpus.push_back(encode_to_bytes(
-      quantised_message(dense_message(std::vector<double>(9)), ValueCode::natural, 0, 0.0, random_levels(9, 254, true, rng)),
+      quantised_message(dense_message(std::vector<double>(9)), ValueCode::natural, 0, 1.0, random_levels(9, 254, true, rng)),
       ValueFormat::fp32));
   corpus.push_back(encode_to_bytes(
       quantised_message(dense_message(std::vector<double>(17)), ValueCode::sign, 0, 1.5, random_levels(17, 1, false, rng)),

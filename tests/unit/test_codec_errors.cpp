@@ -254,7 +254,7 @@ TEST(CodecDecodeErrors, BadLevelsAndScales) {
     p.dim = static_cast<std::uint32_t>(fields.size());
     p.count = p.dim;
     if (code == 16 || code == 17) wire_ref::append_u32(p.params, s);
-    if (code != 18) wire_ref::append_u32(p.params, scale_bits);
+    wire_ref::append_u32(p.params, scale_bits);
     p.values = wire_ref::pack(fields, width);
     return wire_ref::assemble(p);
   };
@@ -263,7 +263,7 @@ TEST(CodecDecodeErrors, BadLevelsAndScales) {
   // Controls.
   EXPECT_NO_THROW(decode_exact(levels_message(16, 5, one, {5, 0, 0b1011}, 4), out));
   EXPECT_EQ(out.levels, (std::vector<std::int32_t>{5, 0, -3}));
-  EXPECT_NO_THROW(decode_exact(levels_message(18, 0, 0, {254, 256 + 1}, 9), out));
+  EXPECT_NO_THROW(decode_exact(levels_message(18, 0, one, {254, 256 + 1}, 9), out));
   EXPECT_EQ(out.levels, (std::vector<std::int32_t>{254, -1}));
   // uniform / power: level > s, negative zero, s = 0, s > 2^20.
   for (const std::uint8_t code : {std::uint8_t{16}, std::uint8_t{17}}) {
@@ -273,13 +273,14 @@ TEST(CodecDecodeErrors, BadLevelsAndScales) {
     expect_decode_error(levels_message(code, (1U << 20) + 1, one, {0}, 22), "s > 2^20");
   }
   // natural: 255 is not a level; negative zero.
-  expect_decode_error(levels_message(18, 0, 0, {255}, 9), "natural 255");
-  expect_decode_error(levels_message(18, 0, 0, {256}, 9), "natural negative zero");
+  expect_decode_error(levels_message(18, 0, one, {255}, 9), "natural 255");
+  expect_decode_error(levels_message(18, 0, one, {256}, 9), "natural negative zero");
   // Scales: negative, infinite, NaN.
   for (const float scale : {-1.0f, -0.0f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
     const std::uint32_t sb = std::bit_cast<std::uint32_t>(scale);
     expect_decode_error(levels_message(16, 5, sb, {1}, 4), "bad uniform scale");
     expect_decode_error(levels_message(19, 0, sb, {1}, 1), "bad sign scale");
+    expect_decode_error(levels_message(18, 0, sb, {1}, 9), "bad natural scale");
   }
   // Non-zero padding bits after the last level.
   wire_ref::Parts p;
@@ -326,6 +327,7 @@ TEST(CodecDecodeErrors, BadLowrankShapes) {
     p.dim = 4;
     p.count = 4;
     for (const std::uint32_t v : {2U, 2U, 1U}) wire_ref::append_u32(p.params, v);
+    wire_ref::append_u32(p.params, std::bit_cast<std::uint32_t>(1.0f));
     p.values = wire_ref::pack({127, 127, 127, 127}, 9);
     expect_decode_error(wire_ref::assemble(p), "lowrank natural");
   }

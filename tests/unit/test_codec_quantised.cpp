@@ -38,7 +38,8 @@ std::vector<Codec> all_codecs() {
   for (const std::uint32_t s : {1U, 2U, 7U, 8U, 30U}) {
     codecs.push_back({ValueCode::power_levels, s, static_cast<double>(1.5e-3f), static_cast<std::int32_t>(s), true});
   }
-  codecs.push_back({ValueCode::natural, 0, 0.0, 254, true});
+  codecs.push_back({ValueCode::natural, 0, 1.0, 254, true});
+  codecs.push_back({ValueCode::natural, 0, 0.875, 254, true});
   codecs.push_back({ValueCode::sign, 0, 2.75, 1, false});
   return codecs;
 }
@@ -59,9 +60,7 @@ unsigned magnitude_bits(const Codec& c) {
 Bytes reference_params(const Codec& c) {
   Bytes params;
   if (c.code == ValueCode::uniform_levels || c.code == ValueCode::power_levels) wire_ref::append_u32(params, c.s);
-  if (c.code != ValueCode::natural) {
-    wire_ref::append_u32(params, std::bit_cast<std::uint32_t>(static_cast<float>(c.scale)));
-  }
+  wire_ref::append_u32(params, std::bit_cast<std::uint32_t>(static_cast<float>(c.scale)));
   return params;
 }
 
@@ -104,7 +103,7 @@ TEST(CodecQuantised, DenseBytesEqualTheReference) {
       EXPECT_EQ(out.layout, Layout::dense);
       EXPECT_EQ(out.code, c.code);
       EXPECT_EQ(out.levels, levels);
-      EXPECT_EQ(out.scale, c.code == ValueCode::natural ? 0.0 : c.scale);
+      EXPECT_EQ(out.scale, c.scale);
       EXPECT_EQ(out.level_count, c.s);
       EXPECT_EQ(bits(out.values), bits(m.values));
     }
@@ -161,14 +160,15 @@ TEST(CodecQuantised, SparseWithEveryIndexCodecAndTheDenseChoice) {
 }
 
 TEST(CodecQuantised, ValuesFollowTheDocumentedFormulas) {
-  // uniform: scale |l| / s; power: scale 2^(|l| - s); natural: 2^(|l| - 127); sign: +-scale.
+  // uniform: scale |l| / s; power: scale 2^(|l| - s); natural: scale 2^(|l| - 127); sign: +-scale.
   EXPECT_EQ(ecco::quantised_value(ValueCode::uniform_levels, -3, 4, 2.0), -1.5);
   EXPECT_EQ(ecco::quantised_value(ValueCode::uniform_levels, 4, 4, 2.0), 2.0);
   EXPECT_EQ(ecco::quantised_value(ValueCode::power_levels, 1, 3, 8.0), 2.0);
   EXPECT_EQ(ecco::quantised_value(ValueCode::power_levels, -3, 3, 8.0), -8.0);
-  EXPECT_EQ(ecco::quantised_value(ValueCode::natural, 127, 0, 0.0), 1.0);
-  EXPECT_EQ(ecco::quantised_value(ValueCode::natural, -1, 0, 0.0), -0x1p-126);
-  EXPECT_EQ(ecco::quantised_value(ValueCode::natural, 254, 0, 0.0), 0x1p127);
+  EXPECT_EQ(ecco::quantised_value(ValueCode::natural, 127, 0, 1.0), 1.0);
+  EXPECT_EQ(ecco::quantised_value(ValueCode::natural, -1, 0, 1.0), -0x1p-126);
+  EXPECT_EQ(ecco::quantised_value(ValueCode::natural, 254, 0, 1.0), 0x1p127);
+  EXPECT_EQ(ecco::quantised_value(ValueCode::natural, 130, 0, 0.75), 6.0);
   EXPECT_EQ(ecco::quantised_value(ValueCode::sign, -1, 0, 0.5), -0.5);
   for (const ValueCode code : {ValueCode::uniform_levels, ValueCode::power_levels, ValueCode::natural}) {
     const double zero = ecco::quantised_value(code, 0, 5, 3.0);
