@@ -71,7 +71,6 @@ class Compressor {
   // Canonical spec with defaults filled in, e.g. "topk:k=1"; make_compressor(spec()) builds
   // an equivalent compressor.
   virtual std::string spec() const = 0;
-  // ConfigError if the compressor cannot work in this dimension (e.g. lowrank rows > d).
   virtual CompressorTraits traits(std::size_t dim) const = 0;
 
   // out = C(x). x must be finite (NumericError naming the first bad coordinate otherwise)

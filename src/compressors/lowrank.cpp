@@ -1,6 +1,6 @@
 // lowrank:r=R,rows=M: PowerSGD (Vogels et al. 2019), one warm-started power iteration per call.
 // x is viewed as the M x N matrix X (column-major, X(i, j) = x[i + M j], N = ceil(d / M), the
-// entries past d zero); rows=0 picks M = ceil(sqrt(d)). With Q the previous call's factor
+// entries past d zero); rows=0 picks M = ceil(sqrt(d)), and M is capped at d. With Q the previous call's factor
 // (N x R; i.i.d. N(0, 1) from the rng on the first call or when the shape changes):
 //   P = orthonormalise(X Q)  (modified Gram-Schmidt, twice; a column that vanishes is set to 0),
 //   Q = X^T P,  C(x) = the first d entries of P Q^T = P P^T X,
@@ -121,10 +121,7 @@ class LowRank final : public Compressor {
       while (s.rows > 1 && (s.rows - 1) * (s.rows - 1) >= dim) --s.rows;  // exact ceil(sqrt(d))
       while (s.rows * s.rows < dim) ++s.rows;
     }
-    if (s.rows > dim) {
-      throw ConfigError("compressor 'lowrank': rows=" + std::to_string(s.rows) + " exceeds the dimension " +
-                        std::to_string(dim));
-    }
+    s.rows = std::min(s.rows, dim);
     s.cols = (dim + s.rows - 1) / s.rows;
     s.rank = std::min({rank_, s.rows, s.cols});
     return s;

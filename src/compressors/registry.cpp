@@ -48,7 +48,7 @@ const detail::Registry<Compressor>& registry() {
            detail::make_onebit},
           {{"lowrank",
             {{"r", "1", "rank >= 1 (capped at min(rows, cols))"},
-             {"rows", "0", "rows of the matrix view (0: ceil(sqrt(d))); cols = ceil(d/rows)"}},
+             {"rows", "0", "rows of the matrix view (0: ceil(sqrt(d)); capped at d); cols = ceil(d/rows)"}},
             "PowerSGD: one warm-started power iteration on x seen as a matrix; biased, sends r (rows + cols) values"},
            detail::make_lowrank},
       });
