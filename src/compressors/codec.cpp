@@ -73,14 +73,6 @@ std::uint32_t crc_of_message(const std::byte* message, std::size_t size) {
                      " overflows the " + std::string(to_string(format)) + " wire format (use --wire fp64)");
 }
 
-// Raw value rounded to the format, or NumericError naming the coordinate.
-double wire_value(double v, ValueFormat format, std::size_t coordinate) {
-  if (!std::isfinite(v)) throw_not_finite(v, coordinate);
-  double rounded = 0.0;
-  if (!detail::round_value(v, format, rounded)) throw_overflow(v, coordinate, format);
-  return rounded;
-}
-
 std::size_t coordinate_of(const Message& m, std::size_t k) {
   return m.layout == Layout::sparse && k < m.indices.size() ? m.indices[k] : k;
 }
@@ -91,6 +83,47 @@ void check_scale(const Message& m) {
       fp32 != m.scale) {
     throw NumericError("quantised message scale " + std::to_string(m.scale) +
                        " is not a finite non-negative fp32 value");
+  }
+  if (m.code == ValueCode::natural && m.scale > 1.0) {
+    throw NumericError("natural message scale " + std::to_string(m.scale) + " exceeds 1");
+  }
+}
+
+// Largest |level| of a code.
+std::uint32_t max_level_of(ValueCode code, std::uint32_t s) {
+  switch (code) {
+    case ValueCode::uniform_levels:
+    case ValueCode::power_levels:
+      return s;
+    case ValueCode::natural:
+      return static_cast<std::uint32_t>(detail::kNaturalMaxLevel);
+    default:
+      return 1;
+  }
+}
+
+// values[k] = the decoded value of levels[k], one loop per code.
+void values_from_levels(Message& m) {
+  const std::size_t n = std::min(m.values.size(), m.levels.size());
+  double* v = m.values.data();
+  const std::int32_t* l = m.levels.data();
+  const double scale = m.scale;
+  const std::uint32_t s = m.level_count;
+  switch (m.code) {
+    case ValueCode::uniform_levels:
+      for (std::size_t k = 0; k < n; ++k) v[k] = detail::uniform_level_value(l[k], s, scale);
+      break;
+    case ValueCode::power_levels:
+      for (std::size_t k = 0; k < n; ++k) v[k] = detail::power_level_value(l[k], s, scale);
+      break;
+    case ValueCode::natural:
+      for (std::size_t k = 0; k < n; ++k) v[k] = detail::natural_level_value(l[k], scale);
+      break;
+    case ValueCode::sign:
+      for (std::size_t k = 0; k < n; ++k) v[k] = detail::sign_level_value(l[k], scale);
+      break;
+    case ValueCode::raw:
+      break;
   }
 }
 
@@ -109,11 +142,9 @@ void check_structure(const Message& m) {
         fail("sparse message has " + std::to_string(m.indices.size()) + " indices but " +
              std::to_string(m.values.size()) + " values");
       }
-      std::uint64_t next = 0;
-      for (const std::uint32_t i : m.indices) {
-        if (i >= m.dim || i < next) fail("sparse message indices must be strictly increasing and < dim");
-        next = static_cast<std::uint64_t>(i) + 1;
-      }
+      bool ordered = m.indices.empty() || m.indices.back() < m.dim;
+      for (std::size_t k = 1; k < m.indices.size(); ++k) ordered &= m.indices[k - 1] < m.indices[k];
+      if (!ordered) fail("sparse message indices must be strictly increasing and < dim");
       break;
     }
     case Layout::lowrank: {
@@ -137,24 +168,11 @@ void check_structure(const Message& m) {
         (m.level_count < 1 || m.level_count > detail::kMaxLevelCount)) {
       fail("level count s = " + std::to_string(m.level_count) + " outside [1, 2^20]");
     }
-    std::uint32_t max_level = 0;
-    switch (m.code) {
-      case ValueCode::uniform_levels:
-      case ValueCode::power_levels:
-        max_level = m.level_count;
-        break;
-      case ValueCode::natural:
-        max_level = detail::kNaturalMaxLevel;
-        break;
-      default:
-        max_level = 1;
-        break;
-    }
-    for (const std::int32_t l : m.levels) {
-      if (detail::magnitude_of(l) > max_level || (m.code == ValueCode::sign && l == 0)) {
-        fail("quantised level " + std::to_string(l) + " out of range");
-      }
-    }
+    const std::uint32_t max_level = max_level_of(m.code, m.level_count);
+    const bool zero_allowed = m.code != ValueCode::sign;
+    bool in_range = true;
+    for (const std::int32_t l : m.levels) in_range &= detail::magnitude_of(l) <= max_level && (zero_allowed || l != 0);
+    if (!in_range) fail("a quantised level is out of range");
     check_scale(m);
   }
   if (m.seeded && m.layout != Layout::sparse) fail("only sparse messages can have seeded indices");
@@ -235,10 +253,16 @@ EncodedSize size_of(const Plan& plan) {
 }
 
 // Level field on the wire: the sign bit above the magnitude (sign codec: the sign bit only).
-std::uint32_t level_field(std::int32_t level, unsigned width, ValueCode code) {
-  const std::uint32_t negative = level < 0 ? 1U : 0U;
+inline std::uint32_t level_field(std::int32_t level, unsigned width, ValueCode code) {
+  const auto negative = static_cast<std::uint32_t>(level) >> 31;
   if (code == ValueCode::sign) return negative;
   return (negative << (width - 1)) | detail::magnitude_of(level);
+}
+
+[[noreturn]] void throw_bad_value(const Message& m, std::size_t k, ValueFormat format) {
+  const double v = m.values[k];
+  if (!std::isfinite(v)) throw_not_finite(v, coordinate_of(m, k));
+  throw_overflow(v, coordinate_of(m, k), format);
 }
 
 void write_values(const Message& m, const Plan& plan, ValueFormat format, std::byte* p) {
@@ -248,13 +272,13 @@ void write_values(const Message& m, const Plan& plan, ValueFormat format, std::b
     if (densify) {
       std::memset(p, 0, plan.value_bytes);  // +0 in every format
       for (std::size_t k = 0; k < m.count(); ++k) {
-        detail::put_value(p + static_cast<std::size_t>(m.indices[k]) * width,
-                          wire_value(m.values[k], format, m.indices[k]), format);
+        if (!detail::put_value(m.values[k], p + static_cast<std::size_t>(m.indices[k]) * width, format)) {
+          throw_bad_value(m, k, format);
+        }
       }
     } else {
-      for (std::size_t k = 0; k < m.count(); ++k) {
-        detail::put_value(p + k * width, wire_value(m.values[k], format, coordinate_of(m, k)), format);
-      }
+      const std::size_t bad_at = detail::put_values(m.values.data(), m.count(), p, format);
+      if (bad_at != m.count()) throw_bad_value(m, bad_at, format);
     }
     return;
   }
@@ -297,54 +321,41 @@ std::string str(std::uint64_t v) { return std::to_string(v); }
 void read_levels(const std::byte* p, const std::byte* end, std::uint32_t count, Message& out) {
   const unsigned width = detail::level_width(out.code, out.level_count);
   const unsigned magnitude_bits = out.code == ValueCode::sign ? 0 : width - 1;
-  const std::uint32_t max_level = out.code == ValueCode::natural ? static_cast<std::uint32_t>(detail::kNaturalMaxLevel)
-                                                                 : out.level_count;
+  const std::uint32_t max_level = max_level_of(out.code, out.level_count);
+  const std::uint32_t magnitude_mask = (1U << magnitude_bits) - 1;
   out.levels.resize(count);
   out.values.resize(count);
+  std::int32_t* levels = out.levels.data();
   detail::BitReader reader(p, end, width);
-  for (std::uint32_t k = 0; k < count; ++k) {
-    const std::uint32_t field = reader.get();
-    const bool negative = (field >> magnitude_bits) != 0;
-    std::int32_t level = 0;
-    if (out.code == ValueCode::sign) {
-      level = negative ? -1 : 1;
-    } else {
-      const std::uint32_t magnitude = field & ((1U << magnitude_bits) - 1);
-      if (magnitude > max_level) bad("quantised level " + str(magnitude) + " at entry " + str(k) + " exceeds " + str(max_level));
-      if (negative && magnitude == 0) bad("quantised level at entry " + str(k) + " is a negative zero");
-      level = negative ? -static_cast<std::int32_t>(magnitude) : static_cast<std::int32_t>(magnitude);
+  bool valid = true;
+  if (out.code == ValueCode::sign) {
+    for (std::uint32_t k = 0; k < count; ++k) levels[k] = 1 - 2 * static_cast<std::int32_t>(reader.get());
+  } else {
+    for (std::uint32_t k = 0; k < count; ++k) {
+      const std::uint32_t field = reader.get();
+      const std::uint32_t magnitude = field & magnitude_mask;
+      const auto negative = static_cast<std::int32_t>(field >> magnitude_bits);  // 0 or 1
+      valid &= magnitude <= max_level && !(negative != 0 && magnitude == 0);
+      const auto m = static_cast<std::int32_t>(magnitude);
+      levels[k] = (m ^ -negative) + negative;  // negative ? -m : m
     }
-    out.levels[k] = level;
   }
-  if (reader.leftover() != 0) bad("value section has non-zero padding bits");
-  switch (out.code) {
-    case ValueCode::uniform_levels:
-      for (std::uint32_t k = 0; k < count; ++k) {
-        out.values[k] = detail::uniform_level_value(out.levels[k], out.level_count, out.scale);
+  if (!valid) {
+    for (std::uint32_t k = 0; k < count; ++k) {
+      if (detail::magnitude_of(levels[k]) > max_level) {
+        bad("quantised level " + str(detail::magnitude_of(levels[k])) + " at entry " + str(k) + " exceeds " + str(max_level));
       }
-      break;
-    case ValueCode::power_levels:
-      for (std::uint32_t k = 0; k < count; ++k) {
-        out.values[k] = detail::power_level_value(out.levels[k], out.level_count, out.scale);
-      }
-      break;
-    case ValueCode::natural:
-      for (std::uint32_t k = 0; k < count; ++k) out.values[k] = detail::natural_level_value(out.levels[k], out.scale);
-      break;
-    default:
-      for (std::uint32_t k = 0; k < count; ++k) out.values[k] = detail::sign_level_value(out.levels[k], out.scale);
-      break;
+    }
+    bad("a quantised level is a negative zero");
   }
+  if (!reader.leftover_zero()) bad("value section has non-zero padding bits");
+  values_from_levels(out);
 }
 
 void read_raw_values(const std::byte* p, std::uint32_t count, ValueFormat format, Message& out) {
   out.values.resize(count);
-  const std::size_t width = value_format_bytes(format);
-  for (std::uint32_t k = 0; k < count; ++k) {
-    const double v = detail::get_value(p + k * width, format);
-    if (!std::isfinite(v)) bad("message value at entry " + str(k) + " is not finite");
-    out.values[k] = v;
-  }
+  const std::size_t bad_at = detail::get_values(p, count, out.values.data(), format);
+  if (bad_at != count) bad("message value at entry " + str(bad_at) + " is not finite");
 }
 
 }  // namespace
@@ -410,15 +421,18 @@ EncodedSize encoded_size(const Message& message, const EncodeOptions& options) {
 
 void round_to_wire(Message& message, ValueFormat format) {
   if (message.code == ValueCode::raw) {
-    for (std::size_t k = 0; k < message.values.size(); ++k) {
-      message.values[k] = wire_value(message.values[k], format, coordinate_of(message, k));
+    const std::size_t n = message.values.size();
+    double* v = message.values.data();
+    const std::size_t bad_at = detail::first_unrepresentable(v, n, format);
+    if (bad_at != n) {
+      if (!std::isfinite(v[bad_at])) throw_not_finite(v[bad_at], coordinate_of(message, bad_at));
+      throw_overflow(v[bad_at], coordinate_of(message, bad_at), format);
     }
+    detail::round_values(v, n, format);
     return;
   }
   check_scale(message);
-  for (std::size_t k = 0; k < message.values.size() && k < message.levels.size(); ++k) {
-    message.values[k] = quantised_value(message.code, message.levels[k], message.level_count, message.scale);
-  }
+  values_from_levels(message);
 }
 
 EncodedSize encode(const Message& message, ValueFormat format, std::vector<std::byte>& out) {
@@ -539,6 +553,7 @@ void decode(std::span<const std::byte> bytes, Message& out) {
     const float f = std::bit_cast<float>(get_u32(p));
     p += 4;
     if (!std::isfinite(f) || std::signbit(f)) bad("quantised message scale is negative or not finite");
+    if (code == ValueCode::natural && f > 1.0f) bad("natural message scale exceeds 1");
     scale = static_cast<double>(f);
   }
 

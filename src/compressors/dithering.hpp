@@ -44,13 +44,15 @@ inline void dither_uniform(std::uint32_t s, DitherNorm norm, const std::string& 
     return;
   }
   const auto s_real = static_cast<double>(s);
+  std::int32_t* levels = out.levels.data();
   for (std::size_t j = 0; j < n; ++j) {
     const double r = std::fabs(v[j]) / scale * s_real;  // |x_j| / S <= 1 after rounding, so r <= s
     const double floor_r = std::floor(r);
-    const bool up = rng.uniform() < r - floor_r;
-    const auto magnitude = static_cast<std::int32_t>(floor_r) + (up ? 1 : 0);
-    const std::int32_t level = v[j] < 0.0 ? -magnitude : magnitude;
-    out.levels[j] = level;
+    const double u = rng.uniform();
+    const std::int32_t magnitude = static_cast<std::int32_t>(floor_r) + static_cast<std::int32_t>(u < r - floor_r);
+    const std::int32_t negative = -static_cast<std::int32_t>(v[j] < 0.0);  // 0 or -1
+    const std::int32_t level = (magnitude ^ negative) - negative;
+    levels[j] = level;
     v[j] = uniform_level_value(level, s, scale);
   }
 }

@@ -17,6 +17,81 @@ inline std::size_t varint_length(std::uint32_t v) {
   return 1 + static_cast<std::size_t>(std::bit_width(v | 1U) - 1) / 7;
 }
 
+// The continuation bits of the eight bytes of w (byte i -> bit i).
+inline unsigned continuation_mask(std::uint64_t w) {
+  return static_cast<unsigned>(((w & kContinuationBits) * 0x0002040810204081ULL) >> 56);
+}
+
+// How the varints at the start of an 8-byte chunk are laid out, for each of the 256
+// continuation masks: the leading run of one- and two-byte varints that end inside the
+// chunk. Slot i < count holds varint i; slots past count decode to 0 and add nothing.
+struct ChunkLayout {
+  std::uint8_t count = 0;     // varints decoded from the chunk (0: the first is longer, or crosses it)
+  std::uint8_t consumed = 0;  // bytes they occupy
+  std::uint8_t shift[8] = {};       // 8 x start byte of varint i
+  std::uint8_t low_mask[8] = {};    // 0x7F for i < count (first byte's 7 bits), else 0
+  std::uint16_t high_mask[8] = {};  // 0x3F80 for a two-byte varint (second byte's 7 bits), else 0
+  std::uint8_t step[8] = {};        // 1 for i < count (index i + 1 is the next base), else 0
+  std::uint64_t second_bytes = 0;   // 0x80 in each byte that is the second byte of a varint
+};
+
+struct ChunkTable {
+  ChunkLayout layout[256];
+  ChunkTable() {
+    for (unsigned m = 0; m < 256; ++m) {
+      ChunkLayout& e = layout[m];
+      unsigned pos = 0;
+      while (pos < 8) {
+        unsigned length = 0;
+        if (((m >> pos) & 1U) == 0) {
+          length = 1;
+        } else if (pos + 1 < 8 && ((m >> (pos + 1)) & 1U) == 0) {
+          length = 2;
+        } else {
+          break;
+        }
+        e.shift[e.count] = static_cast<std::uint8_t>(8 * pos);
+        e.low_mask[e.count] = 0x7F;
+        e.high_mask[e.count] = length == 2 ? 0x3F80 : 0;
+        e.step[e.count] = 1;
+        if (length == 2) e.second_bytes |= std::uint64_t{0x80} << (8 * (pos + 1));
+        ++e.count;
+        pos += length;
+      }
+      e.consumed = static_cast<std::uint8_t>(pos);
+    }
+  }
+};
+
+// 0x80 in each zero byte of w, 0 elsewhere (exact, no borrows between bytes).
+inline std::uint64_t zero_bytes(std::uint64_t w) {
+  constexpr std::uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
+  return ~(((w & low7) + low7) | w | low7);
+}
+
+const ChunkTable& chunk_table() {
+  static const ChunkTable table;
+  return table;
+}
+
+// Decodes one varint of any length at p (< end), strictly: at most 5 bytes, below 2^32, no
+// overlong encoding. Advances p.
+inline std::uint64_t read_one_varint(const std::byte*& p, const std::byte* end, std::uint32_t k) {
+  if (p >= end) throw DecodeError("delta-varint index section ends after " + std::to_string(k) + " indices");
+  std::uint32_t byte = static_cast<std::uint32_t>(*p++);
+  std::uint64_t v = byte & 0x7FU;
+  int shift = 7;
+  while ((byte & 0x80U) != 0) {
+    if (p >= end) throw DecodeError("delta-varint index section ends inside a varint");
+    byte = static_cast<std::uint32_t>(*p++);
+    if (shift == 28 && byte > 0x0FU) throw DecodeError("delta-varint gap exceeds 32 bits");
+    if (byte == 0) throw DecodeError("delta-varint gap has an overlong encoding");
+    v |= static_cast<std::uint64_t>(byte & 0x7FU) << shift;
+    shift += 7;
+  }
+  return v;
+}
+
 }  // namespace
 
 std::size_t delta_varint_bytes(std::span<const std::uint32_t> indices) {
@@ -35,14 +110,34 @@ void write_raw32(std::span<const std::uint32_t> indices, std::byte* p) {
 
 void write_delta_varint(std::span<const std::uint32_t> indices, std::byte* p) {
   std::uint32_t base = 0;
-  for (const std::uint32_t i : indices) {
-    std::uint32_t v = i - base;
-    base = i + 1;
-    while (v >= 0x80U) {
-      *p++ = static_cast<std::byte>((v & 0x7FU) | 0x80U);
-      v >>= 7;
+  const std::size_t n = indices.size();
+  // Gaps below 2^14 (one or two bytes): both bytes are stored and p advances by the length;
+  // the spare byte is overwritten by the next varint, so the last index goes the slow way.
+  std::size_t k = 0;
+  for (; k + 1 < n; ++k) {
+    const std::uint32_t v = indices[k] - base;
+    base = indices[k] + 1;
+    if (v < (1U << 14)) {
+      const std::uint32_t two = v >= 0x80U ? 1U : 0U;
+      put_u16(p, static_cast<std::uint16_t>((v & 0x7FU) | (two << 7) | ((v >> 7) << 8)));
+      p += 1 + two;
+      continue;
     }
-    *p++ = static_cast<std::byte>(v);
+    std::uint32_t rest = v;
+    while (rest >= 0x80U) {
+      *p++ = static_cast<std::byte>((rest & 0x7FU) | 0x80U);
+      rest >>= 7;
+    }
+    *p++ = static_cast<std::byte>(rest);
+  }
+  for (; k < n; ++k) {
+    std::uint32_t rest = indices[k] - base;
+    base = indices[k] + 1;
+    while (rest >= 0x80U) {
+      *p++ = static_cast<std::byte>((rest & 0x7FU) | 0x80U);
+      rest >>= 7;
+    }
+    *p++ = static_cast<std::byte>(rest);
   }
 }
 
@@ -53,16 +148,20 @@ void write_bitmap(std::span<const std::uint32_t> indices, std::uint32_t dim, std
 
 void read_raw32(const std::byte* p, std::uint32_t count, std::uint32_t dim, std::vector<std::uint32_t>& out) {
   out.resize(count);
-  std::uint64_t next = 0;  // smallest index allowed next
+  std::uint32_t* dst = out.data();
+  bool ordered = true;
   for (std::uint32_t k = 0; k < count; ++k) {
-    const std::uint32_t index = get_u32(p + 4 * static_cast<std::size_t>(k));
-    if (index >= dim) {
-      throw DecodeError("message index " + std::to_string(index) + " out of range for dimension " +
-                        std::to_string(dim));
+    dst[k] = get_u32(p + 4 * static_cast<std::size_t>(k));
+    ordered &= k == 0 || dst[k - 1] < dst[k];
+  }
+  if (count > 0 && dst[count - 1] >= dim) {
+    throw DecodeError("message index " + std::to_string(dst[count - 1]) + " out of range for dimension " +
+                      std::to_string(dim));
+  }
+  if (!ordered) {
+    for (std::uint32_t k = 1; k < count; ++k) {
+      if (dst[k - 1] >= dst[k]) throw DecodeError("message indices not strictly increasing at entry " + std::to_string(k));
     }
-    if (index < next) throw DecodeError("message indices not strictly increasing at entry " + std::to_string(k));
-    out[k] = index;
-    next = static_cast<std::uint64_t>(index) + 1;
   }
 }
 
@@ -70,41 +169,38 @@ void read_delta_varint(const std::byte* p, const std::byte* end, std::uint32_t c
                        std::vector<std::uint32_t>& out) {
   out.resize(count);
   std::uint32_t* dst = out.data();
+  const ChunkTable& table = chunk_table();
   // base = previous index + 1, in 64 bits: it grows by at most 2^32 per entry, and since it
   // only grows, checking base <= dim once at the end bounds every index.
   std::uint64_t base = 0;
   std::uint32_t k = 0;
+  bool overlong = false;
   while (k < count) {
-    // Fast path: eight one-byte gaps.
+    // Fast path: the one- and two-byte varints at the start of the next 8 bytes, decoded
+    // without branches; all eight slots are written (k + 8 <= count), `count` of them kept.
     if (count - k >= 8 && end - p >= 8) {
-      const std::uint64_t word = get_u64(p);
-      if ((word & kContinuationBits) == 0) {
-        for (int b = 0; b < 8; ++b) {
-          base += (word >> (8 * b)) & 0x7FU;
-          dst[k + static_cast<std::uint32_t>(b)] = static_cast<std::uint32_t>(base);
-          ++base;
+      const std::uint64_t w = get_u64(p);
+      const ChunkLayout& e = table.layout[continuation_mask(w)];
+      if (e.count > 0) {
+        std::uint64_t b = base;
+        for (int i = 0; i < 8; ++i) {
+          const std::uint64_t t = w >> e.shift[i];
+          b += (t & e.low_mask[i]) | ((t >> 1) & e.high_mask[i]);
+          dst[k + static_cast<std::uint32_t>(i)] = static_cast<std::uint32_t>(b);
+          b += e.step[i];
         }
-        p += 8;
-        k += 8;
+        overlong |= (zero_bytes(w) & e.second_bytes) != 0;
+        base = b;
+        k += e.count;
+        p += e.consumed;
         continue;
       }
     }
-    if (p >= end) throw DecodeError("delta-varint index section ends after " + std::to_string(k) + " indices");
-    std::uint32_t byte = static_cast<std::uint32_t>(*p++);
-    std::uint64_t v = byte & 0x7FU;
-    int shift = 7;
-    while ((byte & 0x80U) != 0) {
-      if (p >= end) throw DecodeError("delta-varint index section ends inside a varint");
-      byte = static_cast<std::uint32_t>(*p++);
-      if (shift == 28 && byte > 0x0FU) throw DecodeError("delta-varint gap exceeds 32 bits");
-      if (byte == 0) throw DecodeError("delta-varint gap has an overlong encoding");
-      v |= static_cast<std::uint64_t>(byte & 0x7FU) << shift;
-      shift += 7;
-    }
-    base += v;
+    base += read_one_varint(p, end, k);
     dst[k++] = static_cast<std::uint32_t>(base);
     ++base;
   }
+  if (overlong) throw DecodeError("delta-varint gap has an overlong encoding");
   if (base > dim) {
     throw DecodeError("message index " + std::to_string(base - 1) + " out of range for dimension " +
                       std::to_string(dim));

@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "compressors/builtin.hpp"
+#include "compressors/compressor_input.hpp"
 #include "compressors/quantised.hpp"
 #include "ecco/error.hpp"
 
@@ -42,25 +43,29 @@ class Natural final : public Quantiser {
     out.level_count = 0;
     out.scale = 1.0;
     out.levels.resize(n);
+    if (max_abs(v, n) > kLargest) {
+      for (std::size_t j = 0; j < n; ++j) {
+        if (std::fabs(v[j]) > kLargest) {
+          throw NumericError("natural: |value| " + std::to_string(v[j]) + " at entry " + std::to_string(j) +
+                             " exceeds 2^127, the largest level");
+        }
+      }
+    }
+    std::int32_t* levels = out.levels.data();
     for (std::size_t j = 0; j < n; ++j) {
       const double u = rng.uniform();
       const double t = v[j];
       const double magnitude = std::fabs(t);
-      std::int32_t level = 0;
-      if (magnitude >= kSmallest) {
-        if (magnitude > kLargest) {
-          throw NumericError("natural: |value| " + std::to_string(t) + " exceeds 2^127, the largest level");
-        }
-        // |t| = 2^e (1 + f): exponent and fraction from the bit pattern (exact).
-        const std::uint64_t bits = std::bit_cast<std::uint64_t>(magnitude);
-        const auto exponent = static_cast<std::int32_t>(bits >> 52) - 1023;
-        const double fraction = static_cast<double>(bits & ((std::uint64_t{1} << 52) - 1)) * 0x1p-52;
-        level = exponent + kNaturalBias + (u < fraction ? 1 : 0);
-      } else if (magnitude > 0.0) {
-        level = u < magnitude / kSmallest ? 1 : 0;
-      }
-      if (t < 0.0) level = -level;
-      out.levels[j] = level;
+      // |t| = 2^e (1 + f) for |t| >= 2^-126: exponent and fraction from the bit pattern (exact).
+      const std::uint64_t bits = std::bit_cast<std::uint64_t>(magnitude);
+      const auto exponent = static_cast<std::int32_t>(bits >> 52) - 1023;
+      const double fraction = static_cast<double>(bits & ((std::uint64_t{1} << 52) - 1)) * 0x1p-52;
+      const std::int32_t normal = exponent + kNaturalBias + static_cast<std::int32_t>(u < fraction);
+      const auto tiny = static_cast<std::int32_t>(u < magnitude * 0x1p126);  // 0 -> 0 always
+      const std::int32_t magnitude_level = magnitude >= kSmallest ? normal : tiny;
+      const std::int32_t negative = -static_cast<std::int32_t>(t < 0.0);
+      const std::int32_t level = (magnitude_level ^ negative) - negative;
+      levels[j] = level;
       v[j] = natural_level_value(level, 1.0);
     }
   }

@@ -9,10 +9,12 @@
 //  * Theoretical bits 32 + d (1 + ceil(log2(s + 1))): a sign and a level in 0..s (ALGORITHMS.md
 //    counts ceil(log2 s), which leaves no code for 0).
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "compressors/builtin.hpp"
 #include "compressors/dithering.hpp"
+#include "compressors/quantised.hpp"
 
 namespace ecco::detail {
 namespace {
@@ -55,20 +57,22 @@ class NaturalDithering final : public Quantiser {
       return;
     }
     const int s = static_cast<int>(s_);
-    const double lowest = std::ldexp(1.0, 1 - s);
+    const double lowest = pow2(1 - s);
+    const double inverse_lowest = pow2(s - 1);
+    std::int32_t* levels = out.levels.data();
     for (std::size_t j = 0; j < n; ++j) {
       const double r = std::fabs(v[j]) / scale;  // <= 1
       const double u = rng.uniform();
-      std::int32_t level = 0;
-      if (r >= lowest) {
-        const int e = std::ilogb(r);                       // a = 2^e, 1 - s <= e <= 0
-        const double fraction = std::ldexp(r, -e) - 1.0;  // (r - a) / a, exact
-        level = e + s + (u < fraction ? 1 : 0);
-      } else {
-        level = u < r / lowest ? 1 : 0;
-      }
-      if (v[j] < 0.0) level = -level;
-      out.levels[j] = level;
+      // r = 2^e (1 + f) for r >= 2^(1-s) (a normal double): e and f from the bit pattern.
+      const std::uint64_t bits = std::bit_cast<std::uint64_t>(r);
+      const auto e = static_cast<std::int32_t>(bits >> 52) - 1023;
+      const double fraction = static_cast<double>(bits & ((std::uint64_t{1} << 52) - 1)) * 0x1p-52;
+      const std::int32_t upper = e + s + static_cast<std::int32_t>(u < fraction);
+      const auto lower = static_cast<std::int32_t>(u < r * inverse_lowest);
+      const std::int32_t magnitude = r >= lowest ? upper : lower;
+      const std::int32_t negative = -static_cast<std::int32_t>(v[j] < 0.0);
+      const std::int32_t level = (magnitude ^ negative) - negative;
+      levels[j] = level;
       v[j] = power_level_value(level, s_, scale);
     }
   }

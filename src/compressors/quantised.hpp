@@ -21,30 +21,35 @@ inline std::uint32_t magnitude_of(std::int32_t level) {
   return level < 0 ? static_cast<std::uint32_t>(-static_cast<std::int64_t>(level)) : static_cast<std::uint32_t>(level);
 }
 
+// 2^e for -1022 <= e <= 1023, from its bit pattern (exact; no libm call).
+inline double pow2(int e) { return std::bit_cast<double>(static_cast<std::uint64_t>(e + 1023) << 52); }
+
+// The sign of the level on a non-negative magnitude; +0 for level 0 (magnitude 0).
+inline double with_sign_of(double magnitude, std::int32_t level) {
+  return std::copysign(magnitude, static_cast<double>(level));
+}
+
 // value = sign(l) * scale * |l| / s   (the product first, then the division).
 inline double uniform_level_value(std::int32_t level, std::uint32_t s, double scale) {
-  if (level == 0) return 0.0;
-  const double magnitude = scale * static_cast<double>(magnitude_of(level)) / static_cast<double>(s);
-  return level < 0 ? -magnitude : magnitude;
+  return with_sign_of(scale * static_cast<double>(magnitude_of(level)) / static_cast<double>(s), level);
 }
 
 // value = sign(l) * scale * 2^(|l| - s), 0 for l = 0.
 inline double power_level_value(std::int32_t level, std::uint32_t s, double scale) {
-  if (level == 0) return 0.0;
-  const double magnitude =
-      std::ldexp(scale, static_cast<int>(magnitude_of(level)) - static_cast<int>(s));
-  return level < 0 ? -magnitude : magnitude;
+  const auto a = static_cast<int>(magnitude_of(level));
+  const int e = a - static_cast<int>(s);  // in [-s, 0]
+  const double power = e >= -1022 ? pow2(e) : std::ldexp(1.0, e);
+  return with_sign_of(a == 0 ? 0.0 : scale * power, level);
 }
 
-// value = sign(l) * scale * 2^(|l| - 127), 0 for l = 0.
+// value = sign(l) * scale * 2^(|l| - 127), 0 for l = 0 (|l| <= 254, scale <= 1: finite).
 inline double natural_level_value(std::int32_t level, double scale) {
-  if (level == 0) return 0.0;
-  const double magnitude = std::ldexp(scale, static_cast<int>(magnitude_of(level)) - kNaturalBias);
-  return level < 0 ? -magnitude : magnitude;
+  const auto a = static_cast<int>(magnitude_of(level));
+  return with_sign_of(a == 0 ? 0.0 : scale * pow2(a - kNaturalBias), level);
 }
 
 // value = l * scale for l = +-1.
-inline double sign_level_value(std::int32_t level, double scale) { return level < 0 ? -scale : scale; }
+inline double sign_level_value(std::int32_t level, double scale) { return scale * static_cast<double>(level); }
 
 // Bits that hold 0..s.
 inline unsigned bits_for(std::uint32_t s) { return static_cast<unsigned>(std::bit_width(s)); }

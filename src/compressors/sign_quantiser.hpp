@@ -19,10 +19,12 @@ inline void quantise_signs(double magnitude, const char* name, Message& out) {
   out.level_count = 0;
   out.scale = scale;
   out.levels.resize(n);
+  std::int32_t* levels = out.levels.data();
+  double* v = out.values.data();
   for (std::size_t j = 0; j < n; ++j) {
-    const std::int32_t level = out.values[j] < 0.0 ? -1 : 1;
-    out.levels[j] = level;
-    out.values[j] = sign_level_value(level, scale);
+    const std::int32_t level = 1 - 2 * static_cast<std::int32_t>(v[j] < 0.0);
+    levels[j] = level;
+    v[j] = sign_level_value(level, scale);
   }
 }
 

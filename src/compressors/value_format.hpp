@@ -1,7 +1,8 @@
 #pragma once
-// Raw wire values: rounding a double to fp32 / fp64 / bf16 / fp16 and their bit patterns
+// Raw wire values: rounding doubles to fp32 / fp64 / bf16 / fp16 and their bit patterns
 // (private to src/compressors). Every function is exact IEEE arithmetic, so client and
-// server agree bit for bit.
+// server agree bit for bit. The bulk functions run one loop per format (no per-value
+// dispatch) and report the first bad value instead of branching on each.
 #include <cstddef>
 #include <cstdint>
 
@@ -14,12 +15,23 @@ namespace ecco::detail {
 // `rounded` unspecified, when the result would overflow the format's largest finite value.
 bool round_value(double v, ValueFormat format, double& rounded);
 
-// Writes the bit pattern of v, which must already be a value of format (round_value), at p
-// (value_format_bytes(format) bytes, little-endian).
-void put_value(std::byte* p, double v, ValueFormat format);
+// Rounds v[0, n) in place. Returns the index of the first value that is not finite or
+// overflows the format (values from there on are unspecified), or n.
+std::size_t round_values(double* v, std::size_t n, ValueFormat format);
 
-// Reads one value of format at p. Non-finite patterns come back non-finite (the decoder
-// rejects them).
-double get_value(const std::byte* p, ValueFormat format);
+// Index of the first of v[0, n) that is not finite or overflows the format, or n (read only).
+std::size_t first_unrepresentable(const double* v, std::size_t n, ValueFormat format);
+
+// Writes the bit patterns of v[0, n), rounded to format, at p (value_format_bytes(format)
+// bytes each, little-endian). Returns the index of the first value that is not finite or
+// overflows (the bytes are then unspecified), or n.
+std::size_t put_values(const double* v, std::size_t n, std::byte* p, ValueFormat format);
+
+// Writes one value, rounded to format, at p; false if it is not finite or overflows.
+bool put_value(double v, std::byte* p, ValueFormat format);
+
+// Reads n values of format at p into out. Returns the index of the first non-finite value,
+// or n.
+std::size_t get_values(const std::byte* p, std::size_t n, double* out, ValueFormat format);
 
 }  // namespace ecco::detail

@@ -70,17 +70,20 @@ class BitWriter {
   void put(std::uint32_t field) {
     buffer_ |= static_cast<std::uint64_t>(field) << filled_;
     filled_ += width_;
-    while (filled_ >= 8) {
-      *p_++ = static_cast<std::byte>(buffer_ & 0xFFU);
-      buffer_ >>= 8;
-      filled_ -= 8;
+    if (filled_ >= 32) {
+      put_u32(p_, static_cast<std::uint32_t>(buffer_));
+      p_ += 4;
+      buffer_ >>= 32;
+      filled_ -= 32;
     }
   }
 
   void flush() {
-    if (filled_ > 0) *p_++ = static_cast<std::byte>(buffer_ & 0xFFU);
-    buffer_ = 0;
-    filled_ = 0;
+    while (filled_ > 0) {
+      *p_++ = static_cast<std::byte>(buffer_ & 0xFFU);
+      buffer_ >>= 8;
+      filled_ = filled_ > 8 ? filled_ - 8 : 0;
+    }
   }
 
  private:
@@ -105,12 +108,24 @@ class BitReader {
     return field;
   }
 
-  // The bits left in the last byte after the last field (must be zero on the wire).
-  std::uint64_t leftover() const { return buffer_; }
+  // The bits left after the last field read (must be zero on the wire): what is still in
+  // the buffer and in the bytes not loaded yet.
+  bool leftover_zero() const {
+    if (buffer_ != 0) return false;
+    for (const std::byte* q = p_; q < end_; ++q) {
+      if (*q != std::byte{0}) return false;
+    }
+    return true;
+  }
 
  private:
   void refill() {
-    // Load whole bytes while at least 8 bits of room remain in the 64-bit buffer.
+    if (end_ - p_ >= 4) {
+      buffer_ |= static_cast<std::uint64_t>(get_u32(p_)) << filled_;
+      p_ += 4;
+      filled_ += 32;
+      return;
+    }
     while (filled_ <= 56 && p_ < end_) {
       buffer_ |= static_cast<std::uint64_t>(*p_++) << filled_;
       filled_ += 8;

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,56 @@ TEST(CodecIndices, DenseRunsMakeTheVarintFastPathWork) {
   wire_ref::write_u32(smaller, 8, dim - 1);
   wire_ref::fix_crc(smaller);
   expect_decode_error(smaller, "last varint index == dim");
+}
+
+TEST(CodecIndices, VarintMixedGapLengthsAgainstTheReference) {
+  // Long sequences whose gaps mix 1-, 2-, 3- and 5-byte varints in every arrangement the
+  // decoder's 8-byte chunks can see.
+  Rng rng(33);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<std::uint32_t> indices;
+    std::uint64_t next = 0;
+    const std::uint64_t count = 1 + rng.uniform_index(300);
+    for (std::uint64_t k = 0; k < count; ++k) {
+      const std::uint64_t kind = rng.uniform_index(10);
+      const std::uint64_t gap = kind < 5 ? rng.uniform_index(128)
+                                : kind < 8 ? 128 + rng.uniform_index(16384 - 128)
+                                : kind < 9 ? 16384 + rng.uniform_index(100000)
+                                           : rng.uniform_index(2) * (std::uint64_t{1} << 28);
+      next += gap;
+      if (next >= 0xFFFFFFFFULL) break;
+      indices.push_back(static_cast<std::uint32_t>(next));
+      ++next;
+    }
+    const auto dim = static_cast<std::uint32_t>(std::min<std::uint64_t>(next, 0xFFFFFFFFULL));
+    const Message m = sparse_message(dim, indices, std::vector<double>(indices.size(), 0.5));
+    const Bytes b = encode_to_bytes(m, {.format = ValueFormat::fp32, .index = IndexCodec::delta_varint});
+    ASSERT_EQ(b, wire_ref::sparse_raw(ValueFormat::fp32, 2, dim, indices, m.values)) << "trial " << trial;
+    Message out;
+    decode_exact(b, out);
+    ASSERT_EQ(out.indices, indices) << "trial " << trial;
+  }
+}
+
+TEST(CodecIndices, OverlongTwoByteVarintInsideAChunkIsRejected) {
+  // Eight gaps of one byte each, except one written as the overlong two-byte form 0x85 0x00.
+  for (std::size_t at = 0; at < 12; ++at) {
+    wire_ref::Parts p;
+    p.layout = 2;
+    p.index_codec = 2;
+    p.dim = 1000;
+    p.count = 12;
+    for (std::size_t k = 0; k < 12; ++k) {
+      if (k == at) {
+        p.index.push_back(std::byte{0x85});
+        p.index.push_back(std::byte{0x00});
+      } else {
+        p.index.push_back(std::byte{0x03});
+      }
+      wire_ref::append_value(p.values, 1.0, ValueFormat::fp32);
+    }
+    expect_decode_error(wire_ref::assemble(p), "overlong varint at " + std::to_string(at));
+  }
 }
 
 TEST(CodecIndices, SeedCodecRegeneratesTheReferenceSample) {
