@@ -38,8 +38,9 @@ class Quantiser {
 // The whole vector through a quantiser: out = Q(x) densely.
 class QuantisedCompressor final : public Compressor {
  public:
-  explicit QuantisedCompressor(std::shared_ptr<const Quantiser> quantiser) : quantiser_(std::move(quantiser)) {}
-  std::string spec() const override { return quantiser_->spec(); }
+  explicit QuantisedCompressor(std::shared_ptr<const Quantiser> quantiser)
+      : quantiser_(std::move(quantiser)), name_(quantiser_->spec()) {}
+  std::string spec() const override { return name_; }
   CompressorTraits traits(std::size_t dim) const override { return quantiser_->traits(dim); }
   void compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng, CompressorWorkspace& workspace,
                 Message& out) const override;
@@ -47,6 +48,7 @@ class QuantisedCompressor final : public Compressor {
 
  private:
   std::shared_ptr<const Quantiser> quantiser_;
+  std::string name_;  // the canonical spec, also for error messages
 };
 
 // "k=": a count >= 1 (whole number) or a fraction of d in (0, 1).

@@ -20,17 +20,17 @@ namespace ecco::detail {
 enum class DitherNorm { l2, linf };
 
 // The scale S >= ||x||_p (and >= max |x_j|) as an fp32 value; NumericError on overflow.
-inline double dither_scale(const double* v, std::size_t n, DitherNorm norm, const std::string& name) {
+inline double dither_scale(const double* v, std::size_t n, DitherNorm norm, const char* name) {
   const double largest = max_abs(v, n);
   const double p_norm = norm == DitherNorm::linf ? largest : std::max(norm2(v, n), largest);
   double scale = 0.0;
   if (!round_up_to_fp32(p_norm, scale)) {
-    throw NumericError(name + ": the input norm " + std::to_string(p_norm) + " exceeds the fp32 scale range");
+    throw NumericError(std::string(name) + ": the input norm " + std::to_string(p_norm) + " exceeds the fp32 scale range");
   }
   return scale;
 }
 
-inline void dither_uniform(std::uint32_t s, DitherNorm norm, const std::string& name, Rng& rng, Message& out) {
+inline void dither_uniform(std::uint32_t s, DitherNorm norm, const char* name, Rng& rng, Message& out) {
   const std::size_t n = out.values.size();
   double* v = out.values.data();
   const double scale = dither_scale(v, n, norm, name);

@@ -35,8 +35,7 @@ double index_bits_for(std::size_t dim) { return dim <= 1 ? 0.0 : static_cast<dou
 
 void QuantisedCompressor::compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng, CompressorWorkspace& /*workspace*/,
                                    Message& out) const {
-  const std::string name = quantiser_->spec();
-  check_compressor_input(x, name.c_str());
+  check_compressor_input(x, name_.c_str());
   out.set_dense(x);
   quantiser_->quantise(rng, out);
 }
