@@ -157,7 +157,7 @@ std::size_t put_values(const double* v, std::size_t n, std::byte* p, ValueFormat
       for (std::size_t k = 0; k < n; ++k) ok &= std::isfinite(v[k]);
       if (!ok) return first_bad(v, n, [](double x) { return std::isfinite(x); });
       if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(p, v, 8 * n);
+        if (n > 0) std::memcpy(p, v, 8 * n);
       } else {
         for (std::size_t k = 0; k < n; ++k) put_u64(p + 8 * k, std::bit_cast<std::uint64_t>(v[k]));
       }
