@@ -30,7 +30,7 @@ enum class Layout : std::uint8_t { dense = 1, sparse = 2, lowrank = 3 };
 // How values travel (wire-format.md, "value codecs"). The numbers are the wire tags.
 enum class ValueCode : std::uint8_t {
   raw = 0,              // the wire ValueFormat (fp32, fp64, bf16, fp16)
-  uniform_levels = 16,  // level l in [-s, s]:  value = sign(l) * scale * |l| / s   (QSGD, TernGrad)
+  uniform_levels = 16,  // level l in [-s, s]:  value = sign(l) * |l| * (scale / s)   (QSGD, TernGrad)
   power_levels = 17,    // level l in [-s, s]:  value = sign(l) * scale * 2^(|l| - s), 0 for l = 0
   natural = 18,         // level l in [-254, 254]: value = sign(l) * scale * 2^(|l| - 127), 0 for l = 0
   sign = 19,            // level l in {-1, +1}: value = l * scale

@@ -1,8 +1,9 @@
 #pragma once
 // Random dithering on s uniform levels (private to src/compressors), shared by qsgd and
-// terngrad:  for S = ||x||_p rounded up to fp32 (so that r_j = s |x_j| / S <= s),
-// l_j = floor(r_j) + [u_j < r_j - floor(r_j)] with u_j uniform in [0, 1), one draw per
-// value in index order (no draws when x = 0), and the value sign(x_j) S l_j / s.
+// terngrad:  for S = ||x||_p rounded up to fp32 (so that S >= |x_j|),
+// r_j = min(|x_j| (s / S), s), l_j = floor(r_j) + [u_j < r_j - floor(r_j)] with u_j uniform in
+// [0, 1), one draw per value in index order (no draws when x = 0), and the value
+// sign(x_j) l_j (S / s).
 // E value = x_j (up to rounding of r_j). Cost O(n), two passes.
 #include <algorithm>
 #include <cmath>
@@ -44,9 +45,11 @@ inline void dither_uniform(std::uint32_t s, DitherNorm norm, const char* name, R
     return;
   }
   const auto s_real = static_cast<double>(s);
+  const double levels_per_unit = s_real / scale;
   std::int32_t* levels = out.levels.data();
   for (std::size_t j = 0; j < n; ++j) {
-    const double r = std::fabs(v[j]) / scale * s_real;  // |x_j| / S <= 1 after rounding, so r <= s
+    // r = s |x_j| / S, at most s: S >= |x_j|, and the rounding of the product is clamped.
+    const double r = std::min(std::fabs(v[j]) * levels_per_unit, s_real);
     const double floor_r = std::floor(r);
     const double u = rng.uniform();
     const std::int32_t magnitude = static_cast<std::int32_t>(floor_r) + static_cast<std::int32_t>(u < r - floor_r);

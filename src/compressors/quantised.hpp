@@ -17,8 +17,11 @@ inline constexpr std::uint32_t kMaxLevelCount = (1U << 20);
 inline constexpr std::int32_t kNaturalMaxLevel = 254;
 inline constexpr std::int32_t kNaturalBias = 127;
 
+// |level|, without a branch (levels of random compressors have random signs).
 inline std::uint32_t magnitude_of(std::int32_t level) {
-  return level < 0 ? static_cast<std::uint32_t>(-static_cast<std::int64_t>(level)) : static_cast<std::uint32_t>(level);
+  const auto bits = static_cast<std::uint32_t>(level);
+  const std::uint32_t mask = 0U - (bits >> 31);
+  return (bits ^ mask) - mask;
 }
 
 // 2^e for -1022 <= e <= 1023, from its bit pattern (exact; no libm call).
@@ -29,23 +32,29 @@ inline double with_sign_of(double magnitude, std::int32_t level) {
   return std::copysign(magnitude, static_cast<double>(level));
 }
 
-// value = sign(l) * scale * |l| / s   (the product first, then the division).
+// value = sign(l) * |l| * (scale / s).
 inline double uniform_level_value(std::int32_t level, std::uint32_t s, double scale) {
-  return with_sign_of(scale * static_cast<double>(magnitude_of(level)) / static_cast<double>(s), level);
+  return with_sign_of(static_cast<double>(magnitude_of(level)) * (scale / static_cast<double>(s)), level);
+}
+
+// 2^e for a != 0, +0 for a == 0 (e >= -1022), without a branch: the bit pattern masked.
+inline double pow2_unless_zero(int e, std::uint32_t a) {
+  const std::uint64_t keep = 0 - static_cast<std::uint64_t>(a != 0);
+  return std::bit_cast<double>((static_cast<std::uint64_t>(e + 1023) << 52) & keep);
 }
 
 // value = sign(l) * scale * 2^(|l| - s), 0 for l = 0.
 inline double power_level_value(std::int32_t level, std::uint32_t s, double scale) {
-  const auto a = static_cast<int>(magnitude_of(level));
-  const int e = a - static_cast<int>(s);  // in [-s, 0]
-  const double power = e >= -1022 ? pow2(e) : std::ldexp(1.0, e);
-  return with_sign_of(a == 0 ? 0.0 : scale * power, level);
+  const std::uint32_t a = magnitude_of(level);
+  const int e = static_cast<int>(a) - static_cast<int>(s);  // in [-s, 0]
+  const double power = e >= -1022 ? pow2_unless_zero(e, a) : (a == 0 ? 0.0 : std::ldexp(1.0, e));
+  return with_sign_of(scale * power, level);
 }
 
 // value = sign(l) * scale * 2^(|l| - 127), 0 for l = 0 (|l| <= 254, scale <= 1: finite).
 inline double natural_level_value(std::int32_t level, double scale) {
-  const auto a = static_cast<int>(magnitude_of(level));
-  return with_sign_of(a == 0 ? 0.0 : scale * pow2(a - kNaturalBias), level);
+  const std::uint32_t a = magnitude_of(level);
+  return with_sign_of(scale * pow2_unless_zero(static_cast<int>(a) - kNaturalBias, a), level);
 }
 
 // value = l * scale for l = +-1.

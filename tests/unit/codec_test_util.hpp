@@ -97,7 +97,7 @@ inline double reference_level_value(ValueCode code, std::int32_t l, std::uint32_
   double magnitude = 0.0;
   switch (code) {
     case ValueCode::uniform_levels:
-      magnitude = scale * a / static_cast<double>(s);
+      magnitude = a * (scale / static_cast<double>(s));
       break;
     case ValueCode::power_levels:
       magnitude = scale * std::pow(2.0, a - static_cast<double>(s));

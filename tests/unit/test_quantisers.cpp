@@ -71,7 +71,7 @@ struct Dithered {
   std::vector<std::int32_t> levels;
 };
 
-// S = the fp32 value at or above max(||x||_p, ||x||_inf); r = (|x_j| / S) s;
+// S = the fp32 value at or above max(||x||_p, ||x||_inf); r = min(|x_j| (s / S), s);
 // l = floor(r) + [u < r - floor(r)].
 Dithered reference_dither(const Eigen::VectorXd& x, std::uint32_t s, bool linf, Rng& rng) {
   Dithered out;
@@ -80,7 +80,7 @@ Dithered reference_dither(const Eigen::VectorXd& x, std::uint32_t s, bool linf, 
   out.levels.resize(static_cast<std::size_t>(x.size()));
   if (out.scale == 0.0) return out;
   for (Eigen::Index j = 0; j < x.size(); ++j) {
-    const double r = std::fabs(x[j]) / out.scale * static_cast<double>(s);
+    const double r = std::min(std::fabs(x[j]) * (static_cast<double>(s) / out.scale), static_cast<double>(s));
     const double fl = std::floor(r);
     const double u = rng.uniform();
     const auto level = static_cast<std::int32_t>(fl) + (u < r - fl ? 1 : 0);
@@ -104,7 +104,7 @@ TEST(Qsgd, ReplaysTheReference) {
         ASSERT_EQ(m.scale, expected.scale) << spec << " d=" << d;
         ASSERT_EQ(m.levels, expected.levels) << spec << " d=" << d;
         for (std::size_t j = 0; j < d; ++j) {
-          const double v = expected.scale * std::fabs(static_cast<double>(expected.levels[j])) / s;
+          const double v = std::fabs(static_cast<double>(expected.levels[j])) * (expected.scale / s);
           EXPECT_EQ(m.values[j], expected.levels[j] < 0 ? -v : v);
         }
       }
