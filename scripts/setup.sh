@@ -8,7 +8,7 @@ packages=(
   openmpi-bin libopenmpi-dev
   libeigen3-dev libspdlog-dev libfmt-dev libcxxopts-dev
   libgtest-dev zlib1g-dev
-  python3-numpy
+  python3-numpy python3-matplotlib
 )
 
 missing=()

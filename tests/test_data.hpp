@@ -1,7 +1,8 @@
 #pragma once
 // Where tests find the papers' datasets: $ECCO_DATA_DIR, else $ECCO_DEFAULT_DATA_DIR (set
 // by ctest to ../shared/datasets beside the repository). A test that needs a file that is
-// absent calls GTEST_SKIP with the reason, so ctest reports it as skipped.
+// absent calls GTEST_SKIP with the reason, so ctest reports it as skipped — or fails when
+// ECCO_REQUIRE_DATA=1 (CI sets it: there the datasets must be found).
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -25,6 +26,11 @@ inline std::optional<std::string> dataset_path(const std::string& relative, std:
   return path.string();
 }
 
+inline bool data_required() {
+  const char* flag = std::getenv("ECCO_REQUIRE_DATA");
+  return flag != nullptr && std::string(flag) == "1";
+}
+
 }  // namespace ecco::testing
 
 // Declares `var` as the dataset's path or skips the current test with the reason.
@@ -33,6 +39,7 @@ inline std::optional<std::string> dataset_path(const std::string& relative, std:
   do {                                                                        \
     std::string ecco_why_missing_;                                            \
     auto ecco_found_ = ::ecco::testing::dataset_path(relative, &ecco_why_missing_); \
+    if (!ecco_found_ && ::ecco::testing::data_required()) FAIL() << ecco_why_missing_; \
     if (!ecco_found_) GTEST_SKIP() << ecco_why_missing_;                     \
     var = *ecco_found_;                                                       \
   } while (0)

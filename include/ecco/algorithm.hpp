@@ -1,40 +1,45 @@
 #pragma once
-// Methods (gd, ef21, ...): the client-side and server-side state of one optimisation
-// method, with no knowledge of MPI. The round, in order:
+// Methods (gd, ef21, ef14, ...): the client-side and server-side state of one
+// optimisation method, with no knowledge of MPI. One round t >= 1, in order:
 //
-//   server:  advance_model(x)                 x^{t} = x^{t-1} - (step of the method)
-//   (x is sent to every client)
-//   client:  step(x, t, env, out)            updates its own state, writes its message
-//   server:  begin_aggregation(); accumulate(i, m_i) for i = 0..n-1 in client order;
-//            end_aggregation(Phase::round)
+//   server:  make_downlink(x^{t-1}, out)        for most methods the dense model x^t
+//   (the downlink is encoded, sent to every process and decoded)
+//   every process: replica.apply_downlink(m, x)  x becomes x^t on every process
+//   client:  step(x^t, t, env, out)            updates its own state, writes its message
+//                                              (returns false when it sends nothing)
+//   server:  begin_aggregation(); accumulate(i, m_i) for the clients that sent, in client
+//            order; end_aggregation(Phase::round)
 //
 // Before round 1 every client runs initialize() at x^0 and the server aggregates those
-// messages with Phase::initial. A client must apply to its own state exactly the message
-// the server decodes: it calls round_to_wire(out, env.wire) before using out.
+// messages with Phase::initial. A client applies to its own state exactly the message the
+// server decodes: it calls round_to_wire(out, env.wire) before using out.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <Eigen/Core>
 
 #include "ecco/codec.hpp"
 #include "ecco/compressor.hpp"
 #include "ecco/message.hpp"
-#include "ecco/oracle.hpp"
+#include "ecco/local_objective.hpp"
 #include "ecco/rng.hpp"
 #include "ecco/spec.hpp"
+#include "ecco/step_size.hpp"
 
 namespace ecco {
 
 // What a client's method state works with in one call.
 struct ClientEnv {
   std::size_t client = 0;
-  GradientOracle& oracle;
+  LocalObjective& objective;  // f_i
   const Compressor& compressor;
-  Rng& rng;
+  Rng& rng;         // the client's compressor stream
+  Rng& sample_rng;  // the client's minibatch and participation stream
   CompressorWorkspace& workspace;
   ValueFormat wire = ValueFormat::fp32;
 };
@@ -42,10 +47,10 @@ struct ClientEnv {
 class ClientMethod {
  public:
   virtual ~ClientMethod() = default;
-  // The message sent before round 1, at x^0 (version 0).
-  virtual void initialize(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out) = 0;
-  // The message of round t >= 1, at the model x^t.
-  virtual void step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) = 0;
+  // The message sent before round 1, at x^0 (t = 0). Returns false to send nothing.
+  virtual bool initialize(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out) = 0;
+  // The message of round t >= 1, at the model x^t. Returns false to send nothing (0 bits).
+  virtual bool step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) = 0;
 };
 
 enum class Phase { initial, round };
@@ -54,32 +59,66 @@ class ServerMethod {
  public:
   virtual ~ServerMethod() = default;
   virtual void begin_aggregation() = 0;
-  // Called once per client, in client order, with the decoded message.
+  // Called once per client that sent a message, in client order, with the decoded message.
   virtual void accumulate(std::size_t client, const Message& message) = 0;
   virtual void end_aggregation(Phase phase) = 0;
-  // x^{t-1} -> x^t.
-  virtual void advance_model(Eigen::Ref<Eigen::VectorXd> x) = 0;
+  // Writes the downlink of the next round given the current model x (server's replica) and
+  // returns the value format it must travel in (the message is already rounded to it).
+  virtual ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) = 0;
+};
+
+// Every process, the server included, applies the decoded downlink to its copy of the model.
+class ModelReplica {
+ public:
+  virtual ~ModelReplica() = default;
+  virtual void apply_downlink(const Message& downlink, Eigen::Ref<Eigen::VectorXd> x) = 0;
 };
 
 struct MethodSetup {
   std::size_t dim = 0;
   std::size_t clients = 0;
   double step_size = 0.0;  // gamma
+  std::uint64_t seed = 0;  // global seed, for streams all clients share (e.g. participation)
+  ValueFormat wire = ValueFormat::fp32;
+  std::vector<double> smoothness;              // L_i of every client, if Method::needs_smoothness()
+  const Compressor* down_compressor = nullptr;  // if Method::uses_down_compressor()
+};
+
+// What a theory step-size rule may use.
+struct TheoryInputs {
+  SmoothnessConstants constants;
+  CompressorTraits uplink;
+  std::size_t dim = 0;
+  std::size_t clients = 0;
+};
+
+// A theory step size and the constants that produced it (printed by --print-constants).
+struct TheoryStep {
+  double gamma = 0.0;
+  double alpha = 1.0;
+  std::string detail;  // e.g. "xi = 222.5"
 };
 
 class Method {
  public:
   virtual ~Method() = default;
-  // Canonical spec, e.g. "ef21".
+  // Canonical spec with defaults filled in, e.g. "ef21:init=full".
   virtual std::string spec() const = 0;
-  // False for methods that send uncompressed vectors (gd): --compressor is not used.
-  virtual bool uses_compressor() const = 0;
-  // The contraction parameter the theory step size uses for this method and compressor;
-  // ConfigError if the method cannot run with the compressor (e.g. EF21 needs a
-  // contractive one).
-  virtual double theory_alpha(const CompressorTraits& traits) const = 0;
-  virtual std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup) const = 0;
+  // False for methods that send uncompressed vectors (gd, sgd): --compressor is not used.
+  virtual bool uses_compressor() const { return true; }
+  virtual bool uses_down_compressor() const { return false; }
+  // True if clients need every L_i (MethodSetup::smoothness).
+  virtual bool needs_smoothness() const { return false; }
+  // ConfigError if the method cannot run with this uplink compressor.
+  virtual void check_compressor(const CompressorTraits& traits) const;
+  // ConfigError if the method cannot run with this many clients (checked during set-up).
+  virtual void check_clients(std::size_t /*clients*/) const {}
+  // The method's theory step size; ConfigError if it has none (the message asks for --lr VALUE).
+  virtual TheoryStep theory_step_size(const StepSizeRule& rule, const TheoryInputs& in) const = 0;
+  virtual std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t client) const = 0;
   virtual std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const = 0;
+  // Default: the downlink is the dense model, assigned to x.
+  virtual std::unique_ptr<ModelReplica> make_replica(const MethodSetup& setup) const;
 };
 
 std::unique_ptr<Method> make_method(std::string_view spec_text);

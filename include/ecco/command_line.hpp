@@ -8,11 +8,15 @@ namespace ecco {
 
 struct CommandLine {
   RunConfig config;
-  std::string out;  // CSV path; empty: no CSV
+  std::string out;      // CSV path; empty: no CSV
+  std::string summary;  // JSON summary path; empty: none
+  bool quiet = false;   // no banner, progress or summary paragraph
   bool print_constants = false;
   std::string log_level = "info";
-  bool compressor_given = false;  // --compressor was on the command line
+  bool compressor_given = false;       // --compressor was on the command line
+  bool down_compressor_given = false;  // --down-compressor was on the command line
   bool show_help = false;
+  bool show_list = false;
   bool show_version = false;
   std::string help_text;
 };
@@ -20,5 +24,8 @@ struct CommandLine {
 // Parses argv; ConfigError with one line naming the flag and what is allowed on bad input.
 // Spec strings are checked later, by the set-up (which knows the data).
 CommandLine parse_command_line(int argc, const char* const* argv);
+
+// The text of --list: every registry table with keys, defaults and meanings.
+std::string list_text();
 
 }  // namespace ecco

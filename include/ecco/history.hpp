@@ -2,31 +2,24 @@
 // The per-round CSV of a run:
 //   round,grad_norm_sq,loss,bits_up,bits_down,seconds
 // Doubles are written with 17 significant digits, so equal files mean equal bits.
-#include <cstdio>
 #include <string>
 
+#include "ecco/atomic_file.hpp"
 #include "ecco/trainer.hpp"
 
 namespace ecco {
 
-// Writes to "<path>.partial" while the run goes on (flushed after every row) and renames
-// it to <path> on commit(); a run that fails leaves no file at <path> and removes the
-// partial one. Throws ConfigError if the file cannot be created.
+// Rows are flushed as they come (to "<path>.partial", see AtomicFile); commit() publishes.
 class CsvHistoryWriter {
  public:
   explicit CsvHistoryWriter(std::string path);
-  ~CsvHistoryWriter();
-  CsvHistoryWriter(const CsvHistoryWriter&) = delete;
-  CsvHistoryWriter& operator=(const CsvHistoryWriter&) = delete;
-
   void write(const MetricsRow& row);
-  void commit();
-  const std::string& path() const { return path_; }
+  void commit() { file_.commit(); }
+  const std::string& path() const { return file_.path(); }
+  const std::string& partial_path() const { return file_.partial_path(); }
 
  private:
-  std::string path_;
-  std::string partial_;
-  std::FILE* file_ = nullptr;
+  AtomicFile file_;
 };
 
 // The CSV line of a row, without the trailing newline.

@@ -8,7 +8,7 @@
 
 namespace ecco {
 
-// Creates (or re-creates) the process logger. level: trace, debug, info, warn, error, off.
+// Creates (or re-creates) the process logger. level: trace, debug, info, warn or error.
 // Throws ConfigError on an unknown level.
 void init_logging(int rank, int size, std::string_view level = "info");
 

@@ -3,26 +3,35 @@
 // and remembers the last evaluation, so that the metrics of a logged round reuse the
 // gradient the method already computed at the same model.
 #include <cstdint>
+#include <span>
 
 #include <Eigen/Core>
 
+#include "ecco/local_objective.hpp"
 #include "ecco/problem.hpp"
 
 namespace ecco {
 
-class GradientOracle {
+class GradientOracle final : public LocalObjective {
  public:
   explicit GradientOracle(const Problem& problem);
 
+  std::size_t rows() const override { return problem_.rows(); }
   // grad f_i(x) where x is the model of round `version`. The caller guarantees that one
   // version always names the same x; a repeated call costs nothing.
-  const Eigen::VectorXd& gradient(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t version);
+  const Eigen::VectorXd& gradient(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t version) override;
   // f_i(x) at the same point (computed together with the gradient).
   double loss(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t version);
 
+  // Minibatch gradient (not cached): see Problem::batch_gradient.
+  void batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
+                      Eigen::Ref<Eigen::VectorXd> grad) override;
+
   const Problem& problem() const { return problem_; }
-  // Number of gradient evaluations so far (for tests and timing).
+  // Number of full gradient evaluations so far.
   std::int64_t evaluations() const { return evaluations_; }
+  // Wall time spent in the problem's loss and gradient code so far, in seconds.
+  double seconds() const { return seconds_; }
 
  private:
   void evaluate(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t version);
@@ -32,6 +41,7 @@ class GradientOracle {
   double loss_ = 0.0;
   std::int64_t version_ = -1;
   std::int64_t evaluations_ = 0;
+  double seconds_ = 0.0;
 };
 
 }  // namespace ecco

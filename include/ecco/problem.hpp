@@ -1,8 +1,11 @@
 #pragma once
 // Problems: the local objective f_i of one client on its own data shard.
 //
-// The distributed objective is f(x) = (1/n) sum_i f_i(x). Problems never see MPI.
+// The distributed objective is f(x) = (1/n) sum_i f_i(x). Every problem here is a mean of
+// per-row losses plus a regulariser, f_i(x) = (1/N_i) sum_j l_j(x) + r(x), so minibatch
+// gradients are defined. Problems never see MPI and are not thread-safe (scratch buffers).
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -20,11 +23,18 @@ class Problem {
   virtual ~Problem() = default;
 
   virtual std::size_t dim() const = 0;
+  // N_i, the number of rows of the shard.
+  virtual std::size_t rows() const = 0;
   // f_i(x).
   virtual double loss(Eigen::Ref<const Eigen::VectorXd> x) const = 0;
   // Writes grad f_i(x) into grad (size dim()) and returns f_i(x).
   virtual double loss_and_gradient(Eigen::Ref<const Eigen::VectorXd> x,
                                    Eigen::Ref<Eigen::VectorXd> grad) const = 0;
+  // Minibatch gradient: grad of (1/|B|) sum_{j in B} l_j(x) + r(x), B = batch (row numbers
+  // of the shard, each < rows(), not empty). With B = all rows it equals the full gradient
+  // up to summation order.
+  virtual void batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
+                              Eigen::Ref<Eigen::VectorXd> grad) const = 0;
   // An upper bound L_i on the smoothness constant of f_i, as defined in ALGORITHMS.md 1.13.
   virtual double smoothness() const = 0;
 };
@@ -35,16 +45,22 @@ class ProblemFactory {
   virtual ~ProblemFactory() = default;
   virtual std::string spec() const = 0;
   virtual std::unique_ptr<Problem> make(Dataset shard) const = 0;
-  // Smoothness of the problem on the whole dataset (the global L of the papers).
-  virtual double smoothness_of(const Dataset& all) const = 0;
+  // DataError if the whole dataset does not suit the problem (checked once, before the split).
+  virtual void check_data(const Dataset& /*all*/) const {}
+  // Smoothness of the problem on the given rows (the global L of the papers on all data,
+  // L_i on a client's shard).
+  virtual double smoothness_of(const Dataset& rows) const = 0;
+  // PL constant mu of f = (1/n) sum_i f_i for these client shards, or 0 when the problem
+  // does not provide one.
+  virtual double pl_constant(std::span<const Dataset> /*shards*/) const { return 0.0; }
 };
 
 std::unique_ptr<ProblemFactory> make_problem_factory(std::string_view spec_text);
 std::span<const SpecEntry> problem_table();
 
-// lambda_max(A^T A) of a sparse matrix: a dense symmetric eigen-solver on the Gram matrix
-// when d <= dense_limit, otherwise deterministic power iteration on A (relative tolerance
-// 1e-12 on the Rayleigh quotient).
-double max_eigenvalue_gram(const SparseRows& a, std::size_t dense_limit = 2048);
+// lambda_max(A^T A) of a sparse N x d matrix: a dense symmetric eigen-solver on the smaller
+// Gram matrix (A^T A or A A^T) when min(N, d) <= dense_limit, otherwise deterministic power
+// iteration on A (relative tolerance 1e-12 on the Rayleigh quotient).
+double max_eigenvalue_gram(const SparseRows& a, std::size_t dense_limit = 256);
 
 }  // namespace ecco

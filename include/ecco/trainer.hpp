@@ -19,18 +19,22 @@ namespace ecco {
 class Communicator;
 
 struct RunConfig {
-  std::string data = "synthetic";  // LIBSVM path, or "synthetic[:rows=,dim=,density=,noise=,seed=]"
+  std::string data = "synthetic_classification";  // LIBSVM path or generator spec (data_generator_table())
   std::optional<std::size_t> dim;  // feature dimension (default: largest index in the file)
   std::string problem = "logistic:lambda=0.1";
   std::size_t clients = 20;
   std::string algorithm = "ef21";
   std::string compressor = "topk:k=1";
+  std::string down_compressor = "identity";  // ef21_bc's downlink compressor
+  std::string split = "contiguous";          // --split spec (split_table())
   std::string step_size = "theory";  // "0.01" or "theory[:mult=,mean=]"
   std::int64_t rounds = 1000;
   std::uint64_t seed = 1;
   std::string x0 = "zero";  // "zero" or "gaussian" (N(0, I) from the seed)
   ValueFormat wire = ValueFormat::fp32;
   std::int64_t log_every = 1;
+  // Stop at the first logged round with ||grad f||^2 <= this (checked on logged rounds).
+  std::optional<double> target_grad_norm_sq;
 };
 
 // One logged round. Row t describes the model after t server updates (row 0: the start).
@@ -49,16 +53,33 @@ struct RunInfo {
   std::string data_source;         // resolved data description
   std::string problem_spec;        // canonical specs
   std::string algorithm_spec;
-  std::string compressor_spec;     // "(unused)" for methods without compression
+  std::string compressor_spec;       // "(unused)" for methods without compression
+  std::string down_compressor_spec;  // "(unused)" unless the method compresses the downlink
+  std::string split_spec;
   std::string step_size_rule;
+  std::string step_size_detail;    // how the theory rule got its value
   std::size_t dim = 0;
   std::size_t rows = 0;
+  std::uint64_t data_fingerprint = 0;  // fingerprint(data): every rank must have read the same
   int ranks = 1;
   bool constants_computed = false;  // L and L_i are computed for theory step sizes or on request
   SmoothnessConstants constants;
-  double alpha = 1.0;
-  double xi = 0.0;
-  double step_size = 0.0;          // gamma
+  std::vector<double> client_smoothness;  // the L_i, when computed
+  double alpha = 1.0;                     // contraction parameter the step size used
+  double step_size = 0.0;                 // gamma
+};
+
+// Wall time of a run split by phase, summed over the rounds, in seconds, as measured by one
+// process (the server in RunResult): its clients' gradients, their compression and
+// encoding, the collectives (waiting included), the server's decoding and aggregation, the
+// downlink (server step, encoding, decoding, applying), and the metrics (ordered fold).
+struct PhaseSeconds {
+  double gradient = 0.0;
+  double compress_encode = 0.0;
+  double communicate = 0.0;
+  double decode_aggregate = 0.0;
+  double apply = 0.0;
+  double metrics = 0.0;
 };
 
 struct RunResult {
@@ -67,14 +88,23 @@ struct RunResult {
   std::vector<MetricsRow> history;
   Eigen::VectorXd x;               // final model
   double seconds = 0.0;            // wall time of the rounds (set-up excluded)
+  std::int64_t rounds_run = 0;     // server updates performed
+  std::uint64_t messages_up = 0;   // client messages the server received (absent clients excluded)
+  bool stopped_early = false;      // a target was reached before --rounds
+  std::string stop_reason;         // why the run ended, in words
+  PhaseSeconds phases;             // this process's time per phase
 };
 
-// Hooks called on the server only. on_setup runs during set-up: an exception thrown there
-// (say, an unwritable output file) is a set-up error like a bad flag.
+// Hooks called on the server only. on_setup runs during the local set-up, before the ranks
+// agree that set-up succeeded: an exception thrown there (say, an unwritable output file)
+// is a set-up error like a bad flag, and it must not print. on_start runs once every rank
+// is ready, on_progress after every round, on_row for every logged round.
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
   virtual void on_setup(const RunInfo& /*info*/) {}
+  virtual void on_start(const RunInfo& /*info*/) {}
+  virtual void on_progress(std::int64_t /*round*/, double /*seconds*/) {}
   virtual void on_row(const MetricsRow& /*row*/) {}
   virtual void on_finish(const RunResult& /*result*/) {}
 };

@@ -1,5 +1,6 @@
 #pragma once
 
 namespace ecco {
-inline constexpr const char* kVersion = "0.1.0";
-}
+// The project version from CMakeLists.txt, e.g. "0.1.0".
+const char* version();
+}  // namespace ecco

@@ -1,38 +1,165 @@
 #pragma once
-// Factories of the built-in methods and server state they share (private to src/algorithms).
+// Factories of the built-in methods and the pieces they share: gradient estimators,
+// server states and step-size helpers (private to src/algorithms).
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "ecco/algorithm.hpp"
+#include "ecco/error.hpp"
 
 namespace ecco::detail {
 
 std::unique_ptr<Method> make_gd(const Spec& spec);
+std::unique_ptr<Method> make_sgd(const Spec& spec);
+std::unique_ptr<Method> make_dcgd(const Spec& spec);
+std::unique_ptr<Method> make_ef14(const Spec& spec);
 std::unique_ptr<Method> make_ef21(const Spec& spec);
+std::unique_ptr<Method> make_ef21w(const Spec& spec);
+std::unique_ptr<Method> make_ef21_sgd(const Spec& spec);
+std::unique_ptr<Method> make_ef21_sgdm(const Spec& spec);
+std::unique_ptr<Method> make_ef21_page(const Spec& spec);
+std::unique_ptr<Method> make_ef21_pp(const Spec& spec);
+std::unique_ptr<Method> make_ef21_bc(const Spec& spec);
+std::unique_ptr<Method> make_ef21_hb(const Spec& spec);
+std::unique_ptr<Method> make_econtrol(const Spec& spec);
 
-// Server of methods whose model step is x <- x - gamma * g, where g is built from the
-// mean of the decoded client messages. Subclasses decide how the mean updates g.
-class MeanStepServer : public ServerMethod {
+// ---- step sizes ------------------------------------------------------------------------
+
+// ConfigError unless the compressor is contractive (EF methods).
+void require_contractive(const std::string& method, const CompressorTraits& traits);
+
+// The EF21 rule with the uplink compressor's alpha (alpha = 1 for uncompressed methods).
+TheoryStep ef21_rule(const StepSizeRule& rule, const TheoryInputs& in, double alpha,
+                     SmoothnessMean method_default = SmoothnessMean::quadratic);
+
+// ---- minibatches -----------------------------------------------------------------------
+
+// "full", a count >= 1, or a fraction in (0, 1) of the client's rows (floor, at least 1,
+// as the EF21-BW code's floor(prb * N_i)).
+struct BatchSize {
+  bool full = true;
+  double value = 0.0;
+  std::string text = "full";
+  std::size_t rows_for(std::size_t n_rows) const;
+};
+BatchSize parse_batch(const Spec& spec, const char* key = "batch");
+
+// Draws minibatches without replacement, fresh each call, from the client's sample stream.
+// O(batch) per draw: a partial Fisher-Yates shuffle of a persistent permutation.
+class MinibatchSampler {
  public:
-  explicit MeanStepServer(const MethodSetup& setup)
-      : gamma_(setup.step_size),
-        clients_(static_cast<double>(setup.clients)),
-        g_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))),
-        sum_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))) {}
+  explicit MinibatchSampler(std::size_t rows);
+  std::span<const std::uint32_t> draw(std::size_t batch, Rng& rng);
 
-  void begin_aggregation() override { sum_.setZero(); }
-  void accumulate(std::size_t /*client*/, const Message& message) override { message.add_to(sum_); }
-  void advance_model(Eigen::Ref<Eigen::VectorXd> x) override { x.noalias() -= gamma_ * g_; }
-
- protected:
-  double gamma_;
-  double clients_;
-  Eigen::VectorXd g_;    // the server's gradient estimate
-  Eigen::VectorXd sum_;  // sum of this aggregation's messages, in client order
+ private:
+  std::vector<std::uint32_t> permutation_;
 };
 
-// Client initialisation shared by gd and ef21: send grad f_i(x^0) densely (at wire
-// precision) and keep what was sent as g_i^0.
-void send_initial_gradient(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out,
-                           Eigen::VectorXd& state);
+// ---- gradient estimators ---------------------------------------------------------------
+
+// What a client feeds into its method: the full local gradient, a minibatch gradient, a
+// momentum average or the PAGE estimator.
+class GradientEstimator {
+ public:
+  virtual ~GradientEstimator() = default;
+  // The estimate at x^0 (the full local gradient for every estimator here).
+  virtual const Eigen::VectorXd& initial(const Eigen::Ref<const Eigen::VectorXd>& x0, ClientEnv& env) = 0;
+  // The estimate at x^t, t >= 1.
+  virtual const Eigen::VectorXd& at(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t t, ClientEnv& env) = 0;
+};
+
+std::unique_ptr<GradientEstimator> make_full_gradient();
+// The sampler is sized at initial(), from the client's problem.
+std::unique_ptr<GradientEstimator> make_minibatch_gradient(const BatchSize& batch, std::size_t dim);
+// v^t = (1 - eta) v^{t-1} + eta * inner(x^t), v^0 = inner's initial estimate.
+std::unique_ptr<GradientEstimator> make_momentum(std::unique_ptr<GradientEstimator> inner, double eta);
+// PAGE: with probability p (one coin per round, shared by all clients through the seed)
+// the full gradient, else v + batch mean of grad f_ij(x^t) - grad f_ij(x^{t-1}).
+std::unique_ptr<GradientEstimator> make_page(const BatchSize& batch, double p, std::uint64_t seed, std::size_t dim);
+
+// Builds the estimator of a method whose spec has a "batch" key ("full" -> exact gradient).
+std::unique_ptr<GradientEstimator> make_estimator(const BatchSize& batch, const MethodSetup& setup);
+
+// ---- shared client pieces --------------------------------------------------------------
+
+// How EF21-type methods start their state g_i^0: the full estimate sent densely, or
+// C(estimate) sent compressed (EF21-BW's alternative).
+enum class InitialState { full, compressed };
+InitialState parse_initial_state(const Spec& spec);
+const char* to_string(InitialState init);
+
+// out = C(v) rounded to the wire precision (or v itself, densely, when compress is false).
+void compress_to_wire(const Eigen::Ref<const Eigen::VectorXd>& v, bool compress, ClientEnv& env, Message& out);
+
+// Client participation of EF21-PP: every client each round (default), exactly floor(p n)
+// clients drawn uniformly without replacement each round (nice), or each client
+// independently with probability p (poisson).
+class Participation {
+ public:
+  virtual ~Participation() = default;
+  virtual bool takes_part(std::size_t client, std::int64_t t, ClientEnv& env) = 0;
+};
+
+// The EF21 client, generalised: c_i = C(scale * estimate(x^t) - g_i); g_i += c_i; send c_i.
+// scale = 1/(n w_i) for EF21-W, 1 otherwise.
+struct Ef21ClientOptions {
+  std::unique_ptr<GradientEstimator> estimator;
+  double scale = 1.0;
+  InitialState init = InitialState::full;
+  std::shared_ptr<Participation> participation;  // null: always
+};
+std::unique_ptr<ClientMethod> make_ef21_client(std::size_t dim, Ef21ClientOptions options);
+
+// ---- shared server pieces --------------------------------------------------------------
+
+// Server of methods whose model step is x <- x - gamma * g with g built from the decoded
+// client messages m_i (weighted by w_i, or by 1/n when weights is empty):
+//   replace:    g = sum_i w_i m_i every aggregation (gd, sgd, dcgd, ef14 with gamma = 1);
+//   accumulate: g = sum_i w_i m_i initially, then g += sum_i w_i m_i (ef21 family, econtrol).
+// The downlink is the dense fp64 model x - gamma * direction().
+class MeanStepServer : public ServerMethod {
+ public:
+  enum class Mode { replace, accumulate };
+  MeanStepServer(const MethodSetup& setup, Mode mode, double gamma, std::vector<double> weights = {});
+
+  void begin_aggregation() override;
+  void accumulate(std::size_t client, const Message& message) override;
+  void end_aggregation(Phase phase) override;
+  ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) override;
+
+ protected:
+  // The vector the model moves along (g; EF21-HB overrides it with its momentum).
+  virtual const Eigen::VectorXd& direction() const { return g_; }
+
+  Eigen::VectorXd g_;
+
+ private:
+  Mode mode_;
+  double gamma_;
+  double clients_;
+  std::vector<double> weights_;
+  Eigen::VectorXd sum_;
+  Eigen::VectorXd next_;
+};
+
+// Base of the EF21 family: contractive compressor required, EF21 theory rule, EF21 server.
+class Ef21FamilyMethod : public Method {
+ public:
+  explicit Ef21FamilyMethod(std::string name) : name_(std::move(name)) {}
+  void check_compressor(const CompressorTraits& traits) const override { require_contractive(name_, traits); }
+  TheoryStep theory_step_size(const StepSizeRule& rule, const TheoryInputs& in) const override {
+    return ef21_rule(rule, in, in.uplink.alpha);
+  }
+  std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
+    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::accumulate, setup.step_size);
+  }
+
+ protected:
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
 
 }  // namespace ecco::detail

@@ -4,13 +4,47 @@
 namespace ecco {
 namespace {
 
+const SpecKey kInit{"init", "full", "g_i^0: full (grad f_i(x^0), sent dense) or compressed (C(grad f_i(x^0)))"};
+const SpecKey kBatch{"batch", "0.25", "minibatch per client: count >= 1, fraction of N_i in (0, 1), or full"};
+
 const detail::Registry<Method>& registry() {
   static const detail::Registry<Method> table(
       "algorithm",
       {
           {{"gd", {}, "distributed gradient descent, uncompressed (the compressor is not used)"}, detail::make_gd},
-          {{"ef21", {}, "EF21: clients send C(grad f_i - g_i) and track g_i; needs a contractive compressor"},
-           detail::make_ef21},
+          {{"sgd", {kBatch}, "distributed minibatch SGD, uncompressed"}, detail::make_sgd},
+          {{"dcgd", {}, "compressed gradient descent without feedback: sends C(grad f_i)"}, detail::make_dcgd},
+          {{"ef14",
+            {{"batch", "full", "gradient per client: full, a count >= 1 or a fraction of N_i"}},
+            "classic error feedback: sends C(e_i + gamma grad), keeps the rest in e_i"},
+           detail::make_ef14},
+          {{"ef21", {kInit}, "EF21: sends C(grad f_i - g_i), tracks g_i"}, detail::make_ef21},
+          {{"ef21w", {kInit}, "EF21-W: EF21 weighted by w_i = L_i / sum L_j, step with L_AM"}, detail::make_ef21w},
+          {{"ef21_sgd", {kBatch, kInit}, "EF21 with minibatch gradients"}, detail::make_ef21_sgd},
+          {{"ef21_sgdm",
+            {kBatch, {"eta", "0.1", "momentum weight of the fresh gradient, in (0, 1]"}, kInit},
+            "EF21 with momentum on minibatch gradients"},
+           detail::make_ef21_sgdm},
+          {{"ef21_page",
+            {kBatch, {"p", "0.1", "probability of a full gradient per round (one shared coin), in (0, 1]"}},
+            "EF21 with the PAGE estimator"},
+           detail::make_ef21_page},
+          {{"ef21_pp",
+            {{"participation", "0.5", "fraction p in (0, 1]: floor(p n) clients per round (nice)"},
+             {"sampling", "nice", "nice (exactly floor(p n) clients) or poisson (each with probability p)"}},
+            "EF21 with partial participation; absent clients send nothing"},
+           detail::make_ef21_pp},
+          {{"ef21_bc", {}, "EF21 with a compressed downlink (--down-compressor)"}, detail::make_ef21_bc},
+          {{"ef21_hb",
+            {{"eta", "0.9", "heavy-ball momentum in [0, 1)"}},
+            "EF21 with heavy-ball momentum at the server"},
+           detail::make_ef21_hb},
+          {{"econtrol",
+            {{"eta", "0.1", "feedback strength in [0, 1]"},
+             {"batch", "full", "gradient per client: full, a count >= 1 or a fraction of N_i"},
+             kInit},
+            "EControl: sends C(eta e_i + grad - h_i); needs --lr VALUE"},
+           detail::make_econtrol},
       });
   return table;
 }
@@ -21,14 +55,4 @@ std::span<const SpecEntry> method_table() { return registry().entries(); }
 
 std::unique_ptr<Method> make_method(std::string_view spec_text) { return registry().make(spec_text); }
 
-namespace detail {
-
-void send_initial_gradient(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out,
-                           Eigen::VectorXd& state) {
-  out.set_dense(env.oracle.gradient(x0, 0));
-  round_to_wire(out, env.wire);
-  out.assign_to(state);
-}
-
-}  // namespace detail
 }  // namespace ecco

@@ -14,7 +14,8 @@ const std::vector<SpecEntry>& lr_table() {
   static const std::vector<SpecEntry> table = {
       {"theory",
        {{"mult", "1", "multiple of the theory step size, > 0"},
-        {"mean", "qm", "qm: L_QM (EF21), am: L_AM (EF21-W / improved analysis)"}},
+        {"mean", "auto", "qm: L_QM (EF21), am: L_AM (EF21-W / improved analysis), auto: the method's"},
+        {"pl", "false", "true: EF21's PL rule min{1/(L + L_mean sqrt(2 beta/theta)), theta/(2 mu)}"}},
        "gamma = mult / (L + L_mean xi(alpha))"},
   };
   return table;
@@ -29,8 +30,8 @@ std::string StepSizeRule::to_string() const {
     return buffer;
   }
   char buffer[96];
-  std::snprintf(buffer, sizeof buffer, "theory:mean=%s,mult=%.17g", mean == SmoothnessMean::quadratic ? "qm" : "am",
-                mult);
+  const char* mean_text = !mean ? "auto" : (*mean == SmoothnessMean::quadratic ? "qm" : "am");
+  std::snprintf(buffer, sizeof buffer, "theory:mean=%s,mult=%.17g,pl=%s", mean_text, mult, pl ? "true" : "false");
   return buffer;
 }
 
@@ -55,9 +56,10 @@ StepSizeRule parse_step_size(std::string_view text) {
     rule.mean = SmoothnessMean::quadratic;
   } else if (mean == "am") {
     rule.mean = SmoothnessMean::arithmetic;
-  } else {
-    throw ConfigError("--lr theory: mean must be qm or am, got '" + mean + "'");
+  } else if (mean != "auto") {
+    throw ConfigError("--lr theory: mean must be auto, qm or am, got '" + mean + "'");
   }
+  rule.pl = spec.get_bool("pl");
   return rule;
 }
 
@@ -79,27 +81,58 @@ SmoothnessConstants summarize_smoothness(double L, std::span<const double> L_i) 
   return c;
 }
 
-double ef21_theta(double alpha) { return 1.0 - std::sqrt(1.0 - alpha); }
+// 1 - sqrt(1 - alpha), written without the cancellation for small alpha.
+double ef21_theta(double alpha) { return alpha / (1.0 + std::sqrt(1.0 - alpha)); }
 
 double ef21_beta(double alpha) { return (1.0 - alpha) / ef21_theta(alpha); }
 
 double ef21_xi(double alpha) {
   if (alpha >= 1.0) return 0.0;
-  const double root = std::sqrt(1.0 - alpha);
-  return root / (1.0 - root);
+  return std::sqrt(1.0 - alpha) / ef21_theta(alpha);
 }
 
-double theory_step_size(const StepSizeRule& rule, const SmoothnessConstants& constants, double alpha) {
+double smoothness_mean(const StepSizeRule& rule, const SmoothnessConstants& constants, SmoothnessMean method_default) {
+  return rule.mean.value_or(method_default) == SmoothnessMean::quadratic ? constants.L_qm : constants.L_am;
+}
+
+double theory_step_size(const StepSizeRule& rule, const SmoothnessConstants& constants, double alpha,
+                        SmoothnessMean method_default) {
   if (!(alpha > 0.0 && alpha <= 1.0)) {
     throw ConfigError("theory step size needs a contraction parameter alpha in (0, 1], got " + std::to_string(alpha));
   }
-  const double mean = rule.mean == SmoothnessMean::quadratic ? constants.L_qm : constants.L_am;
-  const double denominator = constants.L + mean * ef21_xi(alpha);
-  if (!(denominator > 0.0)) {
-    throw NumericError("theory step size: L + L_mean xi(alpha) = " + std::to_string(denominator) +
-                       " is not positive (all-zero data?)");
+  const double mean = smoothness_mean(rule, constants, method_default);
+  if (!rule.pl) {
+    const double denominator = constants.L + mean * ef21_xi(alpha);
+    if (!(denominator > 0.0) || !std::isfinite(denominator)) {
+      throw NumericError("theory step size: L + L_mean xi(alpha) = " + std::to_string(denominator) +
+                         " is not a positive finite number (all-zero or huge data?)");
+    }
+    return rule.mult / denominator;
   }
-  return rule.mult / denominator;
+  if (!(constants.mu > 0.0)) {
+    throw ConfigError("--lr theory:pl=true needs the PL constant mu, which this problem does not provide "
+                      "(least_squares with lambda=0 does)");
+  }
+  const double theta = ef21_theta(alpha);
+  const double root = alpha >= 1.0 ? 0.0 : std::sqrt(2.0 * ef21_beta(alpha) / theta);
+  return rule.mult * std::min(1.0 / (constants.L + mean * root), theta / (2.0 * constants.mu));
+}
+
+double pp_theory_step_size(const StepSizeRule& rule, const SmoothnessConstants& constants, double alpha, double p) {
+  if (rule.pl) throw ConfigError("--lr theory:pl=true is not implemented for partial participation");
+  constexpr double s = 1e-3;
+  constexpr double rho = 1e-3;
+  const double theta = 1.0 - (1.0 + s) * (1.0 - alpha);
+  const double beta = (1.0 + 1.0 / s) * (1.0 - alpha);
+  const double theta_p = rho * p + theta * p - rho;
+  if (!(theta_p > 0.0)) {
+    throw ConfigError("EF21-PP theory step size undefined: theta_p = " + std::to_string(theta_p) +
+                      " <= 0 for alpha = " + std::to_string(alpha) + " and participation " + std::to_string(p) +
+                      " (use --lr VALUE)");
+  }
+  const double mean = smoothness_mean(rule, constants);
+  const double B = (beta * p + (1.0 + 1.0 / rho) * (1.0 - p)) * mean * mean;
+  return rule.mult / (constants.L + std::sqrt(B / theta_p));
 }
 
 }  // namespace ecco

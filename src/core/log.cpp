@@ -19,9 +19,9 @@ std::shared_ptr<spdlog::logger>& logger_slot() {
 
 void init_logging(int rank, int size, std::string_view level) {
   const auto parsed = spdlog::level::from_str(std::string(level));
-  if (parsed == spdlog::level::off && level != "off") {
+  if (parsed == spdlog::level::off) {
     throw ConfigError("--log-level: unknown level '" + std::string(level) +
-                      "' (valid: trace, debug, info, warn, error, off)");
+                      "' (valid: trace, debug, info, warn, error; errors are always shown)");
   }
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>("ecco", sink);

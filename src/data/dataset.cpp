@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <Eigen/QR>
 #include <stdexcept>
 #include <string>
 
@@ -21,6 +22,56 @@ Dataset Dataset::slice(std::size_t begin, std::size_t end) const {
   part.features = features.middleRows(b, n);
   part.labels = labels.segment(b, n);
   return part;
+}
+
+Dataset Dataset::select(std::span<const std::uint32_t> picked) const {
+  std::vector<std::int64_t> outer{0};
+  std::vector<std::int64_t> inner;
+  std::vector<double> values;
+  Dataset part;
+  part.source = source;
+  part.labels.resize(static_cast<Eigen::Index>(picked.size()));
+  for (std::size_t k = 0; k < picked.size(); ++k) {
+    if (picked[k] >= rows()) {
+      throw std::out_of_range("Dataset::select: row " + std::to_string(picked[k]) + " outside [0, " +
+                              std::to_string(rows()) + ")");
+    }
+    const auto row = static_cast<Eigen::Index>(picked[k]);
+    for (SparseRows::InnerIterator it(features, row); it; ++it) {
+      inner.push_back(it.index());
+      values.push_back(it.value());
+    }
+    outer.push_back(static_cast<std::int64_t>(inner.size()));
+    part.labels[static_cast<Eigen::Index>(k)] = labels[row];
+  }
+  part.features = Eigen::Map<const SparseRows>(static_cast<Eigen::Index>(picked.size()), features.cols(),
+                                               static_cast<Eigen::Index>(inner.size()), outer.data(), inner.data(),
+                                               values.data());
+  return part;
+}
+
+namespace {
+
+void fnv1a(std::uint64_t& h, const void* data, std::size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < bytes; ++i) {
+    h ^= p[i];
+    h *= 0x100000001B3ULL;
+  }
+}
+
+}  // namespace
+
+std::uint64_t fingerprint(const Dataset& data) {
+  std::uint64_t h = 0xCBF29CE484222325ULL;
+  const std::uint64_t shape[3] = {data.rows(), data.dim(), static_cast<std::uint64_t>(data.features.nonZeros())};
+  fnv1a(h, shape, sizeof shape);
+  const auto nnz = static_cast<std::size_t>(data.features.nonZeros());
+  fnv1a(h, data.features.outerIndexPtr(), (data.rows() + 1) * sizeof(std::int64_t));
+  fnv1a(h, data.features.innerIndexPtr(), nnz * sizeof(std::int64_t));
+  fnv1a(h, data.features.valuePtr(), nnz * sizeof(double));
+  fnv1a(h, data.labels.data(), data.rows() * sizeof(double));
+  return h;
 }
 
 std::vector<RowRange> split_contiguous(std::size_t rows, std::size_t clients) {
@@ -76,12 +127,77 @@ Dataset make_synthetic_classification(const SyntheticClassification& config) {
   }
 
   Dataset data;
-  data.source = "synthetic:rows=" + std::to_string(config.rows) + ",dim=" + std::to_string(config.dim);
+  data.source = "synthetic_classification:rows=" + std::to_string(config.rows) + ",dim=" + std::to_string(config.dim);
   const Eigen::Map<const SparseRows> view(static_cast<Eigen::Index>(config.rows), static_cast<Eigen::Index>(config.dim),
                                           static_cast<Eigen::Index>(inner.size()), outer.data(), inner.data(),
                                           values.data());
   data.features = view;
   data.labels = Eigen::Map<const Eigen::VectorXd>(labels.data(), static_cast<Eigen::Index>(labels.size()));
+  return data;
+}
+
+}  // namespace ecco
+
+namespace ecco {
+
+Dataset make_synthetic_regression(const SyntheticRegression& config) {
+  const auto n = config.clients;
+  const auto rows = config.rows;
+  const auto d = config.dim;
+  if (n == 0 || rows == 0 || d == 0) throw ConfigError("synthetic data: clients, rows and dim must be at least 1");
+  if (rows < d) {
+    throw ConfigError("synthetic data: rows per client (" + std::to_string(rows) + ") must be >= dim (" +
+                      std::to_string(d) + ")");
+  }
+  if (!(config.spread >= 1.0) || !(config.cond >= 1.0)) {
+    throw ConfigError("synthetic data: spread and cond must be >= 1");
+  }
+  if (!(config.noise >= 0.0)) throw ConfigError("synthetic data: noise must be >= 0");
+  if (n * rows > std::size_t{1} << 31) throw ConfigError("synthetic data: clients * rows exceeds 2^31 rows");
+  Rng rng(derive_seed(config.seed, kNoClient, SeedPurpose::data_generation));
+
+  // Per-client scales c_i (geometric over [1/sqrt(spread), sqrt(spread)], mean 1) and the
+  // shared spectrum s (geometric over [1/cond, 1]).
+  std::vector<double> c(n, 1.0);
+  if (n > 1) {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      c[i] = std::pow(config.spread, static_cast<double>(i) / static_cast<double>(n - 1) - 0.5);
+      sum += c[i];
+    }
+    for (double& ci : c) ci *= static_cast<double>(n) / sum;
+  }
+  Eigen::VectorXd sqrt_s(static_cast<Eigen::Index>(d));
+  for (std::size_t j = 0; j < d; ++j) {
+    const double frac = d > 1 ? static_cast<double>(j) / static_cast<double>(d - 1) : 1.0;
+    sqrt_s[static_cast<Eigen::Index>(j)] = std::sqrt(std::pow(config.cond, frac - 1.0));
+  }
+  Eigen::VectorXd x_star(static_cast<Eigen::Index>(d));
+  for (Eigen::Index j = 0; j < x_star.size(); ++j) x_star[j] = rng.normal();
+
+  const auto r = static_cast<Eigen::Index>(rows);
+  const auto cols = static_cast<Eigen::Index>(d);
+  Eigen::MatrixXd all(static_cast<Eigen::Index>(n * rows), cols);
+  Eigen::VectorXd targets(all.rows());
+  Eigen::MatrixXd gaussian(r, cols);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (Eigen::Index col = 0; col < cols; ++col) {
+      for (Eigen::Index row = 0; row < r; ++row) gaussian(row, col) = rng.normal();
+    }
+    const Eigen::HouseholderQR<Eigen::MatrixXd> qr(gaussian);
+    const Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(r, cols);
+    const Eigen::MatrixXd a = (q * sqrt_s.asDiagonal()) * std::sqrt(static_cast<double>(rows) * c[i]);
+    const auto first = static_cast<Eigen::Index>(i * rows);
+    all.middleRows(first, r) = a;
+    targets.segment(first, r) = a * x_star;
+    for (Eigen::Index row = 0; row < r; ++row) targets[first + row] += config.noise * rng.normal();
+  }
+
+  Dataset data;
+  data.features = all.sparseView(0.0, 0.0);
+  data.features.makeCompressed();
+  data.labels = targets;
+  data.source = "synthetic:clients=" + std::to_string(n) + ",rows=" + std::to_string(rows) + ",dim=" + std::to_string(d);
   return data;
 }
 

@@ -1,6 +1,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +24,23 @@ class LineError {
   std::string prefix_;
 };
 
+// A token as error messages show it: at most 40 characters, non-printable bytes escaped.
+std::string shown(std::string_view token) {
+  std::string out;
+  for (std::size_t i = 0; i < token.size() && i < 40; ++i) {
+    const auto c = static_cast<unsigned char>(token[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\x%02X", c);
+      out += buffer;
+    }
+  }
+  if (token.size() > 40) out += "...";
+  return out;
+}
+
 std::string_view next_token(std::string_view& rest) {
   const auto begin = rest.find_first_not_of(" \t");
   if (begin == std::string_view::npos) {
@@ -40,15 +58,15 @@ double parse_number(std::string_view text, const LineError& err, const char* wha
   std::string_view digits = text;
   if (!digits.empty() && digits.front() == '+') {
     digits.remove_prefix(1);
-    if (!digits.empty() && digits.front() == '-') err.fail(std::string(what) + " '" + std::string(text) + "' has two signs");
+    if (!digits.empty() && digits.front() == '-') err.fail(std::string(what) + " '" + shown(text) + "' has two signs");
   }
   double value = 0.0;
   const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (digits.empty() || ec == std::errc::invalid_argument || ptr != digits.data() + digits.size()) {
-    err.fail(std::string(what) + " '" + std::string(text) + "' is not a number");
+    err.fail(std::string(what) + " '" + shown(text) + "' is not a number");
   }
   if (ec == std::errc::result_out_of_range || !std::isfinite(value)) {
-    err.fail(std::string(what) + " '" + std::string(text) + "' is not a finite number");
+    err.fail(std::string(what) + " '" + shown(text) + "' is not a finite number");
   }
   return value;
 }
@@ -57,8 +75,10 @@ double parse_number(std::string_view text, const LineError& err, const char* wha
 
 Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim) {
   std::error_code fs_error;
-  if (std::filesystem::is_directory(path, fs_error)) {
-    throw DataError(path + ": is a directory, expected a LIBSVM file");
+  const auto status = std::filesystem::status(path, fs_error);
+  if (std::filesystem::is_directory(status)) throw DataError(path + ": is a directory, expected a LIBSVM file");
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    throw DataError(path + ": is not a regular file (a pipe or a device?); expected a LIBSVM file");
   }
   std::ifstream in(path);
   if (!in) throw DataError(path + ": cannot open (" + std::strerror(errno) + ")");
@@ -81,7 +101,7 @@ Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim) {
     const std::string_view label_token = next_token(rest);
     if (label_token.empty()) continue;  // blank or comment-only line
     if (label_token.find(':') != std::string_view::npos) {
-      err.fail("label missing: line starts with feature '" + std::string(label_token) +
+      err.fail("label missing: line starts with feature '" + shown(label_token) +
                "' (expected: label idx:value ...)");
     }
     labels.push_back(parse_number(label_token, err, "label"));
@@ -90,13 +110,13 @@ Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim) {
     for (std::string_view token = next_token(rest); !token.empty(); token = next_token(rest)) {
       const auto colon = token.find(':');
       if (colon == std::string_view::npos || colon == 0 || colon + 1 == token.size()) {
-        err.fail("bad token '" + std::string(token) + "' (expected idx:value with a 1-based integer idx)");
+        err.fail("bad token '" + shown(token) + "' (expected idx:value with a 1-based integer idx)");
       }
       const std::string_view index_text = token.substr(0, colon);
       std::int64_t index = 0;
       const auto [ptr, ec] = std::from_chars(index_text.data(), index_text.data() + index_text.size(), index);
       if (ec != std::errc() || ptr != index_text.data() + index_text.size()) {
-        err.fail("feature index '" + std::string(index_text) + "' is not an integer");
+        err.fail("feature index '" + shown(index_text) + "' is not an integer");
       }
       if (index <= 0) err.fail("feature index " + std::to_string(index) + " must be >= 1 (indices are 1-based)");
       if (index <= previous) {

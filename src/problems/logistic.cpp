@@ -3,12 +3,15 @@
 //   f_i(x) = (1/N_i) sum_j log(1 + exp(-y_j a_j^T x)) + lambda sum_k x_k^2 / (1 + x_k^2)
 //   grad   = -(1/N_i) sum_j y_j a_j / (1 + exp(y_j a_j^T x)) + lambda 2 x_k / (1 + x_k^2)^2
 //   L_i    = lambda_max(A_i^T A_i) / (4 N_i) + 2 lambda
-// Labels must be -1 / +1.
+// Labels must be -1 / +1. Cost of a gradient: O(nnz(A_i) + d).
 #include <cmath>
+#include <cstdio>
+#include <set>
 #include <string>
 
 #include "ecco/error.hpp"
 #include "problems/builtin.hpp"
+#include "problems/regulariser.hpp"
 
 namespace ecco::detail {
 namespace {
@@ -24,12 +27,13 @@ class Logistic final : public Problem {
   }
 
   std::size_t dim() const override { return data_.dim(); }
+  std::size_t rows() const override { return data_.rows(); }
 
   double loss(Eigen::Ref<const Eigen::VectorXd> x) const override {
     margins_.noalias() = data_.features * x;
     double sum = 0.0;
     for (Eigen::Index j = 0; j < margins_.size(); ++j) sum += softplus(-data_.labels[j] * margins_[j]);
-    return sum / static_cast<double>(margins_.size()) + regulariser(x);
+    return sum / static_cast<double>(margins_.size()) + nonconvex_regulariser(x, lambda_);
   }
 
   double loss_and_gradient(Eigen::Ref<const Eigen::VectorXd> x, Eigen::Ref<Eigen::VectorXd> grad) const override {
@@ -44,25 +48,31 @@ class Logistic final : public Problem {
     }
     grad.noalias() = data_.features.transpose() * weights_;
     grad /= rows;
-    for (Eigen::Index k = 0; k < x.size(); ++k) {
-      const double s = 1.0 + x[k] * x[k];
-      grad[k] += lambda_ * 2.0 * x[k] / (s * s);
+    add_nonconvex_regulariser_gradient(x, lambda_, grad);
+    return sum / rows + nonconvex_regulariser(x, lambda_);
+  }
+
+  void batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
+                      Eigen::Ref<Eigen::VectorXd> grad) const override {
+    grad.setZero();
+    for (const std::uint32_t j : batch) {
+      const auto row = static_cast<Eigen::Index>(j);
+      const double y = data_.labels[row];
+      double margin = 0.0;
+      for (SparseRows::InnerIterator it(data_.features, row); it; ++it) margin += it.value() * x[it.index()];
+      const double w = -y / (1.0 + std::exp(y * margin));
+      for (SparseRows::InnerIterator it(data_.features, row); it; ++it) grad[it.index()] += w * it.value();
     }
-    return sum / rows + regulariser(x);
+    grad /= static_cast<double>(batch.size());
+    add_nonconvex_regulariser_gradient(x, lambda_, grad);
   }
 
   double smoothness() const override { return logistic_smoothness(data_, lambda_); }
 
  private:
-  double regulariser(const Eigen::Ref<const Eigen::VectorXd>& x) const {
-    double r = 0.0;
-    for (Eigen::Index k = 0; k < x.size(); ++k) r += x[k] * x[k] / (1.0 + x[k] * x[k]);
-    return lambda_ * r;
-  }
-
   Dataset data_;
   double lambda_;
-  // Scratch of size N_i, reused by every evaluation (the problem is not thread-safe).
+  // Scratch of size N_i, reused by every evaluation.
   mutable Eigen::VectorXd margins_;
   mutable Eigen::VectorXd weights_;
 };
@@ -79,7 +89,21 @@ class LogisticFactory final : public ProblemFactory {
     return std::make_unique<Logistic>(std::move(shard), lambda_);
   }
 
-  double smoothness_of(const Dataset& all) const override { return logistic_smoothness(all, lambda_); }
+  double smoothness_of(const Dataset& rows) const override { return logistic_smoothness(rows, lambda_); }
+
+  void check_data(const Dataset& all) const override {
+    std::set<double> labels;
+    for (Eigen::Index j = 0; j < all.labels.size() && labels.size() <= 3; ++j) labels.insert(all.labels[j]);
+    if (labels.size() == 2 && labels.count(-1.0) == 1 && labels.count(1.0) == 1) return;
+    std::string list;
+    for (const double y : labels) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%s%g", list.empty() ? "" : ", ", y);
+      list += buffer;
+    }
+    throw DataError(all.source + ": labels {" + list + (labels.size() > 3 ? ", ..." : "") +
+                    "}: logistic regression needs exactly two classes");
+  }
 
  private:
   double lambda_;
@@ -104,7 +128,9 @@ void check_binary_labels(const Dataset& data) {
 
 std::unique_ptr<ProblemFactory> make_logistic(const Spec& spec) {
   const double lambda = spec.get_double("lambda");
-  if (lambda < 0.0) throw ConfigError("problem 'logistic': lambda must be >= 0, got " + spec.get_string("lambda"));
+  if (!(lambda >= 0.0 && lambda <= 1e300)) {
+    throw ConfigError("problem 'logistic': lambda must be in [0, 1e300], got " + spec.get_string("lambda"));
+  }
   return std::make_unique<LogisticFactory>(lambda, spec.get_string("lambda"));
 }
 

@@ -13,6 +13,10 @@ const detail::Registry<ProblemFactory>& registry() {
             {{"lambda", "0.1", "weight of the non-convex regulariser sum x^2/(1+x^2), >= 0"}},
             "binary logistic regression with the EF21 papers' non-convex regulariser"},
            detail::make_logistic},
+          {{"least_squares",
+            {{"lambda", "0", "weight of the non-convex regulariser sum x^2/(1+x^2), >= 0"}},
+            "linear regression (1/N_i)||A_i x - b_i||^2 on the labels as targets"},
+           detail::make_least_squares},
       });
   return table;
 }

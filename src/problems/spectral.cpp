@@ -9,7 +9,19 @@
 namespace ecco {
 namespace {
 
-double dense_gram_max_eigenvalue(const SparseRows& a) {
+double largest_eigenvalue(const Eigen::MatrixXd& symmetric) {
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(symmetric, Eigen::EigenvaluesOnly);
+  return std::max(0.0, solver.eigenvalues().maxCoeff());
+}
+
+// lambda_max(A A^T) through the N x N Gram matrix of the rows (for N < d).
+double row_gram_max_eigenvalue(const SparseRows& a) {
+  const SparseRows gram = a * a.transpose();
+  return largest_eigenvalue(Eigen::MatrixXd(gram));
+}
+
+// lambda_max(A^T A) through the d x d Gram matrix.
+double column_gram_max_eigenvalue(const SparseRows& a) {
   const Eigen::Index d = a.cols();
   Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(d, d);
   // Sum of the outer products of the rows; only the lower triangle is read by the solver.
@@ -20,8 +32,7 @@ double dense_gram_max_eigenvalue(const SparseRows& a) {
       }
     }
   }
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram, Eigen::EigenvaluesOnly);
-  return std::max(0.0, solver.eigenvalues().maxCoeff());
+  return largest_eigenvalue(gram);
 }
 
 double power_iteration_max_eigenvalue(const SparseRows& a) {
@@ -53,8 +64,9 @@ double power_iteration_max_eigenvalue(const SparseRows& a) {
 
 double max_eigenvalue_gram(const SparseRows& a, std::size_t dense_limit) {
   if (a.rows() == 0 || a.cols() == 0) return 0.0;
-  if (static_cast<std::size_t>(a.cols()) <= dense_limit) return dense_gram_max_eigenvalue(a);
-  return power_iteration_max_eigenvalue(a);
+  const auto small_side = static_cast<std::size_t>(std::min(a.rows(), a.cols()));
+  if (small_side > dense_limit) return power_iteration_max_eigenvalue(a);
+  return a.rows() < a.cols() ? row_gram_max_eigenvalue(a) : column_gram_max_eigenvalue(a);
 }
 
 }  // namespace ecco

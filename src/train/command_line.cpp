@@ -1,65 +1,124 @@
 #include "ecco/command_line.hpp"
 
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
 #include <cxxopts.hpp>
 
+#include "ecco/algorithm.hpp"
+#include "ecco/compressor.hpp"
+#include "ecco/dataset.hpp"
 #include "ecco/error.hpp"
+#include "ecco/problem.hpp"
 
 namespace ecco {
 namespace {
 
-// Whole-number flag value in [min, max]; cxxopts' own messages do not say which flag.
-std::int64_t integer_flag(const cxxopts::ParseResult& parsed, const std::string& flag, std::int64_t min) {
+// Whole-number flag value in [min, max] (decimal digits only; cxxopts' own messages do not
+// say which flag was wrong).
+std::uint64_t integer_flag(const cxxopts::ParseResult& parsed, const std::string& flag, std::uint64_t min,
+                           std::uint64_t max) {
   const std::string text = parsed[flag].as<std::string>();
-  std::size_t used = 0;
-  long long value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const bool digits = !text.empty() && ptr == text.data() + text.size() && ec != std::errc::invalid_argument;
+  if (!digits) throw ConfigError("--" + flag + ": '" + text + "' is not a whole number");
+  if (ec == std::errc::result_out_of_range || value < min || value > max) {
+    throw ConfigError("--" + flag + ": " + text + " is outside [" + std::to_string(min) + ", " + std::to_string(max) +
+                      "]");
   }
-  if (used == 0 || used != text.size()) {
-    throw ConfigError("--" + flag + ": '" + text + "' is not a whole number");
-  }
-  if (value < min) throw ConfigError("--" + flag + ": must be >= " + std::to_string(min) + ", got " + text);
   return value;
+}
+
+void list_family(std::string& out, const char* title, const char* flag, std::span<const SpecEntry> table) {
+  out += std::string(title) + " (" + flag + ")\n";
+  for (const auto& entry : table) {
+    out += "  " + entry.name;
+    out.append(entry.name.size() < 26 ? 26 - entry.name.size() : 1, ' ');
+    out += entry.help + "\n";
+    for (const auto& key : entry.keys) {
+      out += "      " + key.name + "=" + (key.default_value.empty() ? std::string("(required)") : key.default_value);
+      out += "  " + key.help + "\n";
+    }
+  }
+  out += "\n";
+}
+
+// --help: each group of flags followed by an example of it.
+std::string grouped_help(const cxxopts::Options& options) {
+  const std::pair<const char*, const char*> groups[] = {
+      {"Data", "--data ../shared/datasets/libsvm/w8a.txt --clients 100 --split by_smoothness"},
+      {"Method", "--problem logistic:lambda=0.1 --algorithm ef21_pp:participation=0.25 --compressor topk:k=0.01 "
+                 "--lr theory:mult=2"},
+      {"Run", "--rounds 5000 --seed 7 --target-grad-norm-sq 1e-8"},
+      {"Output", "--out run.csv --summary run.json --log-every 10 --print-constants"},
+  };
+  std::string text =
+      "Distributed training with compressed communication and error feedback.\n"
+      "Run under mpirun; rank 0 is the server, clients are spread over all ranks.\n"
+      "Every part is chosen by a spec string name:key=value,...; --list shows them all.\n\n"
+      "Usage:\n  mpirun -np P ecco-train [OPTION...]\n";
+  for (const auto& [group, example] : groups) {
+    text += options.help({group}, false);
+    text += "  e.g. " + std::string(example) + "\n";
+  }
+  text += "\nExample:\n  mpirun -np 4 ecco-train --data mushrooms.txt --problem logistic:lambda=0.1 --clients 20 \\\n"
+          "      --algorithm ef21 --compressor topk:k=1 --lr theory --rounds 1000 --seed 1 --out run.csv\n";
+  return text;
 }
 
 }  // namespace
 
+std::string list_text() {
+  std::string out;
+  list_family(out, "algorithms", "--algorithm", method_table());
+  list_family(out, "compressors", "--compressor, --down-compressor", compressor_table());
+  list_family(out, "problems", "--problem", problem_table());
+  list_family(out, "data generators", "--data; any other value is a LIBSVM file", data_generator_table());
+  list_family(out, "splits", "--split", split_table());
+  out += "step sizes (--lr)\n  a number > 0, or theory[:mult=1,mean=auto|qm|am,pl=false]: the method's theory rule\n";
+  return out;
+}
+
 CommandLine parse_command_line(int argc, const char* const* argv) {
-  cxxopts::Options options("ecco-train",
-                           "Distributed training with compressed communication and error feedback.\n"
-                           "Run under mpirun; rank 0 is the server, clients are spread over all ranks.\n\n"
-                           "Example:\n"
-                           "  mpirun -np 4 ecco-train --data mushrooms.txt --problem logistic:lambda=0.1 \\\n"
-                           "      --clients 20 --algorithm ef21 --compressor topk:k=1 --lr theory \\\n"
-                           "      --rounds 1000 --seed 1 --out run.csv\n");
+  cxxopts::Options options("ecco-train", "");
   const RunConfig defaults;
   // clang-format off
   options.add_options("Data")
-    ("data", "LIBSVM file, or synthetic[:rows=,dim=,density=,noise=,seed=]",
+    ("data", "LIBSVM file, or a generator: synthetic_classification[:...], synthetic[:...] (see --list)",
      cxxopts::value<std::string>()->default_value(defaults.data), "PATH|SPEC")
     ("dim", "feature dimension (default: largest index in the file)", cxxopts::value<std::string>(), "D")
-    ("clients", "number of clients n (rows split in contiguous blocks)",
-     cxxopts::value<std::string>()->default_value(std::to_string(defaults.clients)), "N");
+    ("clients", "number of clients n",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.clients)), "N")
+    ("split", "rows to clients: contiguous, shuffle[:seed=], label_sorted, one_per_client, by_smoothness",
+     cxxopts::value<std::string>()->default_value(defaults.split), "SPEC");
   options.add_options("Method")
-    ("problem", "objective: logistic[:lambda=0.1]", cxxopts::value<std::string>()->default_value(defaults.problem), "SPEC")
-    ("algorithm", "method: gd, ef21", cxxopts::value<std::string>()->default_value(defaults.algorithm), "SPEC")
-    ("compressor", "uplink compressor: identity, topk:k=K (count) or topk:k=F (fraction < 1)",
+    ("problem", "objective: logistic[:lambda=], least_squares[:lambda=]",
+     cxxopts::value<std::string>()->default_value(defaults.problem), "SPEC")
+    ("algorithm", "method: gd, sgd, dcgd, ef14, ef21, ef21w, ef21_sgd, ef21_sgdm, ef21_page, ef21_pp, ef21_bc, "
+     "ef21_hb, econtrol (keys: --list)", cxxopts::value<std::string>()->default_value(defaults.algorithm), "SPEC")
+    ("compressor", "uplink compressor, e.g. identity, topk:k=1 (count), topk:k=0.01 (fraction)",
      cxxopts::value<std::string>()->default_value(defaults.compressor), "SPEC")
-    ("lr", "step size: a number, or theory[:mult=M,mean=qm|am]",
+    ("down-compressor", "downlink compressor of ef21_bc",
+     cxxopts::value<std::string>()->default_value(defaults.down_compressor), "SPEC")
+    ("lr", "step size: a number, or theory[:mult=M,mean=auto|qm|am,pl=false]",
      cxxopts::value<std::string>()->default_value(defaults.step_size), "RULE")
     ("x0", "starting point: zero or gaussian (seeded)", cxxopts::value<std::string>()->default_value(defaults.x0), "P")
     ("wire", "value precision on the wire: fp32 or fp64", cxxopts::value<std::string>()->default_value("fp32"), "F");
   options.add_options("Run")
     ("rounds", "number of server updates", cxxopts::value<std::string>()->default_value(std::to_string(defaults.rounds)), "T")
-    ("seed", "global seed of every random stream", cxxopts::value<std::string>()->default_value(std::to_string(defaults.seed)), "S");
+    ("seed", "global seed of every random stream", cxxopts::value<std::string>()->default_value(std::to_string(defaults.seed)), "S")
+    ("target-grad-norm-sq", "stop at the first logged round with ||grad f||^2 <= EPS", cxxopts::value<std::string>(), "EPS");
   options.add_options("Output")
     ("out", "CSV file, one row per logged round", cxxopts::value<std::string>(), "PATH")
+    ("summary", "JSON summary: resolved config, constants, totals, time per phase", cxxopts::value<std::string>(), "PATH")
+    ("quiet", "no banner, progress or final summary (errors and warnings only)")
     ("log-every", "log a CSV row every N rounds (and the last)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.log_every)), "N")
     ("print-constants", "print L, L_i statistics, alpha, xi and the step size")
-    ("log-level", "trace, debug, info, warn, error or off", cxxopts::value<std::string>()->default_value("info"), "LEVEL")
+    ("log-level", "trace, debug, info, warn or error", cxxopts::value<std::string>()->default_value("info"), "LEVEL")
+    ("list", "list every algorithm, compressor, problem, data generator and split with keys and defaults")
     ("version", "print the version and exit")
     ("h,help", "print this help and exit");
   // clang-format on
@@ -68,7 +127,12 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   try {
     parsed = options.parse(argc, argv);
   } catch (const cxxopts::exceptions::exception& e) {
-    throw ConfigError(std::string(e.what()) + " (see --help)");
+    // cxxopts quotes with U+2018/U+2019; keep the line plain ASCII.
+    std::string what = e.what();
+    for (const char* quote : {"\u2018", "\u2019"}) {
+      for (auto at = what.find(quote); at != std::string::npos; at = what.find(quote)) what.replace(at, 3, "'");
+    }
+    throw ConfigError(what + " (see --help)");
   }
   if (!parsed.unmatched().empty()) {
     throw ConfigError("unexpected argument '" + parsed.unmatched().front() + "' (flags start with --; see --help)");
@@ -77,27 +141,48 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   CommandLine cl;
   cl.show_help = parsed.count("help") > 0;
   cl.show_version = parsed.count("version") > 0;
-  cl.help_text = options.help({"Data", "Method", "Run", "Output"});
-  if (cl.show_help || cl.show_version) return cl;
+  cl.show_list = parsed.count("list") > 0;
+  cl.help_text = grouped_help(options);
+  if (cl.show_help || cl.show_version || cl.show_list) return cl;
 
   RunConfig& c = cl.config;
   c.data = parsed["data"].as<std::string>();
-  if (parsed.count("dim") > 0) c.dim = static_cast<std::size_t>(integer_flag(parsed, "dim", 1));
-  c.clients = static_cast<std::size_t>(integer_flag(parsed, "clients", 1));
+  constexpr std::uint64_t kMaxDim = std::uint64_t{1} << 31;  // 16 GiB per double vector
+  constexpr std::uint64_t kMaxCount = std::uint64_t{1} << 62;
+  if (parsed.count("dim") > 0) c.dim = static_cast<std::size_t>(integer_flag(parsed, "dim", 1, kMaxDim));
+  c.clients = static_cast<std::size_t>(integer_flag(parsed, "clients", 1, std::uint64_t{1} << 31));
   c.problem = parsed["problem"].as<std::string>();
   c.algorithm = parsed["algorithm"].as<std::string>();
   c.compressor = parsed["compressor"].as<std::string>();
+  c.down_compressor = parsed["down-compressor"].as<std::string>();
+  cl.down_compressor_given = parsed.count("down-compressor") > 0;
+  c.split = parsed["split"].as<std::string>();
   cl.compressor_given = parsed.count("compressor") > 0;
   c.step_size = parsed["lr"].as<std::string>();
   c.x0 = parsed["x0"].as<std::string>();
   c.wire = parse_value_format(parsed["wire"].as<std::string>());
-  c.rounds = integer_flag(parsed, "rounds", 0);
-  c.seed = static_cast<std::uint64_t>(integer_flag(parsed, "seed", 0));
-  c.log_every = integer_flag(parsed, "log-every", 1);
+  c.rounds = static_cast<std::int64_t>(integer_flag(parsed, "rounds", 0, kMaxCount));
+  c.seed = integer_flag(parsed, "seed", 0, ~std::uint64_t{0});
+  c.log_every = static_cast<std::int64_t>(integer_flag(parsed, "log-every", 1, kMaxCount));
   if (parsed.count("out") > 0) {
     cl.out = parsed["out"].as<std::string>();
     if (cl.out.empty()) throw ConfigError("--out: empty path");
   }
+  if (parsed.count("summary") > 0) {
+    cl.summary = parsed["summary"].as<std::string>();
+    if (cl.summary.empty()) throw ConfigError("--summary: empty path");
+    if (cl.summary == cl.out) throw ConfigError("--summary and --out name the same file " + cl.out);
+  }
+  if (parsed.count("target-grad-norm-sq") > 0) {
+    const std::string text = parsed["target-grad-norm-sq"].as<std::string>();
+    char* end = nullptr;
+    const double eps = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(eps) || eps < 0.0) {
+      throw ConfigError("--target-grad-norm-sq: '" + text + "' is not a finite number >= 0");
+    }
+    c.target_grad_norm_sq = eps;
+  }
+  cl.quiet = parsed.count("quiet") > 0;
   cl.print_constants = parsed.count("print-constants") > 0;
   cl.log_level = parsed["log-level"].as<std::string>();
   return cl;

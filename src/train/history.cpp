@@ -1,10 +1,7 @@
 #include "ecco/history.hpp"
 
-#include <cerrno>
 #include <cinttypes>
-#include <cstring>
-
-#include "ecco/error.hpp"
+#include <cstdio>
 
 namespace ecco {
 
@@ -15,39 +12,13 @@ std::string csv_line(const MetricsRow& row) {
   return buffer;
 }
 
-CsvHistoryWriter::CsvHistoryWriter(std::string path) : path_(std::move(path)), partial_(path_ + ".partial") {
-  file_ = std::fopen(partial_.c_str(), "w");
-  if (file_ == nullptr) {
-    throw ConfigError("--out " + path_ + ": cannot create " + partial_ + " (" + std::strerror(errno) + ")");
-  }
-  std::fprintf(file_, "%s\n", kCsvHeader);
-}
-
-CsvHistoryWriter::~CsvHistoryWriter() {
-  if (file_ != nullptr) {
-    std::fclose(file_);
-    std::remove(partial_.c_str());
-  }
+CsvHistoryWriter::CsvHistoryWriter(std::string path) : file_(std::move(path), "--out") {
+  std::fprintf(file_.stream(), "%s\n", kCsvHeader);
 }
 
 void CsvHistoryWriter::write(const MetricsRow& row) {
-  std::fprintf(file_, "%s\n", csv_line(row).c_str());
-  std::fflush(file_);
-}
-
-void CsvHistoryWriter::commit() {
-  const bool write_failed = std::ferror(file_) != 0;
-  const bool close_failed = std::fclose(file_) != 0;
-  file_ = nullptr;
-  if (write_failed || close_failed) {
-    std::remove(partial_.c_str());
-    throw Error("--out " + path_ + ": writing failed (disk full?)");
-  }
-  if (std::rename(partial_.c_str(), path_.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(partial_.c_str());
-    throw Error("--out " + path_ + ": cannot rename " + partial_ + " (" + reason + ")");
-  }
+  std::fprintf(file_.stream(), "%s\n", csv_line(row).c_str());
+  std::fflush(file_.stream());
 }
 
 }  // namespace ecco

@@ -1,8 +1,11 @@
 // The round loop shared by the serial and the MPI driver (see algorithm.hpp for the
 // order of a round). Messages travel as frames: a little-endian uint32 length followed by
-// the encoded message; a process's frames are in client order, and the gather puts the
-// processes in rank order, so the server reads all n frames in client order.
+// the encoded message, length 0 for a client that sends nothing; a process's frames are in
+// client order, and the gather puts the processes in rank order, so the server reads all n
+// frames in client order.
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -19,15 +22,24 @@ constexpr std::size_t kFrameLengthBytes = 4;
 class Clock {
  public:
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  // Seconds since the last lap (or the start).
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return elapsed;
+  }
 
  private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
 };
 
-void append_frame(const Message& message, ValueFormat wire, std::vector<std::byte>& frames) {
+// Appends one frame: the message, or an empty frame when message is null.
+void append_frame(const Message* message, ValueFormat wire, std::vector<std::byte>& frames) {
   const std::size_t at = frames.size();
   frames.resize(at + kFrameLengthBytes);
-  const std::size_t size = encode(message, wire, frames).total();
+  const std::size_t size = message != nullptr ? encode(*message, wire, frames).total() : 0;
   for (std::size_t b = 0; b < kFrameLengthBytes; ++b) {
     frames[at + b] = static_cast<std::byte>((size >> (8 * b)) & 0xFFU);
   }
@@ -57,26 +69,30 @@ class RoundRunner {
 
   // Every process: each local client's message (initial or round t) into one block of frames.
   void client_messages(std::int64_t t) {
+    Clock clock;
+    const double gradient_before = gradient_seconds();
     frames_.clear();
     for (LocalClient& c : state_.clients) {
-      ClientEnv env{c.id, *c.oracle, *state_.compressor, c.rng, c.workspace, wire_};
+      ClientEnv env{c.id, *c.oracle, *state_.compressor, c.rng, c.sample_rng, c.workspace, wire_};
+      bool sent = false;
       try {
-        if (t == 0) {
-          c.method->initialize(state_.x, env, message_);
-        } else {
-          c.method->step(state_.x, t, env, message_);
-        }
+        sent = t == 0 ? c.method->initialize(state_.x, env, message_) : c.method->step(state_.x, t, env, message_);
       } catch (const Error&) {
         rethrow_with_context(c.id, t);
       }
-      append_frame(message_, wire_, frames_);
+      append_frame(sent ? &message_ : nullptr, wire_, frames_);
     }
+    const double gradient = gradient_seconds() - gradient_before;
+    phases_.gradient += gradient;
+    phases_.compress_encode += clock.lap() - gradient;
   }
 
   // Collective: frames to the server, which decodes them in client order into the method.
   // Returns the message bits the server received (server only).
   std::uint64_t aggregate(Phase phase) {
+    Clock clock;
     transport_.gather(frames_, received_);
+    phases_.communicate += clock.lap();
     if (!transport_.is_server()) return 0;
     std::uint64_t bytes = 0;
     std::size_t at = 0;
@@ -94,6 +110,7 @@ class RoundRunner {
         throw DecodeError("frame of client " + std::to_string(i) + " claims " + std::to_string(size) +
                           " bytes, only " + std::to_string(received_.size() - at) + " remain");
       }
+      if (size == 0) continue;  // the client sent nothing this round
       try {
         decode(std::span(received_).subspan(at, size), dim_, message_);
       } catch (const DecodeError& e) {
@@ -102,35 +119,42 @@ class RoundRunner {
       state_.server->accumulate(i, message_);
       at += size;
       bytes += size;
+      ++messages_;
     }
     if (at != received_.size()) {
       throw DecodeError(std::to_string(received_.size() - at) + " unexpected bytes after the last client's message");
     }
     state_.server->end_aggregation(phase);
+    phases_.decode_aggregate += clock.lap();
     return 8 * bytes;
   }
 
-  // Collective: server applies the model step and sends x to every process. Returns the
-  // downlink bits of the round (model bytes for every client).
-  std::uint64_t update_and_broadcast_model(std::int64_t t) {
+  // Collective: the server's downlink to every process, which applies it to its replica of
+  // the model. Returns the downlink bits of the round (the message for every client).
+  std::uint64_t downlink(std::int64_t t) {
+    Clock clock;
     model_bytes_.clear();
     if (transport_.is_server()) {
-      state_.server->advance_model(state_.x);
-      if (!state_.x.allFinite()) {
-        throw NumericError("round " + std::to_string(t) +
-                           ": the model is not finite; the iterates diverged (step size too large?)");
-      }
-      model_message_.set_dense(state_.x);
-      encode(model_message_, ValueFormat::fp64, model_bytes_);
+      const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
+      encode(model_message_, format, model_bytes_);
     }
+    phases_.apply += clock.lap();
     transport_.broadcast(model_bytes_);
+    phases_.communicate += clock.lap();
     decode(model_bytes_, dim_, model_message_);
-    model_message_.assign_to(state_.x);
+    state_.replica->apply_downlink(model_message_, state_.x);
+    phases_.apply += clock.lap();
+    if (!state_.x.allFinite()) {
+      throw NumericError("round " + std::to_string(t) +
+                         ": the model is not finite; the iterates diverged (step size too large?)");
+    }
     return 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_;
   }
 
   // Collective: f(x^t) and ||grad f(x^t)||^2 at the server, summed in client order.
   void measure(std::int64_t t, MetricsRow& row) {
+    Clock clock;
+    const double gradient_before = gradient_seconds();
     transport_.ordered_fold(metrics_, [&](Eigen::Ref<Eigen::VectorXd> acc) {
       const auto d = static_cast<Eigen::Index>(dim_);
       for (LocalClient& c : state_.clients) {
@@ -143,7 +167,24 @@ class RoundRunner {
     row.round = t;
     row.grad_norm_sq = (metrics_.head(d) / n).squaredNorm();
     row.loss = metrics_[d] / n;
+    if (transport_.is_server() && !(std::isfinite(row.grad_norm_sq) && std::isfinite(row.loss))) {
+      throw NumericError("round " + std::to_string(t) + ": f or ||grad f||^2 is not finite; the iterates diverged "
+                         "(step size too large?)");
+    }
+    const double gradient = gradient_seconds() - gradient_before;
+    phases_.gradient += gradient;
+    phases_.metrics += clock.lap() - gradient;
   }
+
+  // Collective: whether the server says to stop (every process gets the same answer).
+  bool agree(bool server_says_stop) {
+    double flag = server_says_stop ? 1.0 : 0.0;
+    transport_.broadcast(std::span<double>(&flag, 1));
+    return flag != 0.0;
+  }
+
+  const PhaseSeconds& phases() const { return phases_; }
+  std::uint64_t messages() const { return messages_; }
 
  private:
   RunState& state_;
@@ -156,7 +197,15 @@ class RoundRunner {
   std::vector<std::byte> frames_;
   std::vector<std::byte> received_;
   std::vector<std::byte> model_bytes_;
+  double gradient_seconds() const {
+    double total = 0.0;
+    for (const LocalClient& c : state_.clients) total += c.oracle->seconds();
+    return total;
+  }
+
   Eigen::VectorXd metrics_;  // [sum_i grad f_i ; sum_i f_i]
+  PhaseSeconds phases_;
+  std::uint64_t messages_ = 0;  // received by the server
 };
 
 }  // namespace
@@ -165,14 +214,27 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   RunInfo& info = state.info;
   const RunConfig& config = info.config;
   transport.broadcast(std::span<double>(&info.step_size, 1));
-  MethodSetup setup{info.dim, config.clients, info.step_size};
-  for (LocalClient& c : state.clients) c.method = state.method->make_client(setup);
+  MethodSetup setup;
+  setup.dim = info.dim;
+  setup.clients = config.clients;
+  setup.step_size = info.step_size;
+  setup.seed = config.seed;
+  setup.wire = config.wire;
+  setup.down_compressor = state.down_compressor.get();
+  if (state.method->needs_smoothness()) {
+    info.client_smoothness.resize(config.clients);
+    transport.broadcast(std::span<double>(info.client_smoothness));
+    setup.smoothness = info.client_smoothness;
+  }
+  for (LocalClient& c : state.clients) c.method = state.method->make_client(setup, c.id);
   if (transport.is_server()) state.server = state.method->make_server(setup);
+  state.replica = state.method->make_replica(setup);
 
   RunResult result;
   result.is_server = transport.is_server();
   RoundRunner runner(state, transport);
   RunObserver* observer = transport.is_server() ? options.observer : nullptr;
+  if (observer != nullptr) observer->on_start(info);
   const Clock clock;
   MetricsRow row;
 
@@ -184,15 +246,39 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     if (observer != nullptr) observer->on_row(row);
   };
 
+  const auto target_reached = [&]() {
+    return result.is_server && config.target_grad_norm_sq && row.grad_norm_sq <= *config.target_grad_norm_sq;
+  };
+  const bool has_target = config.target_grad_norm_sq.has_value();
+
   runner.client_messages(0);
   row.bits_up += runner.aggregate(Phase::initial);
   log_row(0);
-  for (std::int64_t t = 1; t <= config.rounds; ++t) {
-    row.bits_down += runner.update_and_broadcast_model(t);
+  bool stop = has_target && runner.agree(target_reached());
+  std::int64_t t = 0;
+  while (!stop && t < config.rounds) {
+    ++t;
+    row.bits_down += runner.downlink(t);
     runner.client_messages(t);
     row.bits_up += runner.aggregate(Phase::round);
-    if (t % config.log_every == 0 || t == config.rounds) log_row(t);
+    if (observer != nullptr) observer->on_progress(t, clock.seconds());
+    if (t % config.log_every == 0 || t == config.rounds) {
+      log_row(t);
+      stop = has_target && runner.agree(target_reached());
+    }
   }
+  result.rounds_run = t;
+  result.stopped_early = stop && t < config.rounds;
+  if (stop) {
+    char reason[128];
+    std::snprintf(reason, sizeof reason, "target grad_norm_sq <= %.6g reached at round %lld",
+                  *config.target_grad_norm_sq, static_cast<long long>(t));
+    result.stop_reason = reason;
+  } else {
+    result.stop_reason = has_target ? "all rounds done; target grad_norm_sq not reached" : "all rounds done";
+  }
+  result.phases = runner.phases();
+  result.messages_up = runner.messages();
 
   result.seconds = clock.seconds();
   result.x = state.x;
@@ -213,7 +299,22 @@ RunResult run_with(const RunConfig& config, Transport& transport, const RunOptio
   } catch (...) {
     failure = std::current_exception();
   }
-  const int lowest = transport.lowest_failing_rank(failure != nullptr);
+  int lowest = transport.lowest_failing_rank(failure != nullptr);
+  if (lowest < 0) {
+    // Every rank read its own copy of the data (on its own host, maybe): compare them.
+    std::vector<std::byte> server_print(sizeof state.info.data_fingerprint);
+    std::memcpy(server_print.data(), &state.info.data_fingerprint, server_print.size());
+    transport.broadcast(server_print);
+    std::uint64_t expected = 0;
+    std::memcpy(&expected, server_print.data(), sizeof expected);
+    const bool differs = expected != state.info.data_fingerprint;
+    if (differs) {
+      failure = std::make_exception_ptr(DataError(
+          state.info.data_source + ": rank " + std::to_string(transport.rank()) +
+          " read different data than rank 0 (every host needs the same file)"));
+    }
+    lowest = transport.lowest_failing_rank(differs);
+  }
   if (lowest >= 0) {
     std::string message = "set-up failed on rank " + std::to_string(lowest);
     if (failure) {

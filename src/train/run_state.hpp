@@ -20,7 +20,8 @@ struct LocalClient {
   std::size_t id = 0;
   std::unique_ptr<Problem> problem;
   std::unique_ptr<GradientOracle> oracle;
-  Rng rng;
+  Rng rng;         // compressor stream (seed, client, compressor)
+  Rng sample_rng;  // minibatch / participation stream (seed, client, minibatch)
   CompressorWorkspace workspace;
   std::unique_ptr<ClientMethod> method;
 };
@@ -29,9 +30,11 @@ struct RunState {
   RunInfo info;  // complete on the server; on other ranks everything but the constants
   std::unique_ptr<Method> method;
   std::unique_ptr<Compressor> compressor;
+  std::unique_ptr<Compressor> down_compressor;
   std::size_t first_client = 0;  // this process hosts clients [first_client, first_client + clients.size())
   std::vector<LocalClient> clients;
   std::unique_ptr<ServerMethod> server;  // server only
+  std::unique_ptr<ModelReplica> replica;
   Eigen::VectorXd x;                     // the model, identical on every process
 };
 

@@ -1,4 +1,3 @@
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -8,46 +7,6 @@
 
 namespace ecco::detail {
 namespace {
-
-const std::vector<SpecEntry>& synthetic_table() {
-  static const std::vector<SpecEntry> table = {
-      {"synthetic",
-       {{"rows", "2000", "number of rows"},
-        {"dim", "50", "number of features"},
-        {"density", "0.2", "fraction of non-zero features per row, in (0, 1]"},
-        {"noise", "0.1", "standard deviation of the label noise"},
-        {"seed", "1", "seed of the generator (independent of --seed)"}},
-       "binary classification rows from a hidden linear model"},
-  };
-  return table;
-}
-
-bool is_synthetic(const std::string& data) { return data == "synthetic" || data.rfind("synthetic:", 0) == 0; }
-
-std::size_t positive_size(const Spec& spec, const char* key) {
-  const std::int64_t value = spec.get_int(key);
-  if (value < 1) throw ConfigError("--data synthetic: " + std::string(key) + " must be >= 1");
-  return static_cast<std::size_t>(value);
-}
-
-Dataset load_data(const RunConfig& config, std::string& description) {
-  if (!is_synthetic(config.data)) {
-    description = config.data;
-    return read_libsvm(config.data, config.dim);
-  }
-  const Spec spec = resolve_spec("data generator", config.data, synthetic_table());
-  SyntheticClassification gen;
-  gen.rows = positive_size(spec, "rows");
-  gen.dim = positive_size(spec, "dim");
-  gen.density = spec.get_double("density");
-  gen.noise = spec.get_double("noise");
-  gen.seed = static_cast<std::uint64_t>(spec.get_int("seed"));
-  if (config.dim && *config.dim != gen.dim) {
-    throw ConfigError("--dim " + std::to_string(*config.dim) + " contradicts --data " + spec.to_string());
-  }
-  description = spec.to_string();
-  return make_synthetic_classification(gen);
-}
 
 // Checks --x0 before any data is read.
 void check_initial_point(const RunConfig& config) {
@@ -64,6 +23,22 @@ Eigen::VectorXd initial_point(const RunConfig& config, std::size_t dim) {
     for (Eigen::Index j = 0; j < x.size(); ++j) x[j] = rng.normal();
   }
   return x;
+}
+
+// Server only: L, the L_i (and mu for PL rules), and the step size.
+void compute_constants(RunState& state, const StepSizeRule& rule, const ProblemFactory& factory, const Dataset& data,
+                       const ClientSplit& split) {
+  RunInfo& info = state.info;
+  const std::size_t n = split.clients();
+  info.client_smoothness.resize(n);
+  for (std::size_t i = 0; i < n; ++i) info.client_smoothness[i] = factory.smoothness_of(split.shard(data, i));
+  info.constants = summarize_smoothness(factory.smoothness_of(data), info.client_smoothness);
+  if (rule.pl) {
+    std::vector<Dataset> shards;
+    for (std::size_t i = 0; i < n; ++i) shards.push_back(split.shard(data, i));
+    info.constants.mu = factory.pl_constant(shards);
+  }
+  info.constants_computed = true;
 }
 
 }  // namespace
@@ -85,42 +60,60 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   const StepSizeRule rule = parse_step_size(config.step_size);
   state.method = make_method(config.algorithm);
   state.compressor = make_compressor(config.compressor);
+  state.down_compressor = make_compressor(config.down_compressor);
   const auto factory = make_problem_factory(config.problem);
   check_initial_point(config);
+  parse_spec("split", config.split);  // syntax only; names and keys are checked with the data
+  state.method->check_clients(config.clients);
   info.algorithm_spec = state.method->spec();
   info.compressor_spec = state.method->uses_compressor() ? state.compressor->spec() : "(unused)";
+  info.down_compressor_spec = state.method->uses_down_compressor() ? state.down_compressor->spec() : "(unused)";
   info.problem_spec = factory->spec();
   info.step_size_rule = rule.to_string();
 
-  const Dataset data = load_data(config, info.data_source);
+  const Dataset data = load_dataset(config.data, config.dim, config.clients);
+  factory->check_data(data);
+  info.data_source = data.source;
   info.dim = data.dim();
   info.rows = data.rows();
-  const std::vector<RowRange> ranges = split_contiguous(data.rows(), config.clients);
-  info.alpha = state.method->theory_alpha(state.compressor->traits(info.dim));
-  info.xi = ef21_xi(info.alpha);
+  info.data_fingerprint = fingerprint(data);
+  const ClientSplit split = make_split(data, config.clients, config.split);
+  info.split_spec = resolve_spec("split", config.split, split_table()).to_string();
+  const CompressorTraits uplink = state.compressor->traits(info.dim);
+  if (state.method->uses_compressor()) state.method->check_compressor(uplink);
 
   state.first_client = first_client_of_rank(config.clients, ranks, rank);
   const std::size_t end_client = first_client_of_rank(config.clients, ranks, rank + 1);
   for (std::size_t i = state.first_client; i < end_client; ++i) {
     LocalClient client;
     client.id = i;
-    client.problem = factory->make(data.slice(ranges[i].begin, ranges[i].end));
+    client.problem = factory->make(split.shard(data, i));
     client.oracle = std::make_unique<GradientOracle>(*client.problem);
     client.rng = Rng(derive_seed(config.seed, i, SeedPurpose::compressor));
+    client.sample_rng = Rng(derive_seed(config.seed, i, SeedPurpose::minibatch));
     state.clients.push_back(std::move(client));
   }
   state.x = initial_point(config, info.dim);
 
   if (rank == 0) {
-    info.constants_computed = rule.theory || options.compute_constants;
-    if (info.constants_computed) {
-      std::vector<double> L_i(config.clients);
-      for (std::size_t i = 0; i < config.clients; ++i) {
-        L_i[i] = factory->smoothness_of(data.slice(ranges[i].begin, ranges[i].end));
-      }
-      info.constants = summarize_smoothness(factory->smoothness_of(data), L_i);
+    if (rule.theory || options.compute_constants || state.method->needs_smoothness()) {
+      compute_constants(state, rule, *factory, data, split);
     }
-    info.step_size = rule.theory ? theory_step_size(rule, info.constants, info.alpha) : rule.constant;
+    if (rule.theory) {
+      TheoryInputs in;
+      in.constants = info.constants;
+      in.uplink = state.method->uses_compressor() ? uplink : CompressorTraits{};
+      in.dim = info.dim;
+      in.clients = config.clients;
+      const TheoryStep step = state.method->theory_step_size(rule, in);
+      info.step_size = step.gamma;
+      info.alpha = step.alpha;
+      info.step_size_detail = step.detail;
+    } else {
+      info.step_size = rule.constant;
+      info.alpha = state.method->uses_compressor() ? uplink.alpha : 1.0;
+      info.step_size_detail = "constant";
+    }
     if (options.observer != nullptr) options.observer->on_setup(info);
   }
   return state;

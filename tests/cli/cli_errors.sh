@@ -12,6 +12,10 @@ printf '1 1:0.5 3:1\n-1 2:1\n1 3:0.5 2:1\n' > "$work/unsorted.svm"
 printf '1 1:0.5\n2 1:1\n3 2:1\n' > "$work/three_labels.svm"
 : > "$work/empty.svm"
 printf 'keep me\n' > "$work/existing.csv"
+printf '1 1:1\n1 2:1\n1 3:1\n' > "$work/one_class.svm"
+# Four rows at the largest finite value: the gradient overflows in round 0 (a run-time error).
+printf '1 1:1.7e308\n1 1:1.7e308\n1 1:1.7e308\n1 1:1.7e308\n-1 1:1\n' > "$work/overflow.svm"
+mkdir -p "$work/outdir"
 
 # case: expected substring | arguments...
 check() {
@@ -19,7 +23,7 @@ check() {
   shift
   local out="$work/existing.csv"
   local log="$work/log"
-  "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "$@" > "$log" 2>&1
+  "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "$@" > "$log" 2>&1 < /dev/null
   local status=$?
   local errors
   errors=$(grep -c '\[error\]' "$log")
@@ -38,7 +42,7 @@ check() {
   fi
 }
 
-check "unrecognised option '--bogus'\|bogus" --bogus
+check "Option 'bogus' does not exist" --bogus
 check "--rounds: 'abc' is not a whole number" --rounds abc
 check "unexpected argument 'stray'" stray
 check "unknown compressor 'foo' (valid: identity, topk, randk," --compressor foo
@@ -46,9 +50,9 @@ check "unknown key 'q' for compressor 'topk' (valid keys: k)" --compressor topk:
 check "k must be a count" --compressor topk:k=0
 check "unknown algorithm 'ef99'" --algorithm ef99
 check "unknown problem 'lasso'" --problem lasso
-check "lambda must be >= 0" --problem logistic:lambda=-1
+check "lambda must be in \[0, 1e300\]" --problem logistic:lambda=-1
 check "--lr: step size must be a finite number > 0" --lr -1
-check "mean must be qm or am" --lr theory:mean=gm
+check "mean must be auto, qm or am" --lr theory:mean=gm
 check "unknown value format 'fp8'" --wire fp8
 check "unknown starting point 'ones'" --x0 ones
 check "exceeds the 2000 data rows" --clients 5000
@@ -56,8 +60,19 @@ check "cannot open (No such file or directory)" --data "$work/missing.svm"
 check "is a directory" --data "$work"
 check "unsorted.svm:3: feature index 2 out of order after 3" --data "$work/unsorted.svm"
 check "empty.svm: no data rows" --data "$work/empty.svm"
-check "needs exactly two distinct labels" --data "$work/three_labels.svm" --clients 1
-check "--out $work/no/such/dir/run.csv: cannot create" --data synthetic --out "$work/no/such/dir/run.csv"
+check "three_labels.svm: labels {1, 2, 3}: logistic regression needs exactly two classes" \
+  --data "$work/three_labels.svm" --clients 1
+check "one_class.svm: labels {1}: logistic regression needs exactly two classes" --data "$work/one_class.svm" --clients 1
+check "is not a regular file" --data /dev/null
+check "outdir: exists and is not a regular file" --data synthetic_classification --out "$work/outdir"
+cp "$work/one_class.svm" "$work/good.svm" && printf -- '-1 2:1\n' >> "$work/good.svm"
+check "is the --data file; refusing to overwrite it" --data "$work/good.svm" --clients 2 --out "$work/good.svm"
+check "rounds: 1e20 is not a whole number\|--rounds: '1e20' is not a whole number" --rounds 1e20
+check "--clients: 99999999999999999999 is outside" --clients 99999999999999999999
+check "algorithm 'econtrol' has no theory step size" --algorithm econtrol
+check "needs a contractive compressor\|unknown compressor" --algorithm ef21 --compressor qsgd:s=4
+check "client 0, round 0: message value at coordinate 0 is not finite" --data "$work/overflow.svm" --clients 1 --lr 0.1
+check "--out $work/no/such/dir/run.csv: cannot create" --data synthetic_classification --out "$work/no/such/dir/run.csv"
 
 echo "$failures failed"
 [ "$failures" -eq 0 ]

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The same job with 1, 2 and 4 ranks writes the same CSV, every column but `seconds`.
-# usage: cli_ranks_agree.sh <ecco-train> <mpiexec> <data or "synthetic"> [extra args...]
-# Exits 77 (ctest: skipped) when the data file is absent.
+# usage: cli_ranks_agree.sh <ecco-train> <mpiexec> <generator spec | dataset:RELATIVE> [extra args...]
+# dataset:libsvm/mushrooms.txt is looked up as tests/cli/dataset.sh says (skipped if absent).
 set -eu
 train=$1 mpiexec=$2 data=$3
 shift 3
-if [ "$data" != synthetic ] && [ ! -f "$data" ]; then
-  echo "SKIPPED: dataset $data not found (set ECCO_DATA_DIR)"
-  exit 77
+source "$(dirname "$0")/dataset.sh"
+if [[ "$data" == dataset:* ]]; then
+  data=$(dataset_path "${data#dataset:}") || exit $?
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

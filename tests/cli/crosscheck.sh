@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs ecco-train (EF21, TopK, fp64 wire) on a LIBSVM dataset and compares every CSV row
 # with the independent numpy implementation in scripts/crosscheck_ef21.py.
-# usage: crosscheck.sh <ecco-train> <mpiexec> <data file> <ranks> <k> <rounds> [mult] [mean]
-# Exits 77 (ctest: skipped) when the dataset or python3-numpy is absent.
+# usage: crosscheck.sh <ecco-train> <mpiexec> <dataset, e.g. libsvm/mushrooms.txt> <ranks> <k> <rounds> [mult] [mean]
+# Exits 77 (ctest: skipped) when the dataset (see tests/cli/dataset.sh) or python3-numpy is absent.
 set -eu
 train=$1 mpiexec=$2 data=$3 ranks=$4 k=$5 rounds=$6 mult=${7:-1} mean=${8:-qm}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
-if [ ! -f "$data" ]; then echo "SKIPPED: dataset $data not found (set ECCO_DATA_DIR)"; exit 77; fi
+source "$(dirname "$0")/dataset.sh"
+data=$(dataset_path "$data") || exit $?
 if ! "$python" -c "import numpy" 2>/dev/null; then echo "SKIPPED: python3-numpy is not installed"; exit 77; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

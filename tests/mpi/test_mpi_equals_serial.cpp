@@ -39,7 +39,7 @@ void expect_mpi_equals_serial(const ecco::RunConfig& config) {
 
 ecco::RunConfig synthetic(const char* algorithm, const char* compressor, ecco::ValueFormat wire) {
   ecco::RunConfig c;
-  c.data = "synthetic:rows=500,dim=30,density=0.3,seed=4";
+  c.data = "synthetic_classification:rows=500,dim=30,density=0.3,seed=4";
   c.clients = 7;  // not a multiple of the rank count
   c.algorithm = algorithm;
   c.compressor = compressor;
@@ -66,6 +66,59 @@ TEST(MpiEqualsSerial, GdSynthetic) { expect_mpi_equals_serial(synthetic("gd", "i
 TEST(MpiEqualsSerial, MoreRanksThanClientsLeavesSomeRanksIdle) {
   auto c = synthetic("ef21", "topk:k=1", ecco::ValueFormat::fp32);
   c.clients = 1;
+  expect_mpi_equals_serial(c);
+}
+
+// Every method of the registry, on heterogeneous regression clients, dealt unevenly.
+TEST(MpiEqualsSerial, EveryMethod) {
+  struct Case {
+    const char* algorithm;
+    const char* compressor;
+    const char* lr;
+  };
+  const Case cases[] = {
+      {"gd", "identity", "theory"},
+      {"sgd:batch=3", "identity", "theory"},
+      {"dcgd", "topk:k=2", "theory"},
+      {"ef14:batch=0.5", "topk:k=2", "theory"},
+      {"ef21:init=compressed", "topk:k=2", "theory"},
+      {"ef21w", "topk:k=1", "theory"},
+      {"ef21_sgd:batch=0.3", "topk:k=2", "theory"},
+      {"ef21_sgdm:batch=4,eta=0.3", "topk:k=2", "theory"},
+      {"ef21_page:batch=2,p=0.3", "topk:k=2", "theory"},
+      {"ef21_pp:participation=0.5", "topk:k=2", "theory:mult=2"},
+      {"ef21_pp:participation=0.4,sampling=poisson", "topk:k=3", "0.01"},
+      {"ef21_bc", "topk:k=2", "theory"},
+      {"ef21_hb:eta=0.7", "topk:k=2", "theory"},
+      {"econtrol:eta=0.2,batch=0.5", "topk:k=2", "0.01"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.algorithm);
+    ecco::RunConfig config;
+    config.data = "synthetic:rows=12,dim=10,spread=30,noise=0.5,seed=2";
+    config.problem = "least_squares:lambda=0.01";
+    config.clients = 7;
+    config.split = "shuffle:seed=5";
+    config.algorithm = c.algorithm;
+    config.compressor = c.compressor;
+    config.down_compressor = "topk:k=3";
+    config.step_size = c.lr;
+    config.rounds = 40;
+    config.log_every = 3;
+    config.x0 = "gaussian";
+    expect_mpi_equals_serial(config);
+  }
+}
+
+TEST(MpiEqualsSerial, TargetStopIsAgreedByEveryRank) {
+  auto c = synthetic("ef21", "topk:k=3", ecco::ValueFormat::fp64);
+  c.rounds = 100000;
+  c.log_every = 5;
+  c.target_grad_norm_sq = 1e-3;
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  const auto distributed = ecco::run_mpi(c, comm);
+  EXPECT_TRUE(distributed.stopped_early);  // every rank, not only the server
+  EXPECT_LT(distributed.rounds_run, 100000);
   expect_mpi_equals_serial(c);
 }
 

@@ -51,7 +51,8 @@ TEST(StepSize, ParsesConstantsAndRejectsBadRules) {
   const auto theory = ecco::parse_step_size("theory:mult=2");
   EXPECT_TRUE(theory.theory);
   EXPECT_EQ(theory.mult, 2.0);
-  EXPECT_EQ(theory.mean, ecco::SmoothnessMean::quadratic);
+  EXPECT_FALSE(theory.mean.has_value());  // auto: the method decides
+  EXPECT_EQ(ecco::parse_step_size("theory:mean=am").mean, ecco::SmoothnessMean::arithmetic);
   for (const char* bad : {"0", "-0.1", "inf", "nan", "abc", "theory:mult=0", "theory:mult=-2", "theory:mean=gm",
                           "theory:step=1", "theoryx", ""}) {
     EXPECT_THROW(ecco::parse_step_size(bad), ecco::ConfigError) << bad;

@@ -1,0 +1,40 @@
+#pragma once
+// What ecco-train shows and writes on the server (rank 0): the start-up banner, the
+// constants, the progress (an updating line on a terminal, a log line every few seconds
+// otherwise), the CSV and JSON outputs and the closing summary.
+#include <chrono>
+#include <memory>
+
+#include "ecco/command_line.hpp"
+#include "ecco/history.hpp"
+#include "ecco/summary.hpp"
+#include "ecco/trainer.hpp"
+
+namespace ecco::app {
+
+class ConsoleObserver final : public RunObserver {
+ public:
+  explicit ConsoleObserver(const CommandLine& cl);
+  ~ConsoleObserver() override;
+  void on_setup(const RunInfo& info) override;
+  void on_start(const RunInfo& info) override;
+  void on_progress(std::int64_t round, double seconds) override;
+  void on_row(const MetricsRow& row) override;
+  void on_finish(const RunResult& result) override;
+  // Drops the unfinished output files (before MPI_Abort, which runs no destructors).
+  void abandon();
+
+ private:
+  void print_progress(std::int64_t round, double seconds, bool final);
+
+  const CommandLine& cl_;
+  RunInfo info_;
+  MetricsRow last_row_;
+  std::unique_ptr<CsvHistoryWriter> csv_;
+  std::unique_ptr<SummaryWriter> summary_;
+  bool terminal_ = false;
+  bool line_open_ = false;  // an unfinished progress line is on the terminal
+  std::chrono::steady_clock::time_point last_progress_{};
+};
+
+}  // namespace ecco::app

@@ -1,0 +1,57 @@
+// dcgd — distributed compressed gradient descent, no error feedback (ALGORITHMS.md 1.1).
+//   client i at x^t (t >= 0): send m_i = C(grad f_i(x^t)).
+//   server: x^{t+1} = x^t - gamma (1/n) sum_i m_i.
+// Sends what C sends. With an unbiased C (omega) the theory step is 1/(L (1 + omega/n));
+// with a contractive C (TopK) there is no guarantee and it may stall or diverge: the
+// baseline that shows why error feedback exists. For contractive C, --lr theory uses the
+// EF21 rule only so that runs are comparable at equal step sizes.
+#include <cstdio>
+
+#include "algorithms/builtin.hpp"
+
+namespace ecco::detail {
+namespace {
+
+class DcgdClient final : public ClientMethod {
+ public:
+  bool initialize(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out) override {
+    return step(x0, 0, env, out);
+  }
+  bool step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) override {
+    compress_to_wire(env.objective.gradient(x, t), true, env, out);
+    return true;
+  }
+};
+
+class Dcgd final : public Method {
+ public:
+  std::string spec() const override { return "dcgd"; }
+  TheoryStep theory_step_size(const StepSizeRule& rule, const TheoryInputs& in) const override {
+    if (in.uplink.kind == CompressorClass::contractive) {
+      TheoryStep step = ef21_rule(rule, in, in.uplink.alpha);
+      step.detail += " (DCGD has no guarantee with a biased compressor; EF21's rule for comparison)";
+      return step;
+    }
+    if (rule.pl) throw ConfigError("--lr theory:pl=true is not implemented for dcgd");
+    TheoryStep step;
+    step.alpha = 1.0;
+    const double n = static_cast<double>(in.clients);
+    step.gamma = rule.mult / (in.constants.L * (1.0 + in.uplink.omega / n));
+    char buffer[96];
+    std::snprintf(buffer, sizeof buffer, "DCGD rule 1/(L (1 + omega/n)), omega = %.6g", in.uplink.omega);
+    step.detail = buffer;
+    return step;
+  }
+  std::unique_ptr<ClientMethod> make_client(const MethodSetup& /*setup*/, std::size_t /*client*/) const override {
+    return std::make_unique<DcgdClient>();
+  }
+  std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
+    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, setup.step_size);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Method> make_dcgd(const Spec& /*spec*/) { return std::make_unique<Dcgd>(); }
+
+}  // namespace ecco::detail

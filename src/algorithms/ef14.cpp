@@ -1,0 +1,67 @@
+// ef14 — classic error feedback (Seide et al. 2014, Stich et al. 2018, Karimireddy et al.
+// 2019), ALGORITHMS.md 1.2; the step size is applied before compression.
+//   client i at x^t (t >= 0): p_i = e_i + gamma * e(x^t);  Delta_i = C(p_i);
+//                             e_i <- p_i - Delta_i;  send Delta_i      (e_i^0 = 0)
+//   server: x^{t+1} = x^t - (1/n) sum_i Delta_i.
+// e(x) is the full local gradient (batch=full) or a minibatch gradient. Sends what C
+// sends. Theory step: the EF21 rule, as the EF21 reference code uses for EF.
+#include "algorithms/builtin.hpp"
+
+namespace ecco::detail {
+namespace {
+
+class Ef14Client final : public ClientMethod {
+ public:
+  Ef14Client(const MethodSetup& setup, std::unique_ptr<GradientEstimator> estimator)
+      : gamma_(setup.step_size),
+        estimator_(std::move(estimator)),
+        e_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))),
+        p_(e_) {}
+
+  bool initialize(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out) override {
+    return send(estimator_->initial(x0, env), env, out);
+  }
+  bool step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) override {
+    return send(estimator_->at(x, t, env), env, out);
+  }
+
+ private:
+  bool send(const Eigen::VectorXd& gradient, ClientEnv& env, Message& out) {
+    p_ = e_ + gamma_ * gradient;
+    compress_to_wire(p_, true, env, out);
+    e_ = p_;
+    out.add_to(e_, -1.0);
+    return true;
+  }
+
+  double gamma_;
+  std::unique_ptr<GradientEstimator> estimator_;
+  Eigen::VectorXd e_;  // the error: what was meant to be sent but was not
+  Eigen::VectorXd p_;
+};
+
+class Ef14 final : public Method {
+ public:
+  explicit Ef14(BatchSize batch) : batch_(std::move(batch)) {}
+  std::string spec() const override { return "ef14:batch=" + batch_.text; }
+  void check_compressor(const CompressorTraits& traits) const override { require_contractive("ef14", traits); }
+  TheoryStep theory_step_size(const StepSizeRule& rule, const TheoryInputs& in) const override {
+    return ef21_rule(rule, in, in.uplink.alpha);
+  }
+  std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
+    return std::make_unique<Ef14Client>(setup, make_estimator(batch_, setup));
+  }
+  std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
+    // The clients already multiplied by gamma: the server moves by the plain mean.
+    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, 1.0);
+  }
+
+ private:
+  BatchSize batch_;
+};
+
+}  // namespace
+
+std::unique_ptr<Method> make_ef14(const Spec& spec) { return std::make_unique<Ef14>(parse_batch(spec)); }
+
+}  // namespace ecco::detail

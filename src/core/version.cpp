@@ -1,0 +1,5 @@
+#include "ecco/version.hpp"
+
+namespace ecco {
+const char* version() { return ECCO_VERSION; }
+}  // namespace ecco

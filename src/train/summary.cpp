@@ -1,0 +1,177 @@
+#include "ecco/summary.hpp"
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+
+#include "ecco/version.hpp"
+
+namespace ecco {
+namespace {
+
+// Minimal JSON writer: objects of key/value pairs, in insertion order.
+class Json {
+ public:
+  void open(const char* key) {
+    separator();
+    if (key != nullptr) out_ += quoted(key) + ": ";
+    out_ += "{";
+    first_ = true;
+    ++depth_;
+  }
+  void close() {
+    --depth_;
+    newline();
+    out_ += "}";
+    first_ = false;
+  }
+  void string(const char* key, const std::string& value) { field(key, quoted(value)); }
+  void number(const char* key, double value) {
+    if (!std::isfinite(value)) return field(key, "null");
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%.17g", value);
+    field(key, buffer);
+  }
+  void integer(const char* key, std::uint64_t value) { field(key, std::to_string(value)); }
+  void boolean(const char* key, bool value) { field(key, value ? "true" : "false"); }
+  void null(const char* key) { field(key, "null"); }
+  void raw(const char* key, const std::string& json) { field(key, json); }
+  std::string text() const { return out_ + "\n"; }
+
+  static std::string quoted(const std::string& s) {
+    std::string q = "\"";
+    for (const char c : s) {
+      switch (c) {
+        case '"': q += "\\\""; break;
+        case '\\': q += "\\\\"; break;
+        case '\n': q += "\\n"; break;
+        case '\t': q += "\\t"; break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buffer[8];
+            std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(c));
+            q += buffer;
+          } else {
+            q += c;
+          }
+      }
+    }
+    return q + "\"";
+  }
+
+ private:
+  void separator() {
+    if (!first_) out_ += ",";
+    if (depth_ > 0) newline();
+    first_ = false;
+  }
+  void newline() {
+    out_ += "\n";
+    out_.append(static_cast<std::size_t>(2 * depth_), ' ');
+  }
+  void field(const char* key, const std::string& value) {
+    separator();
+    out_ += quoted(key) + ": " + value;
+  }
+
+  std::string out_;
+  bool first_ = true;
+  int depth_ = 0;
+};
+
+}  // namespace
+
+std::string summary_json(const RunResult& result) {
+  const RunInfo& info = result.info;
+  const RunConfig& c = info.config;
+  Json j;
+  j.open(nullptr);
+  j.string("ecco_version", version());
+
+  j.open("config");
+  j.string("data", info.data_source);
+  j.integer("rows", info.rows);
+  j.integer("dim", info.dim);
+  j.string("problem", info.problem_spec);
+  j.integer("clients", c.clients);
+  j.string("split", info.split_spec);
+  j.string("algorithm", info.algorithm_spec);
+  j.string("compressor", info.compressor_spec);
+  j.string("down_compressor", info.down_compressor_spec);
+  j.string("step_size_rule", info.step_size_rule);
+  j.string("wire", std::string(to_string(c.wire)));
+  j.string("aggregation", "gather");
+  j.string("x0", c.x0);
+  j.integer("seed", c.seed);
+  j.integer("rounds", static_cast<std::uint64_t>(c.rounds));
+  j.integer("log_every", static_cast<std::uint64_t>(c.log_every));
+  if (c.target_grad_norm_sq) {
+    j.number("target_grad_norm_sq", *c.target_grad_norm_sq);
+  } else {
+    j.null("target_grad_norm_sq");
+  }
+  j.integer("ranks", static_cast<std::uint64_t>(info.ranks));
+  std::string per_rank = "[";
+  for (int r = 0; r < info.ranks; ++r) {
+    const std::size_t n = c.clients;
+    const auto p = static_cast<std::size_t>(info.ranks);
+    const std::size_t count = n * static_cast<std::size_t>(r + 1) / p - n * static_cast<std::size_t>(r) / p;
+    per_rank += (r > 0 ? ", " : "") + std::to_string(count);
+  }
+  j.raw("clients_per_rank", per_rank + "]");
+  j.close();
+
+  j.open("constants");
+  j.boolean("computed", info.constants_computed);
+  if (info.constants_computed) {
+    j.number("L", info.constants.L);
+    j.number("L_i_min", info.constants.L_min);
+    j.number("L_i_am", info.constants.L_am);
+    j.number("L_i_qm", info.constants.L_qm);
+    j.number("L_i_max", info.constants.L_max);
+    j.number("mu", info.constants.mu);
+  }
+  j.number("alpha", info.alpha);
+  j.number("gamma", info.step_size);
+  j.string("step_size_detail", info.step_size_detail);
+  j.close();
+
+  const MetricsRow last = result.history.empty() ? MetricsRow{} : result.history.back();
+  const double dense = 32.0 * static_cast<double>(info.dim) * static_cast<double>(result.messages_up);
+  j.open("totals");
+  j.integer("rounds_run", static_cast<std::uint64_t>(result.rounds_run));
+  j.integer("messages_up", result.messages_up);
+  j.integer("bits_up", last.bits_up);
+  j.integer("bits_down", last.bits_down);
+  j.number("dense_fp32_bits_up", dense);
+  j.number("compression_ratio_up", last.bits_up > 0 ? dense / static_cast<double>(last.bits_up) : 0.0);
+  j.close();
+
+  j.number("seconds", result.seconds);
+  j.open("phase_seconds_rank0");
+  j.number("gradient", result.phases.gradient);
+  j.number("compress_encode", result.phases.compress_encode);
+  j.number("communicate", result.phases.communicate);
+  j.number("decode_aggregate", result.phases.decode_aggregate);
+  j.number("apply", result.phases.apply);
+  j.number("metrics", result.phases.metrics);
+  j.close();
+
+  j.open("final");
+  j.integer("round", static_cast<std::uint64_t>(last.round));
+  j.number("grad_norm_sq", last.grad_norm_sq);
+  j.number("loss", last.loss);
+  j.close();
+
+  j.boolean("stopped_early", result.stopped_early);
+  j.string("stop_reason", result.stop_reason);
+  j.close();
+  return j.text();
+}
+
+void SummaryWriter::write(const RunResult& result) {
+  std::fputs(summary_json(result).c_str(), file_.stream());
+  file_.commit();
+}
+
+}  // namespace ecco

@@ -1,0 +1,110 @@
+#pragma once
+// MethodHarness: runs one method's client and server objects by hand, all clients in the
+// test and without the wire codec or MPI, following the round order documented in
+// include/ecco/algorithm.hpp. It is an independent driver against which the trainer and
+// other methods are compared, and it exposes every iterate x^t.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ecco/algorithm.hpp"
+#include "ecco/dataset.hpp"
+#include "ecco/oracle.hpp"
+#include "ecco/problem.hpp"
+
+namespace ecco::testing {
+
+struct HarnessConfig {
+  std::string method = "ef21";
+  std::string compressor = "identity";
+  std::string down_compressor = "identity";
+  std::string problem = "least_squares:lambda=0";
+  double step_size = 0.1;
+  std::uint64_t seed = 3;
+  std::size_t clients = 5;
+  ValueFormat wire = ValueFormat::fp64;
+  Dataset data;  // split contiguously over the clients
+};
+
+class MethodHarness {
+ public:
+  explicit MethodHarness(HarnessConfig config) : config_(std::move(config)) {
+    method_ = make_method(config_.method);
+    compressor_ = make_compressor(config_.compressor);
+    down_ = make_compressor(config_.down_compressor);
+    const auto factory = make_problem_factory(config_.problem);
+    const auto ranges = split_contiguous(config_.data.rows(), config_.clients);
+    MethodSetup setup;
+    setup.dim = config_.data.dim();
+    setup.clients = config_.clients;
+    setup.step_size = config_.step_size;
+    setup.seed = config_.seed;
+    setup.wire = config_.wire;
+    setup.down_compressor = down_.get();
+    for (const auto& r : ranges) {
+      problems_.push_back(factory->make(config_.data.slice(r.begin, r.end)));
+      setup.smoothness.push_back(problems_.back()->smoothness());
+    }
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+      oracles_.push_back(std::make_unique<GradientOracle>(*problems_[i]));
+      clients_.push_back(method_->make_client(setup, i));
+      rngs_.emplace_back(derive_seed(config_.seed, i, SeedPurpose::compressor));
+      sample_rngs_.emplace_back(derive_seed(config_.seed, i, SeedPurpose::minibatch));
+    }
+    workspaces_.resize(ranges.size());
+    server_ = method_->make_server(setup);
+    replica_ = method_->make_replica(setup);
+    x_ = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim));
+  }
+
+  // x^0, x^1, ..., x^T.
+  std::vector<Eigen::VectorXd> run(std::int64_t rounds) {
+    std::vector<Eigen::VectorXd> iterates{x_};
+    exchange(0, Phase::initial);
+    for (std::int64_t t = 1; t <= rounds; ++t) {
+      Message downlink;
+      const ValueFormat format = server_->make_downlink(x_, downlink);
+      (void)format;
+      replica_->apply_downlink(downlink, x_);
+      exchange(t, Phase::round);
+      iterates.push_back(x_);
+    }
+    return iterates;
+  }
+
+  // Clients that sent a message in the last exchange.
+  std::size_t senders() const { return senders_; }
+
+ private:
+  void exchange(std::int64_t t, Phase phase) {
+    server_->begin_aggregation();
+    senders_ = 0;
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+      ClientEnv env{i, *oracles_[i], *compressor_, rngs_[i], sample_rngs_[i], workspaces_[i], config_.wire};
+      Message m;
+      const bool sent = t == 0 ? clients_[i]->initialize(x_, env, m) : clients_[i]->step(x_, t, env, m);
+      if (sent) {
+        server_->accumulate(i, m);
+        ++senders_;
+      }
+    }
+    server_->end_aggregation(phase);
+  }
+
+  HarnessConfig config_;
+  std::unique_ptr<Method> method_;
+  std::unique_ptr<Compressor> compressor_;
+  std::unique_ptr<Compressor> down_;
+  std::vector<std::unique_ptr<Problem>> problems_;
+  std::vector<std::unique_ptr<GradientOracle>> oracles_;
+  std::vector<std::unique_ptr<ClientMethod>> clients_;
+  std::vector<Rng> rngs_;
+  std::vector<Rng> sample_rngs_;
+  std::vector<CompressorWorkspace> workspaces_;
+  std::unique_ptr<ServerMethod> server_;
+  std::unique_ptr<ModelReplica> replica_;
+  Eigen::VectorXd x_;
+  std::size_t senders_ = 0;
+};
+
+}  // namespace ecco::testing
