@@ -53,11 +53,14 @@ inline std::uint64_t read_u64(const Bytes& b, std::size_t at) {
   return v;
 }
 
+// Overwrites bytes [at, at + 4) (8 for write_u64); std::out_of_range past the end.
 inline void write_u32(Bytes& b, std::size_t at, std::uint32_t v) {
+  if (b.size() < 4 || at > b.size() - 4) throw std::out_of_range("write_u32 past the end of the test message");
   for (std::size_t i = 0; i < 4; ++i) b[at + i] = static_cast<std::byte>((v >> (8 * i)) & 0xFFU);
 }
 
 inline void write_u64(Bytes& b, std::size_t at, std::uint64_t v) {
+  if (b.size() < 8 || at > b.size() - 8) throw std::out_of_range("write_u64 past the end of the test message");
   for (std::size_t i = 0; i < 8; ++i) b[at + i] = static_cast<std::byte>((v >> (8 * i)) & 0xFFU);
 }
 
