@@ -19,7 +19,29 @@ import sys
 
 import numpy as np
 
-HEADER_BYTES = 20  # wire-format header (docs/wire-format.md)
+HEADER_BYTES = 20  # fixed wire-format header (docs/wire-format.md, version 2)
+VALUE_BYTES = 8    # fp64 values
+
+
+def varint_length(v):
+    """Bytes of v as an unsigned LEB128 varint (7 bits per byte)."""
+    n = 1
+    while v >= 0x80:
+        v >>= 7
+        n += 1
+    return n
+
+
+def sparse_message_bytes(indices, d):
+    """Encoded size of a sparse fp64 message with these sorted indices (docs/wire-format.md):
+    the encoder sends the smallest of the dense layout (d values) and the sparse layout with
+    the smallest index section: delta-varint (LEB128 of i_0 and of each gap i_k - i_{k-1} - 1),
+    bitmap (ceil(d / 8) bytes) or raw32 (4 bytes per index)."""
+    k = len(indices)
+    gaps = np.diff(indices) - 1 if k > 1 else np.array([], dtype=np.int64)
+    varint = (varint_length(int(indices[0])) if k else 0) + sum(varint_length(int(g)) for g in gaps)
+    index_bytes = min(varint, (d + 7) // 8, 4 * k)
+    return HEADER_BYTES + min(VALUE_BYTES * d, index_bytes + VALUE_BYTES * k)
 
 
 def load_libsvm(path):
@@ -74,11 +96,12 @@ def client_oracles(A, y, blocks, lam, x):
 
 
 def topk(V, k):
-    """Row-wise TopK: keep the k largest |v_j|, ties to the smaller index (stable sort on -|v|)."""
+    """Row-wise TopK: keep the k largest |v_j|, ties to the smaller index (stable sort on -|v|).
+    -> (C, sorted kept indices per row)."""
     idx = np.argsort(-np.abs(V), axis=1, kind="stable")[:, :k]
     C = np.zeros_like(V)
     np.put_along_axis(C, idx, np.take_along_axis(V, idx, axis=1), axis=1)
-    return C
+    return C, np.sort(idx, axis=1)
 
 
 def ef21(A, y, blocks, lam, k, gamma, T):
@@ -90,17 +113,16 @@ def ef21(A, y, blocks, lam, k, gamma, T):
     g_i = Gx.copy()                                  # g_i^0 = grad f_i(x^0), sent dense
     g = g_i.mean(axis=0)
     gns, loss = [np.sum(Gx.mean(axis=0) ** 2)], [Fx.mean()]
-    bits = [n * (HEADER_BYTES + 8 * d) * 8]
-    per_round = n * (HEADER_BYTES + min(12 * k, 8 * d)) * 8  # sparse fp64 entry = 4 + 8 bytes
+    bits = [n * (HEADER_BYTES + VALUE_BYTES * d) * 8]
     for _ in range(T):
         x = x - gamma * g                            # server step, broadcast x^{t+1}
         Gx, Fx = client_oracles(A, y, blocks, lam, x)
-        c = topk(Gx - g_i, k)                        # c_i = C(grad f_i(x^{t+1}) - g_i)
+        c, kept = topk(Gx - g_i, k)                  # c_i = C(grad f_i(x^{t+1}) - g_i)
         g_i += c
         g = g + c.mean(axis=0)                       # g^{t+1} = g^t + (1/n) sum_i c_i
         gns.append(np.sum(Gx.mean(axis=0) ** 2))
         loss.append(Fx.mean())
-        bits.append(bits[-1] + per_round)
+        bits.append(bits[-1] + 8 * sum(sparse_message_bytes(row, d) for row in kept))
     return np.array(gns), np.array(loss), np.array(bits)
 
 

@@ -1,8 +1,18 @@
 #pragma once
-// Compressors C: R^d -> R^d, chosen by spec string (compressor_table() lists them).
+// Compressors C: R^d -> R^d, chosen by spec string (compressor_table() lists them;
+// docs/adding-a-compressor.md explains how to add one).
 //
-// Compressors are stateless and thread-compatible: randomness comes in as an Rng, scratch
-// memory as a CompressorWorkspace owned by the caller (the client's method state).
+// Spec syntax (make_compressor):
+//   name[:key=value,...]             one compressor, e.g. "topk:k=0.01", "qsgd:s=16,norm=2"
+//   <sparsifier>+<quantiser>         the quantiser applied to the kept values, e.g.
+//                                    "topk:k=0.01+qsgd:s=16" (sparsifiers: identity, topk, randk;
+//                                    quantisers: qsgd, natural, natural_dithering, terngrad, sign, onebit)
+//   contractive(<spec>)              C / (omega + 1) for an unbiased C (alpha = 1/(omega + 1)), or
+//                                    for <sparsifier>+<unbiased quantiser> (alpha = alpha_A/(omega + 1))
+//
+// Compressors are stateless and thread-compatible: randomness comes in as an Rng, memory
+// that outlives a call (PowerSGD's warm start) and scratch buffers as a CompressorWorkspace
+// owned by the caller (the client's method state).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -19,42 +29,65 @@
 namespace ecco {
 
 enum class CompressorClass {
-  contractive,  // E||C(x) - x||^2 <= (1 - alpha) ||x||^2
+  contractive,  // E||C(x) - x||^2 <= (1 - alpha) ||x||^2 with alpha in (0, 1]
   unbiased,     // E C(x) = x, E||C(x) - x||^2 <= omega ||x||^2
+  biased,       // neither guarantee (e.g. onebit, one power iteration of lowrank)
 };
 
-// What a compressor guarantees for inputs of a given dimension.
+std::string_view to_string(CompressorClass kind);
+
+// What a compressor guarantees for inputs of a given dimension. Expectations are over the
+// compressor's randomness; the guarantees are for the compressor's output before
+// round_to_wire (which rounds raw values to the wire precision, relative error 2^-24 for fp32).
 struct CompressorTraits {
   CompressorClass kind = CompressorClass::contractive;
-  double alpha = 1.0;  // contraction parameter in (0, 1] (contractive only)
-  double omega = 0.0;  // variance parameter (unbiased only)
-  bool positively_homogeneous = false;  // C(t x) = t C(x) for t > 0
-  bool deterministic = true;
+  double alpha = 1.0;  // contractive: in (0, 1]; 0 otherwise
+  double omega = 0.0;  // unbiased: >= 0; 0 otherwise
+  bool positively_homogeneous = false;  // C(t x) = t C(x) for t > 0 (same random stream)
+  bool deterministic = true;            // C(x) depends on x only (not on the Rng or the workspace)
+  // Theoretical size of one message in bits for this dimension (ALGORITHMS.md section 2):
+  // 32 bits per raw value (fp32 wire), ceil(log2 d) per index, the level bits of quantised
+  // values, 32 per scale; the expected size where it is random (bernoulli). The wire adds a
+  // 20-byte header and codec parameters (docs/wire-format.md); its index codecs cost at most
+  // 32 bits per index and usually less than ceil(log2 d).
+  double bits = 0.0;
+  double index_bits = 0.0;  // the part of bits spent on indices
 };
 
-// Scratch buffers a compressor may use; keep one per client to avoid per-round allocation.
+// Buffers a compressor may use; keep one per client. Scratch members are overwritten by
+// every call; `warm_start` is the only state carried from one call to the next.
 struct CompressorWorkspace {
-  std::vector<std::uint32_t> order;
+  std::vector<std::uint32_t> order;  // TopK candidate indices
+  std::vector<double> magnitudes;    // TopK candidate magnitudes
+  std::vector<double> scratch;       // TopK sample / selection, lowrank padded matrix
+  Eigen::MatrixXd factor;            // lowrank: P (rows x rank)
+  Eigen::MatrixXd warm_start;        // lowrank: Q of the previous call (cols x rank), PowerSGD's warm start
 };
 
 class Compressor {
  public:
   virtual ~Compressor() = default;
 
-  // Canonical spec with defaults filled in, e.g. "topk:k=1".
+  // Canonical spec with defaults filled in, e.g. "topk:k=1"; make_compressor(spec()) builds
+  // an equivalent compressor.
   virtual std::string spec() const = 0;
   virtual CompressorTraits traits(std::size_t dim) const = 0;
 
   // out = C(x). x must be finite (NumericError naming the first bad coordinate otherwise)
-  // and have 1 <= size < 2^32.
-  virtual void compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng,
-                        CompressorWorkspace& workspace, Message& out) const = 0;
+  // and have 1 <= size < 2^32. Draws from rng only (same seed, same result on every rank);
+  // allocates only while the workspace and out grow.
+  virtual void compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng, CompressorWorkspace& workspace,
+                        Message& out) const = 0;
 };
 
-// Builds a compressor from a spec string ("topk:k=0.01"); ConfigError on a bad spec.
+// Builds a compressor from a spec string (syntax above); ConfigError on a bad spec, naming
+// what is wrong and what is valid.
 std::unique_ptr<Compressor> make_compressor(std::string_view spec_text);
 
 // The registry table: every compressor name with its keys, defaults and meaning.
 std::span<const SpecEntry> compressor_table();
+
+// Human-readable listing of the table and of the composition syntax (for --list / help).
+std::string describe_compressors();
 
 }  // namespace ecco

@@ -10,77 +10,352 @@
 
 #include <zlib.h>
 
+#include "compressors/index_codecs.hpp"
+#include "compressors/quantised.hpp"
+#include "compressors/value_format.hpp"
+#include "compressors/wire_bytes.hpp"
 #include "ecco/error.hpp"
 
 namespace ecco {
 namespace {
 
+using detail::get_u32;
+using detail::get_u64;
+using detail::put_u32;
+using detail::put_u64;
+
 constexpr std::uint8_t kMagic[4] = {'E', 'C', 'C', 'M'};
-constexpr std::uint8_t kVersion = 1;
+constexpr std::size_t kCrcOffset = 16;
+constexpr std::size_t kLowrankParamBytes = 12;  // rows, cols, rank
+constexpr std::size_t kLevelsParamBytes = 8;    // s, scale
+constexpr std::size_t kScaleParamBytes = 4;     // scale (natural, sign)
 
-std::size_t value_bytes(ValueFormat format) { return format == ValueFormat::fp32 ? 4 : 8; }
+bool is_quantised(ValueCode code) { return code != ValueCode::raw; }
 
-void put_u32(std::byte* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xFFU);
+bool valid_value_format(std::uint8_t tag) { return tag >= 1 && tag <= 4; }
+
+bool valid_value_code(std::uint8_t tag) { return tag >= 16 && tag <= 19; }
+
+std::size_t param_bytes(Layout layout, ValueCode code) {
+  std::size_t bytes = layout == Layout::lowrank ? kLowrankParamBytes : 0;
+  if (code == ValueCode::uniform_levels || code == ValueCode::power_levels) bytes += kLevelsParamBytes;
+  if (code == ValueCode::natural || code == ValueCode::sign) bytes += kScaleParamBytes;
+  return bytes;
 }
 
-std::uint32_t get_u32(const std::byte* p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(p[i]) << (8 * i);
-  return v;
+std::uint64_t value_section_bytes(ValueCode code, std::uint32_t s, ValueFormat format, std::uint64_t n) {
+  if (code == ValueCode::raw) return n * value_format_bytes(format);
+  return (n * detail::level_width(code, s) + 7) / 8;
 }
 
-void put_u64(std::byte* p, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xFFU);
-}
-
-std::uint64_t get_u64(const std::byte* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
-  return v;
-}
-
-void put_value(std::byte* p, double v, ValueFormat format) {
-  if (format == ValueFormat::fp32) {
-    put_u32(p, std::bit_cast<std::uint32_t>(static_cast<float>(v)));
-  } else {
-    put_u64(p, std::bit_cast<std::uint64_t>(v));
-  }
-}
-
-double get_value(const std::byte* p, ValueFormat format) {
-  if (format == ValueFormat::fp32) return static_cast<double>(std::bit_cast<float>(get_u32(p)));
-  return std::bit_cast<double>(get_u64(p));
-}
-
-std::uint32_t crc32_of(const std::byte* data, std::size_t size) {
+std::uint32_t crc_of_message(const std::byte* message, std::size_t size) {
+  // Every byte except the CRC field itself: [0, 16) then [20, size).
   uLong crc = crc32(0L, Z_NULL, 0);
-  // zlib takes uInt lengths; feed large payloads in pieces.
-  while (size > 0) {
-    const std::size_t piece = std::min<std::size_t>(size, 1U << 30);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(message), static_cast<uInt>(kCrcOffset));
+  const std::byte* data = message + kHeaderBytes;
+  std::size_t left = size - kHeaderBytes;
+  while (left > 0) {  // zlib takes uInt lengths; feed large payloads in pieces
+    const std::size_t piece = std::min<std::size_t>(left, std::size_t{1} << 30);
     crc = crc32(crc, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(piece));
     data += piece;
-    size -= piece;
+    left -= piece;
   }
   return static_cast<std::uint32_t>(crc);
 }
 
-bool dense_is_cheaper(const Message& m, ValueFormat format) {
-  if (m.layout == Layout::dense) return true;
-  const std::size_t sparse_bytes = m.count() * (4 + value_bytes(format));
-  const std::size_t dense_bytes = static_cast<std::size_t>(m.dim) * value_bytes(format);
-  return dense_bytes <= sparse_bytes;
+[[noreturn]] void throw_not_finite(double v, std::size_t coordinate) {
+  throw NumericError("message value at coordinate " + std::to_string(coordinate) + " is not finite (" +
+                     std::to_string(v) + ")");
 }
 
-void check_value(double v, ValueFormat format, std::size_t coordinate) {
-  if (!std::isfinite(v)) {
-    throw NumericError("message value at coordinate " + std::to_string(coordinate) + " is not finite (" +
-                       std::to_string(v) + ")");
+[[noreturn]] void throw_overflow(double v, std::size_t coordinate, ValueFormat format) {
+  throw NumericError("message value " + std::to_string(v) + " at coordinate " + std::to_string(coordinate) +
+                     " overflows the " + std::string(to_string(format)) + " wire format (use --wire fp64)");
+}
+
+std::size_t coordinate_of(const Message& m, std::size_t k) {
+  return m.layout == Layout::sparse && k < m.indices.size() ? m.indices[k] : k;
+}
+
+void check_scale(const Message& m) {
+  double fp32 = 0.0;
+  if (!std::isfinite(m.scale) || m.scale < 0.0 || std::signbit(m.scale) || !detail::round_to_fp32(m.scale, fp32) ||
+      fp32 != m.scale) {
+    throw NumericError("quantised message scale " + std::to_string(m.scale) +
+                       " is not a finite non-negative fp32 value");
   }
-  if (format == ValueFormat::fp32 && std::fabs(v) > static_cast<double>(std::numeric_limits<float>::max())) {
-    throw NumericError("message value " + std::to_string(v) + " at coordinate " + std::to_string(coordinate) +
-                       " overflows the fp32 wire format (use --wire fp64)");
+  if (m.code == ValueCode::natural && m.scale > 1.0) {
+    throw NumericError("natural message scale " + std::to_string(m.scale) + " exceeds 1");
   }
+}
+
+// Largest |level| of a code.
+std::uint32_t max_level_of(ValueCode code, std::uint32_t s) {
+  switch (code) {
+    case ValueCode::uniform_levels:
+    case ValueCode::power_levels:
+      return s;
+    case ValueCode::natural:
+      return static_cast<std::uint32_t>(detail::kNaturalMaxLevel);
+    default:
+      return 1;
+  }
+}
+
+// values[k] = the decoded value of levels[k], one loop per code.
+void values_from_levels(Message& m) {
+  const std::size_t n = std::min(m.values.size(), m.levels.size());
+  double* v = m.values.data();
+  const std::int32_t* l = m.levels.data();
+  const double scale = m.scale;
+  const std::uint32_t s = m.level_count;
+  switch (m.code) {
+    case ValueCode::uniform_levels:
+      for (std::size_t k = 0; k < n; ++k) v[k] = detail::uniform_level_value(l[k], s, scale);
+      break;
+    case ValueCode::power_levels:
+      for (std::size_t k = 0; k < n; ++k) v[k] = detail::power_level_value(l[k], s, scale);
+      break;
+    case ValueCode::natural:
+      for (std::size_t k = 0; k < n; ++k) v[k] = detail::natural_level_value(l[k], scale);
+      break;
+    case ValueCode::sign:
+      for (std::size_t k = 0; k < n; ++k) v[k] = detail::sign_level_value(l[k], scale);
+      break;
+    case ValueCode::raw:
+      break;
+  }
+}
+
+// Structural validity of a message given to encode() (std::invalid_argument otherwise).
+void check_structure(const Message& m) {
+  const auto fail = [](const std::string& what) { throw std::invalid_argument("encode: " + what); };
+  if (m.dim == 0) fail("message dimension is 0");
+  switch (m.layout) {
+    case Layout::dense:
+      if (m.values.size() != m.dim) {
+        fail("dense message has " + std::to_string(m.values.size()) + " values for dimension " + std::to_string(m.dim));
+      }
+      break;
+    case Layout::sparse: {
+      if (m.indices.size() != m.values.size()) {
+        fail("sparse message has " + std::to_string(m.indices.size()) + " indices but " +
+             std::to_string(m.values.size()) + " values");
+      }
+      bool ordered = m.indices.empty() || m.indices.back() < m.dim;
+      for (std::size_t k = 1; k < m.indices.size(); ++k) ordered &= m.indices[k - 1] < m.indices[k];
+      if (!ordered) fail("sparse message indices must be strictly increasing and < dim");
+      break;
+    }
+    case Layout::lowrank: {
+      const std::uint64_t cols = m.rows == 0 ? 0 : (static_cast<std::uint64_t>(m.dim) + m.rows - 1) / m.rows;
+      if (m.rows == 0 || m.rows > m.dim || m.cols != cols || m.rank == 0 || m.rank > std::min<std::uint64_t>(m.rows, cols) ||
+          m.values.size() != static_cast<std::uint64_t>(m.rank) * (m.rows + cols)) {
+        fail("lowrank message shape is inconsistent (rows " + std::to_string(m.rows) + ", cols " +
+             std::to_string(m.cols) + ", rank " + std::to_string(m.rank) + ", " + std::to_string(m.values.size()) +
+             " values, dimension " + std::to_string(m.dim) + ")");
+      }
+      if (m.code != ValueCode::raw) fail("lowrank messages carry raw values");
+      break;
+    }
+    default:
+      fail("unknown layout");
+  }
+  if (is_quantised(m.code)) {
+    if (!valid_value_code(static_cast<std::uint8_t>(m.code))) fail("unknown value code");
+    if (m.levels.size() != m.values.size()) fail("quantised message needs one level per value");
+    if ((m.code == ValueCode::uniform_levels || m.code == ValueCode::power_levels) &&
+        (m.level_count < 1 || m.level_count > detail::kMaxLevelCount)) {
+      fail("level count s = " + std::to_string(m.level_count) + " outside [1, 2^20]");
+    }
+    const std::uint32_t max_level = max_level_of(m.code, m.level_count);
+    const bool zero_allowed = m.code != ValueCode::sign;
+    bool in_range = true;
+    for (const std::int32_t l : m.levels) in_range &= detail::magnitude_of(l) <= max_level && (zero_allowed || l != 0);
+    if (!in_range) fail("a quantised level is out of range");
+    check_scale(m);
+  }
+  if (m.seeded && m.layout != Layout::sparse) fail("only sparse messages can have seeded indices");
+}
+
+// What encode() writes for a message.
+struct Plan {
+  Layout layout = Layout::dense;
+  IndexCodec index = IndexCodec::none;
+  std::size_t params = 0;
+  std::size_t index_bytes = 0;
+  std::size_t value_bytes = 0;
+  std::size_t total() const { return kHeaderBytes + params + index_bytes + value_bytes; }
+};
+
+Plan plan_for(const Message& m, const EncodeOptions& options) {
+  Plan plan;
+  plan.layout = m.layout;
+  plan.params = param_bytes(m.layout, m.code);
+  if (m.layout != Layout::sparse) {
+    plan.value_bytes = value_section_bytes(m.code, m.level_count, options.format, m.count());
+    return plan;
+  }
+  const std::uint64_t sparse_values = value_section_bytes(m.code, m.level_count, options.format, m.count());
+  if (options.index != IndexCodec::none) {
+    plan.index = options.index;
+    plan.value_bytes = sparse_values;
+    switch (options.index) {
+      case IndexCodec::raw32:
+        plan.index_bytes = detail::raw32_bytes(m.count());
+        break;
+      case IndexCodec::delta_varint:
+        plan.index_bytes = detail::delta_varint_bytes(m.indices);
+        break;
+      case IndexCodec::bitmap:
+        plan.index_bytes = detail::bitmap_bytes(m.dim);
+        break;
+      case IndexCodec::seed:
+        if (!m.seeded) throw std::invalid_argument("encode: the seed index codec needs a seeded message");
+        plan.index_bytes = detail::kSeedBytes;
+        break;
+      default:
+        throw std::invalid_argument("encode: unknown index codec");
+    }
+    return plan;
+  }
+  // Smallest; ties in the order dense, seed, delta-varint, bitmap, raw32.
+  std::uint64_t best = std::numeric_limits<std::uint64_t>::max();
+  if (m.code != ValueCode::sign) {
+    best = value_section_bytes(m.code, m.level_count, options.format, m.dim);
+    plan.layout = Layout::dense;
+    plan.value_bytes = best;
+  }
+  const auto consider = [&](IndexCodec codec, std::uint64_t index_bytes) {
+    if (index_bytes + sparse_values < best) {
+      best = index_bytes + sparse_values;
+      plan.layout = Layout::sparse;
+      plan.index = codec;
+      plan.index_bytes = index_bytes;
+      plan.value_bytes = sparse_values;
+    }
+  };
+  if (m.seeded) consider(IndexCodec::seed, detail::kSeedBytes);
+  consider(IndexCodec::delta_varint, detail::delta_varint_bytes(m.indices));
+  consider(IndexCodec::bitmap, detail::bitmap_bytes(m.dim));
+  consider(IndexCodec::raw32, detail::raw32_bytes(m.count()));
+  return plan;
+}
+
+EncodedSize size_of(const Plan& plan) {
+  EncodedSize size;
+  size.header = kHeaderBytes + plan.params;
+  size.index = plan.index_bytes;
+  size.value = plan.value_bytes;
+  size.layout = plan.layout;
+  size.index_codec = plan.index;
+  return size;
+}
+
+// Level field on the wire: the sign bit above the magnitude (sign codec: the sign bit only).
+inline std::uint32_t level_field(std::int32_t level, unsigned width, ValueCode code) {
+  const auto negative = static_cast<std::uint32_t>(level) >> 31;
+  if (code == ValueCode::sign) return negative;
+  return (negative << (width - 1)) | detail::magnitude_of(level);
+}
+
+[[noreturn]] void throw_bad_value(const Message& m, std::size_t k, ValueFormat format) {
+  const double v = m.values[k];
+  if (!std::isfinite(v)) throw_not_finite(v, coordinate_of(m, k));
+  throw_overflow(v, coordinate_of(m, k), format);
+}
+
+void write_values(const Message& m, const Plan& plan, ValueFormat format, std::byte* p) {
+  const bool densify = m.layout == Layout::sparse && plan.layout == Layout::dense;
+  if (m.code == ValueCode::raw) {
+    const std::size_t width = value_format_bytes(format);
+    if (densify) {
+      std::memset(p, 0, plan.value_bytes);  // +0 in every format
+      for (std::size_t k = 0; k < m.count(); ++k) {
+        if (!detail::put_value(m.values[k], p + static_cast<std::size_t>(m.indices[k]) * width, format)) {
+          throw_bad_value(m, k, format);
+        }
+      }
+    } else {
+      const std::size_t bad_at = detail::put_values(m.values.data(), m.count(), p, format);
+      if (bad_at != m.count()) throw_bad_value(m, bad_at, format);
+    }
+    return;
+  }
+  const unsigned width = detail::level_width(m.code, m.level_count);
+  detail::BitWriter writer(p, width);
+  if (densify) {
+    std::size_t k = 0;
+    for (std::uint32_t j = 0; j < m.dim; ++j) {
+      if (k < m.indices.size() && m.indices[k] == j) {
+        writer.put(level_field(m.levels[k++], width, m.code));
+      } else {
+        writer.put(0);
+      }
+    }
+  } else {
+    for (const std::int32_t l : m.levels) writer.put(level_field(l, width, m.code));
+  }
+  writer.flush();
+}
+
+void write_params(const Message& m, std::byte* p) {
+  if (m.layout == Layout::lowrank) {
+    put_u32(p, m.rows);
+    put_u32(p + 4, m.cols);
+    put_u32(p + 8, m.rank);
+    p += kLowrankParamBytes;
+  }
+  if (m.code == ValueCode::uniform_levels || m.code == ValueCode::power_levels) {
+    put_u32(p, m.level_count);
+    p += 4;
+  }
+  if (is_quantised(m.code)) put_u32(p, std::bit_cast<std::uint32_t>(static_cast<float>(m.scale)));
+}
+
+[[noreturn]] void bad(const std::string& what) { throw DecodeError(what); }
+
+std::string str(std::uint64_t v) { return std::to_string(v); }
+
+// Reads the levels of the value section into out (levels and values).
+void read_levels(const std::byte* p, const std::byte* end, std::uint32_t count, Message& out) {
+  const unsigned width = detail::level_width(out.code, out.level_count);
+  const unsigned magnitude_bits = out.code == ValueCode::sign ? 0 : width - 1;
+  const std::uint32_t max_level = max_level_of(out.code, out.level_count);
+  const std::uint32_t magnitude_mask = (1U << magnitude_bits) - 1;
+  out.levels.resize(count);
+  out.values.resize(count);
+  std::int32_t* levels = out.levels.data();
+  detail::BitReader reader(p, end, width);
+  bool valid = true;
+  if (out.code == ValueCode::sign) {
+    for (std::uint32_t k = 0; k < count; ++k) levels[k] = 1 - 2 * static_cast<std::int32_t>(reader.get());
+  } else {
+    for (std::uint32_t k = 0; k < count; ++k) {
+      const std::uint32_t field = reader.get();
+      const std::uint32_t magnitude = field & magnitude_mask;
+      const auto negative = static_cast<std::int32_t>(field >> magnitude_bits);  // 0 or 1
+      valid &= magnitude <= max_level && !(negative != 0 && magnitude == 0);
+      const auto m = static_cast<std::int32_t>(magnitude);
+      levels[k] = (m ^ -negative) + negative;  // negative ? -m : m
+    }
+  }
+  if (!valid) {
+    for (std::uint32_t k = 0; k < count; ++k) {
+      if (detail::magnitude_of(levels[k]) > max_level) {
+        bad("quantised level " + str(detail::magnitude_of(levels[k])) + " at entry " + str(k) + " exceeds " + str(max_level));
+      }
+    }
+    bad("a quantised level is a negative zero");
+  }
+  if (!reader.leftover_zero()) bad("value section has non-zero padding bits");
+  values_from_levels(out);
+}
+
+void read_raw_values(const std::byte* p, std::uint32_t count, ValueFormat format, Message& out) {
+  out.values.resize(count);
+  const std::size_t bad_at = detail::get_values(p, count, out.values.data(), format);
+  if (bad_at != count) bad("message value at entry " + str(bad_at) + " is not finite");
 }
 
 }  // namespace
@@ -88,158 +363,268 @@ void check_value(double v, ValueFormat format, std::size_t coordinate) {
 ValueFormat parse_value_format(std::string_view text) {
   if (text == "fp32") return ValueFormat::fp32;
   if (text == "fp64") return ValueFormat::fp64;
-  throw ConfigError("--wire: unknown value format '" + std::string(text) + "' (valid: fp32, fp64)");
+  if (text == "bf16") return ValueFormat::bf16;
+  if (text == "fp16") return ValueFormat::fp16;
+  throw ConfigError("--wire: unknown value format '" + std::string(text) + "' (valid: fp32, fp64, bf16, fp16)");
 }
 
-std::string_view to_string(ValueFormat format) { return format == ValueFormat::fp32 ? "fp32" : "fp64"; }
+std::string_view to_string(ValueFormat format) {
+  switch (format) {
+    case ValueFormat::fp32:
+      return "fp32";
+    case ValueFormat::fp64:
+      return "fp64";
+    case ValueFormat::bf16:
+      return "bf16";
+    case ValueFormat::fp16:
+      return "fp16";
+  }
+  return "unknown";
+}
+
+std::size_t value_format_bytes(ValueFormat format) {
+  switch (format) {
+    case ValueFormat::fp64:
+      return 8;
+    case ValueFormat::fp32:
+      return 4;
+    case ValueFormat::bf16:
+    case ValueFormat::fp16:
+      return 2;
+  }
+  return 0;
+}
+
+std::string_view to_string(IndexCodec codec) {
+  switch (codec) {
+    case IndexCodec::none:
+      return "none";
+    case IndexCodec::raw32:
+      return "raw32";
+    case IndexCodec::delta_varint:
+      return "delta-varint";
+    case IndexCodec::bitmap:
+      return "bitmap";
+    case IndexCodec::seed:
+      return "seed";
+  }
+  return "unknown";
+}
 
 EncodedSize encoded_size(const Message& message, ValueFormat format) {
-  EncodedSize size;
-  size.header = kHeaderBytes;
-  if (dense_is_cheaper(message, format)) {
-    size.value = static_cast<std::size_t>(message.dim) * value_bytes(format);
-  } else {
-    size.index = message.count() * 4;
-    size.value = message.count() * value_bytes(format);
-  }
-  return size;
+  return encoded_size(message, EncodeOptions{.format = format});
+}
+
+EncodedSize encoded_size(const Message& message, const EncodeOptions& options) {
+  return size_of(plan_for(message, options));
 }
 
 void round_to_wire(Message& message, ValueFormat format) {
-  for (std::size_t k = 0; k < message.values.size(); ++k) {
-    double& v = message.values[k];
-    check_value(v, format, message.layout == Layout::dense ? k : message.indices[k]);
-    if (format == ValueFormat::fp32) v = static_cast<double>(static_cast<float>(v));
+  if (message.code == ValueCode::raw) {
+    const std::size_t n = message.values.size();
+    double* v = message.values.data();
+    const std::size_t bad_at = detail::first_unrepresentable(v, n, format);
+    if (bad_at != n) {
+      if (!std::isfinite(v[bad_at])) throw_not_finite(v[bad_at], coordinate_of(message, bad_at));
+      throw_overflow(v[bad_at], coordinate_of(message, bad_at), format);
+    }
+    detail::round_values(v, n, format);
+    return;
   }
+  check_scale(message);
+  values_from_levels(message);
 }
 
 EncodedSize encode(const Message& message, ValueFormat format, std::vector<std::byte>& out) {
-  const EncodedSize size = encoded_size(message, format);
-  const bool dense = dense_is_cheaper(message, format);
-  if (message.layout == Layout::sparse) {
-    if (message.indices.size() != message.values.size()) {
-      throw std::invalid_argument("encode: sparse message has " + std::to_string(message.indices.size()) +
-                                  " indices but " + std::to_string(message.values.size()) + " values");
-    }
-    for (std::size_t k = 0; k < message.indices.size(); ++k) {
-      if (message.indices[k] >= message.dim || (k > 0 && message.indices[k] <= message.indices[k - 1])) {
-        throw std::invalid_argument("encode: sparse message indices must be strictly increasing and < dim");
-      }
-    }
-  } else if (message.values.size() != message.dim) {
-    throw std::invalid_argument("encode: dense message has " + std::to_string(message.values.size()) +
-                                " values for dimension " + std::to_string(message.dim));
+  return encode(message, EncodeOptions{.format = format}, out);
+}
+
+EncodedSize encode(const Message& message, const EncodeOptions& options, std::vector<std::byte>& out) {
+  check_structure(message);
+  if (!valid_value_format(static_cast<std::uint8_t>(options.format))) {
+    throw std::invalid_argument("encode: unknown value format");
   }
-  if (message.dim == 0) throw std::invalid_argument("encode: message dimension is 0");
+  const Plan plan = plan_for(message, options);
   const std::size_t start = out.size();
-  out.resize(start + size.total());
+  out.resize(start + plan.total());
   std::byte* header = out.data() + start;
-  std::byte* payload = header + kHeaderBytes;
-  const std::size_t vb = value_bytes(format);
-
-  if (dense) {
-    std::memset(payload, 0, size.value);
-    if (message.layout == Layout::dense) {
-      for (std::size_t j = 0; j < message.values.size(); ++j) {
-        check_value(message.values[j], format, j);
-        put_value(payload + j * vb, message.values[j], format);
-      }
-    } else {
-      for (std::size_t k = 0; k < message.values.size(); ++k) {
-        check_value(message.values[k], format, message.indices[k]);
-        put_value(payload + static_cast<std::size_t>(message.indices[k]) * vb, message.values[k], format);
-      }
-    }
-  } else {
-    const std::size_t count = message.count();
-    std::byte* values = payload + 4 * count;
-    for (std::size_t k = 0; k < count; ++k) {
-      check_value(message.values[k], format, message.indices[k]);
-      put_u32(payload + 4 * k, message.indices[k]);
-      put_value(values + k * vb, message.values[k], format);
-    }
+  std::byte* params = header + kHeaderBytes;
+  std::byte* index = params + plan.params;
+  std::byte* values = index + plan.index_bytes;
+  try {
+    write_values(message, plan, options.format, values);
+  } catch (...) {
+    out.resize(start);
+    throw;
   }
-
+  write_params(message, params);
+  switch (plan.index) {
+    case IndexCodec::raw32:
+      detail::write_raw32(message.indices, index);
+      break;
+    case IndexCodec::delta_varint:
+      detail::write_delta_varint(message.indices, index);
+      break;
+    case IndexCodec::bitmap:
+      detail::write_bitmap(message.indices, message.dim, index);
+      break;
+    case IndexCodec::seed:
+      put_u64(index, message.seed);
+      break;
+    case IndexCodec::none:
+      break;
+  }
   std::memcpy(header, kMagic, 4);
-  header[4] = static_cast<std::byte>(kVersion);
-  header[5] = static_cast<std::byte>(dense ? Layout::dense : Layout::sparse);
-  header[6] = static_cast<std::byte>(format);
-  header[7] = std::byte{0};
+  header[4] = static_cast<std::byte>(kWireVersion);
+  header[5] = static_cast<std::byte>(plan.layout);
+  header[6] = static_cast<std::byte>(message.code == ValueCode::raw ? static_cast<std::uint8_t>(options.format)
+                                                                    : static_cast<std::uint8_t>(message.code));
+  header[7] = static_cast<std::byte>(plan.index);
   put_u32(header + 8, message.dim);
-  put_u32(header + 12, static_cast<std::uint32_t>(dense ? message.dim : message.count()));
-  put_u32(header + 16, crc32_of(payload, size.index + size.value));
-  return size;
+  put_u32(header + 12, static_cast<std::uint32_t>(plan.layout == Layout::dense ? message.dim : message.count()));
+  put_u32(header + kCrcOffset, crc_of_message(header, plan.total()));
+  return size_of(plan);
 }
 
 void decode(std::span<const std::byte> bytes, Message& out) {
   if (bytes.size() < kHeaderBytes) {
-    throw DecodeError("message truncated: " + std::to_string(bytes.size()) + " bytes, header needs " +
-                      std::to_string(kHeaderBytes));
+    bad("message truncated: " + str(bytes.size()) + " bytes, header needs " + str(kHeaderBytes));
   }
   const std::byte* h = bytes.data();
-  if (std::memcmp(h, kMagic, 4) != 0) throw DecodeError("bad message magic (not an ecco message)");
+  const std::byte* end = h + bytes.size();
+  if (std::memcmp(h, kMagic, 4) != 0) bad("bad message magic (not an ecco message)");
   const auto version = static_cast<std::uint8_t>(h[4]);
-  if (version != kVersion) {
-    throw DecodeError("unsupported message version " + std::to_string(version) + " (this build reads version " +
-                      std::to_string(kVersion) + ")");
+  if (version != kWireVersion) {
+    bad("unsupported message version " + str(version) + " (this build reads version " + str(kWireVersion) + ")");
   }
-  const auto layout_byte = static_cast<std::uint8_t>(h[5]);
-  if (layout_byte != static_cast<std::uint8_t>(Layout::dense) && layout_byte != static_cast<std::uint8_t>(Layout::sparse)) {
-    throw DecodeError("unknown message layout " + std::to_string(layout_byte));
-  }
-  const auto format_byte = static_cast<std::uint8_t>(h[6]);
-  if (format_byte != static_cast<std::uint8_t>(ValueFormat::fp32) &&
-      format_byte != static_cast<std::uint8_t>(ValueFormat::fp64)) {
-    throw DecodeError("unknown value format " + std::to_string(format_byte));
-  }
-  if (h[7] != std::byte{0}) throw DecodeError("reserved header byte is not zero");
-  const auto layout = static_cast<Layout>(layout_byte);
-  const auto format = static_cast<ValueFormat>(format_byte);
+  const auto layout_tag = static_cast<std::uint8_t>(h[5]);
+  if (layout_tag < 1 || layout_tag > 3) bad("unknown message layout " + str(layout_tag));
+  const auto value_tag = static_cast<std::uint8_t>(h[6]);
+  if (!valid_value_format(value_tag) && !valid_value_code(value_tag)) bad("unknown value codec " + str(value_tag));
+  const auto index_tag = static_cast<std::uint8_t>(h[7]);
+  if (index_tag > 4) bad("unknown index codec " + str(index_tag));
+  const auto layout = static_cast<Layout>(layout_tag);
+  const auto index_codec = static_cast<IndexCodec>(index_tag);
+  const bool quantised = valid_value_code(value_tag);
+  const ValueCode code = quantised ? static_cast<ValueCode>(value_tag) : ValueCode::raw;
+  const ValueFormat format = quantised ? ValueFormat::fp32 : static_cast<ValueFormat>(value_tag);
   const std::uint32_t dim = get_u32(h + 8);
   const std::uint32_t count = get_u32(h + 12);
-  if (dim == 0) throw DecodeError("message dimension is 0");
-  if (count > dim) {
-    throw DecodeError("message count " + std::to_string(count) + " exceeds its dimension " + std::to_string(dim));
+  if (dim == 0) bad("message dimension is 0");
+  if (count > dim && layout != Layout::lowrank) bad("message count " + str(count) + " exceeds its dimension " + str(dim));
+  if (layout == Layout::sparse) {
+    if (index_codec == IndexCodec::none) bad("sparse message without an index codec");
+  } else if (index_codec != IndexCodec::none) {
+    bad("index codec " + str(index_tag) + " on a message without indices");
   }
   if (layout == Layout::dense && count != dim) {
-    throw DecodeError("dense message count " + std::to_string(count) + " differs from its dimension " +
-                      std::to_string(dim));
+    bad("dense message count " + str(count) + " differs from its dimension " + str(dim));
   }
-  const std::uint64_t per_entry = (layout == Layout::sparse ? 4U : 0U) + value_bytes(format);
-  const std::uint64_t expected = kHeaderBytes + per_entry * count;
-  if (bytes.size() != expected) {
-    throw DecodeError("message length " + std::to_string(bytes.size()) + " bytes does not match its header (" +
-                      std::to_string(expected) + " bytes expected)");
-  }
-  const std::byte* payload = h + kHeaderBytes;
-  const std::uint32_t crc = crc32_of(payload, bytes.size() - kHeaderBytes);
-  if (crc != get_u32(h + 16)) throw DecodeError("message checksum mismatch (corrupted payload)");
+  if (layout == Layout::lowrank && quantised) bad("lowrank message with a quantised value codec");
 
+  // Parameters.
+  const std::size_t params = param_bytes(layout, code);
+  if (bytes.size() < kHeaderBytes + params) bad("message truncated inside its codec parameters");
+  const std::byte* p = h + kHeaderBytes;
+  std::uint32_t rows = 0;
+  std::uint32_t cols = 0;
+  std::uint32_t rank = 0;
+  if (layout == Layout::lowrank) {
+    rows = get_u32(p);
+    cols = get_u32(p + 4);
+    rank = get_u32(p + 8);
+    p += kLowrankParamBytes;
+    if (rows == 0 || rows > dim) bad("lowrank rows " + str(rows) + " outside [1, " + str(dim) + "]");
+    const std::uint64_t expected_cols = (static_cast<std::uint64_t>(dim) + rows - 1) / rows;
+    if (cols != expected_cols) bad("lowrank cols " + str(cols) + " should be ceil(dim / rows) = " + str(expected_cols));
+    if (rank == 0 || rank > std::min(rows, cols)) bad("lowrank rank " + str(rank) + " outside [1, min(rows, cols)]");
+    if (count != static_cast<std::uint64_t>(rank) * (static_cast<std::uint64_t>(rows) + cols)) {
+      bad("lowrank count " + str(count) + " differs from rank (rows + cols)");
+    }
+  }
+  std::uint32_t level_count = 0;
+  double scale = 0.0;
+  if (code == ValueCode::uniform_levels || code == ValueCode::power_levels) {
+    level_count = get_u32(p);
+    p += 4;
+    if (level_count < 1 || level_count > detail::kMaxLevelCount) bad("level count s = " + str(level_count) + " outside [1, 2^20]");
+  }
+  if (quantised) {
+    const float f = std::bit_cast<float>(get_u32(p));
+    p += 4;
+    if (!std::isfinite(f) || std::signbit(f)) bad("quantised message scale is negative or not finite");
+    if (code == ValueCode::natural && f > 1.0f) bad("natural message scale exceeds 1");
+    scale = static_cast<double>(f);
+  }
+
+  // Section sizes and the exact length.
+  const std::uint64_t stored = layout == Layout::dense ? dim : count;
+  const std::uint64_t value_bytes = value_section_bytes(code, level_count, format, stored);
+  const std::uint64_t after_params = static_cast<std::uint64_t>(end - p);
+  std::uint64_t index_bytes = 0;
+  switch (index_codec) {
+    case IndexCodec::raw32:
+      index_bytes = detail::raw32_bytes(count);
+      break;
+    case IndexCodec::bitmap:
+      index_bytes = detail::bitmap_bytes(dim);
+      break;
+    case IndexCodec::seed:
+      index_bytes = detail::kSeedBytes;
+      break;
+    case IndexCodec::delta_varint:
+      // At least one byte per index, at most five.
+      if (after_params < value_bytes + count || after_params - value_bytes > 5 * static_cast<std::uint64_t>(count)) {
+        bad("message length " + str(bytes.size()) + " bytes does not fit " + str(count) + " delta-varint indices");
+      }
+      index_bytes = after_params - value_bytes;
+      break;
+    case IndexCodec::none:
+      break;
+  }
+  if (after_params != index_bytes + value_bytes) {
+    bad("message length " + str(bytes.size()) + " bytes does not match its header (" +
+        str(kHeaderBytes + params + index_bytes + value_bytes) + " bytes expected)");
+  }
+  if (crc_of_message(h, bytes.size()) != get_u32(h + kCrcOffset)) bad("message checksum mismatch (corrupted message)");
+
+  // Content.
   out.layout = layout;
   out.dim = dim;
-  out.indices.clear();
-  out.values.resize(count);
-  const std::size_t vb = value_bytes(format);
-  const std::byte* values = payload;
-  if (layout == Layout::sparse) {
-    out.indices.resize(count);
-    for (std::size_t k = 0; k < count; ++k) {
-      const std::uint32_t index = get_u32(payload + 4 * k);
-      if (index >= dim) {
-        throw DecodeError("message index " + std::to_string(index) + " out of range for dimension " +
-                          std::to_string(dim));
-      }
-      if (k > 0 && index <= out.indices[k - 1]) {
-        throw DecodeError("message indices not strictly increasing at entry " + std::to_string(k));
-      }
-      out.indices[k] = index;
-    }
-    values = payload + 4 * static_cast<std::size_t>(count);
+  out.code = code;
+  out.level_count = level_count;
+  out.scale = scale;
+  out.seeded = index_codec == IndexCodec::seed;
+  out.seed = 0;
+  out.rows = rows;
+  out.cols = cols;
+  out.rank = rank;
+  const std::byte* index = p;
+  const std::byte* values = p + index_bytes;
+  switch (index_codec) {
+    case IndexCodec::raw32:
+      detail::read_raw32(index, count, dim, out.indices);
+      break;
+    case IndexCodec::delta_varint:
+      detail::read_delta_varint(index, values, count, dim, out.indices);
+      break;
+    case IndexCodec::bitmap:
+      detail::read_bitmap(index, count, dim, out.indices);
+      break;
+    case IndexCodec::seed:
+      out.seed = get_u64(index);
+      sample_indices(out.seed, dim, count, out.indices);
+      break;
+    case IndexCodec::none:
+      out.indices.clear();
+      break;
   }
-  for (std::size_t k = 0; k < count; ++k) {
-    const double v = get_value(values + k * vb, format);
-    if (!std::isfinite(v)) throw DecodeError("message value at entry " + std::to_string(k) + " is not finite");
-    out.values[k] = v;
+  const auto n = static_cast<std::uint32_t>(stored);
+  if (quantised) {
+    read_levels(values, end, n, out);
+  } else {
+    out.levels.clear();
+    read_raw_values(values, n, format, out);
   }
 }
 

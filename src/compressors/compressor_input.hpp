@@ -1,6 +1,9 @@
 #pragma once
-// Checks shared by all compressors (private to src/compressors).
+// Checks and reductions shared by the compressors (private to src/compressors).
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -10,19 +13,74 @@
 
 namespace ecco::detail {
 
-// Throws NumericError naming the first non-finite coordinate, or ConfigError when the
-// dimension does not fit the 32-bit wire indices.
-inline void check_compressor_input(const Eigen::Ref<const Eigen::VectorXd>& x, const char* compressor) {
-  if (x.size() < 1 || static_cast<unsigned long long>(x.size()) > std::numeric_limits<std::uint32_t>::max()) {
-    throw ConfigError(std::string(compressor) + ": input dimension " + std::to_string(x.size()) +
-                      " is outside [1, 2^32)");
+// ConfigError unless 1 <= size < 2^32 (the wire's 32-bit dimension).
+inline void check_dimension(Eigen::Index size, const char* compressor) {
+  if (size < 1 || static_cast<unsigned long long>(size) > std::numeric_limits<std::uint32_t>::max()) {
+    throw ConfigError(std::string(compressor) + ": input dimension " + std::to_string(size) + " is outside [1, 2^32)");
   }
-  for (Eigen::Index j = 0; j < x.size(); ++j) {
-    if (!std::isfinite(x[j])) {
-      throw NumericError(std::string(compressor) + ": input coordinate " + std::to_string(j) + " is not finite (" +
-                         std::to_string(x[j]) + ")");
+}
+
+[[noreturn]] inline void throw_not_finite(const char* compressor, std::size_t coordinate, double value) {
+  throw NumericError(std::string(compressor) + ": input coordinate " + std::to_string(coordinate) +
+                     " is not finite (" + std::to_string(value) + ")");
+}
+
+// NumericError naming the first non-finite value of v[0, n).
+inline void check_finite(const double* v, std::size_t n, const char* compressor) {
+  bool all_finite = true;
+  for (std::size_t j = 0; j < n; ++j) all_finite &= std::isfinite(v[j]);  // branch-free pass
+  if (all_finite) return;
+  for (std::size_t j = 0; j < n; ++j) {
+    if (!std::isfinite(v[j])) throw_not_finite(compressor, j, v[j]);
+  }
+}
+
+// Dimension check, then NumericError naming the first non-finite coordinate.
+inline void check_compressor_input(const Eigen::Ref<const Eigen::VectorXd>& x, const char* compressor) {
+  check_dimension(x.size(), compressor);
+  check_finite(x.data(), static_cast<std::size_t>(x.size()), compressor);
+}
+
+// Reductions over n finite values with eight partial sums in a fixed order, so the result
+// is deterministic (independent of ranks and of vectorisation).
+inline double sum_abs(const double* v, std::size_t n) {
+  double partial[8] = {};
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (std::size_t i = 0; i < 8; ++i) partial[i] += std::fabs(v[j + i]);
+  }
+  for (; j < n; ++j) partial[j % 8] += std::fabs(v[j]);
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+inline double max_abs(const double* v, std::size_t n) {
+  double m = 0.0;
+  for (std::size_t j = 0; j < n; ++j) m = std::max(m, std::fabs(v[j]));
+  return m;
+}
+
+// ||v||_2 without overflow or underflow: the values are multiplied by a power of two near
+// 1 / max|v_j| (exact for all but negligible values) before squaring.
+inline double norm2(const double* v, std::size_t n) {
+  const double largest = max_abs(v, n);
+  if (largest == 0.0) return 0.0;
+  const int shift = std::clamp(-std::ilogb(largest), -1000, 1000);
+  const double up = std::ldexp(1.0, shift);
+  double partial[8] = {};
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (std::size_t i = 0; i < 8; ++i) {
+      const double s = v[j + i] * up;
+      partial[i] += s * s;
     }
   }
+  for (; j < n; ++j) {
+    const double s = v[j] * up;
+    partial[j % 8] += s * s;
+  }
+  const double sum =
+      ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+  return std::ldexp(std::sqrt(sum), -shift);
 }
 
 }  // namespace ecco::detail

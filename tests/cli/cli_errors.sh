@@ -45,7 +45,7 @@ check() {
 check "Option 'bogus' does not exist" --bogus
 check "--rounds: 'abc' is not a whole number" --rounds abc
 check "unexpected argument 'stray'" stray
-check "unknown compressor 'foo' (valid: identity, topk)" --compressor foo
+check "unknown compressor 'foo' (valid: identity, topk, randk," --compressor foo
 check "unknown key 'q' for compressor 'topk' (valid keys: k)" --compressor topk:q=1
 check "k must be a count" --compressor topk:k=0
 check "unknown algorithm 'ef99'" --algorithm ef99
@@ -53,7 +53,7 @@ check "unknown problem 'lasso'" --problem lasso
 check "lambda must be in \[0, 1e300\]" --problem logistic:lambda=-1
 check "--lr: step size must be a finite number > 0" --lr -1
 check "mean must be auto, qm or am" --lr theory:mean=gm
-check "unknown value format 'fp16'" --wire fp16
+check "unknown value format 'fp8'" --wire fp8
 check "unknown starting point 'ones'" --x0 ones
 check "exceeds the 2000 data rows" --clients 5000
 check "cannot open (No such file or directory)" --data "$work/missing.svm"

@@ -80,7 +80,7 @@ TEST(CommandLine, BadInputsNameTheFlag) {
   EXPECT_NE(error_of({"--clients", "0"}).find("--clients"), std::string::npos);
   EXPECT_NE(error_of({"--log-every", "0"}).find("--log-every"), std::string::npos);
   EXPECT_NE(error_of({"--dim", "0"}).find("--dim"), std::string::npos);
-  EXPECT_NE(error_of({"--wire", "fp16"}).find("fp32, fp64"), std::string::npos);
+  EXPECT_NE(error_of({"--wire", "fp8"}).find("fp32, fp64"), std::string::npos);
   EXPECT_NE(error_of({"--bogus"}).find("bogus"), std::string::npos);
   EXPECT_NE(error_of({"stray"}).find("stray"), std::string::npos);
   EXPECT_NE(error_of({"--out", ""}).find("--out"), std::string::npos);

@@ -146,12 +146,15 @@ TEST(Methods, BitsAreTheEncodedBytes) {
   auto config = synthetic_config("ef21", "topk:k=1");
   config.rounds = 10;
   const auto run = ecco::run_serial(config);
-  // fp64 wire: initial dense gradient 20 + 8 d bytes per client; each round one
-  // (index, value) pair per client: 20 + 4 + 8 bytes; the model downlink is dense fp64.
+  // fp64 wire (docs/wire-format.md, version 2): the initial dense gradient is 20 + 8 d bytes
+  // per client. Each round a client sends one (index, value) pair: the encoder picks the
+  // smallest index section, here delta-varint (an index < 128 is one byte; bitmap would be
+  // ceil(12 / 8) = 2 bytes, raw32 4; dense 8 d), so 20 + 1 + 8 bytes. The model downlink is
+  // dense fp64.
   const std::uint64_t n = 6;
   const std::uint64_t d = 12;
   const std::uint64_t initial = n * (20 + 8 * d) * 8;
-  const std::uint64_t per_round_up = n * (20 + 4 + 8) * 8;
+  const std::uint64_t per_round_up = n * (20 + 1 + 8) * 8;
   const std::uint64_t per_round_down = n * (20 + 8 * d) * 8;
   for (const auto& row : run.history) {
     const auto t = static_cast<std::uint64_t>(row.round);

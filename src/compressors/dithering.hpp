@@ -1,0 +1,79 @@
+#pragma once
+// Random dithering on s uniform levels (private to src/compressors), shared by qsgd and
+// terngrad:  for S = ||x||_p rounded up to fp32 (so that S >= |x_j|),
+// r_j = min(|x_j| (s / S), s), l_j = floor(r_j) + [u_j < r_j - floor(r_j)] with u_j uniform in
+// [0, 1), one draw per value in index order (no draws when x = 0), and the value
+// sign(x_j) l_j (S / s).
+// E value = x_j (up to rounding of r_j). Cost O(n), two passes.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "compressors/compressor_input.hpp"
+#include "compressors/quantised.hpp"
+#include "ecco/error.hpp"
+#include "ecco/message.hpp"
+#include "ecco/rng.hpp"
+
+namespace ecco::detail {
+
+enum class DitherNorm { l2, linf };
+
+// The scale S >= ||x||_p (and >= max |x_j|) as an fp32 value; NumericError on overflow.
+inline double dither_scale(const double* v, std::size_t n, DitherNorm norm, const char* name) {
+  const double largest = max_abs(v, n);
+  const double p_norm = norm == DitherNorm::linf ? largest : std::max(norm2(v, n), largest);
+  double scale = 0.0;
+  if (!round_up_to_fp32(p_norm, scale)) {
+    throw NumericError(std::string(name) + ": the input norm " + std::to_string(p_norm) + " exceeds the fp32 scale range");
+  }
+  return scale;
+}
+
+inline void dither_uniform(std::uint32_t s, DitherNorm norm, const char* name, Rng& rng, Message& out) {
+  const std::size_t n = out.values.size();
+  double* v = out.values.data();
+  const double scale = dither_scale(v, n, norm, name);
+  out.code = ValueCode::uniform_levels;
+  out.level_count = s;
+  out.scale = scale;
+  out.levels.resize(n);
+  if (scale == 0.0) {
+    std::fill(out.levels.begin(), out.levels.end(), 0);
+    std::fill(out.values.begin(), out.values.end(), 0.0);
+    return;
+  }
+  const auto s_real = static_cast<double>(s);
+  const double levels_per_unit = s_real / scale;
+  std::int32_t* levels = out.levels.data();
+  for (std::size_t j = 0; j < n; ++j) {
+    // r = s |x_j| / S, at most s: S >= |x_j|, and the rounding of the product is clamped.
+    const double r = std::min(std::fabs(v[j]) * levels_per_unit, s_real);
+    const double floor_r = std::floor(r);
+    const double u = rng.uniform();
+    const std::int32_t magnitude = static_cast<std::int32_t>(floor_r) + static_cast<std::int32_t>(u < r - floor_r);
+    const std::int32_t negative = -static_cast<std::int32_t>(v[j] < 0.0);  // 0 or -1
+    const std::int32_t level = (magnitude ^ negative) - negative;
+    levels[j] = level;
+    v[j] = uniform_level_value(level, s, scale);
+  }
+}
+
+inline DitherNorm parse_dither_norm(const Spec& spec) {
+  const std::string& text = spec.get_string("norm");
+  if (text == "2") return DitherNorm::l2;
+  if (text == "inf") return DitherNorm::linf;
+  throw ConfigError("compressor '" + spec.name() + "': norm must be 2 or inf, got '" + text + "'");
+}
+
+inline std::uint32_t parse_levels(const Spec& spec) {
+  const std::int64_t s = spec.get_int("s");
+  if (s < 1 || s > static_cast<std::int64_t>(kMaxLevelCount)) {
+    throw ConfigError("compressor '" + spec.name() + "': s must be a whole number in [1, 2^20], got '" +
+                      spec.get_string("s") + "'");
+  }
+  return static_cast<std::uint32_t>(s);
+}
+
+}  // namespace ecco::detail

@@ -1,0 +1,91 @@
+// natural_dithering:s=S,norm=2|inf: natural dithering (Horvath et al. 2019): random
+// dithering of r_j = |x_j| / ||x||_p between the levels 0, 2^(1-s), ..., 1/2, 1 (s levels and 0).
+// For r_j >= 2^(1-s), with a = 2^floor(log2 r_j): a with probability (2a - r_j) / a, else 2a;
+// below, 2^(1-s) with probability r_j / 2^(1-s), else 0. One uniform draw per coordinate in
+// index order (none when x = 0); value sign(x_j) ||x||_p level.
+//  * Unbiased with omega = 1/8 + d^(1/r) 2^(1-s) min(1, d^(1/r) 2^(1-s)), r = min(p, 2) = 2
+//    (ALGORITHMS.md section 2).
+//  * Positively homogeneous, not deterministic. The scale travels as fp32, rounded up.
+//  * Theoretical bits 32 + d (1 + ceil(log2(s + 1))): a sign and a level in 0..s (ALGORITHMS.md
+//    counts ceil(log2 s), which leaves no code for 0).
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include "compressors/builtin.hpp"
+#include "compressors/dithering.hpp"
+#include "compressors/quantised.hpp"
+
+namespace ecco::detail {
+namespace {
+
+class NaturalDithering final : public Quantiser {
+ public:
+  explicit NaturalDithering(const Spec& spec) : s_(parse_levels(spec)), norm_(parse_dither_norm(spec)) {
+    if (s_ > 1000) {
+      throw ConfigError("compressor 'natural_dithering': s must be at most 1000 (levels down to 2^(1-s)), got '" +
+                        spec.get_string("s") + "'");
+    }
+  }
+
+  std::string spec() const override {
+    return "natural_dithering:norm=" + std::string(norm_ == DitherNorm::l2 ? "2" : "inf") + ",s=" + std::to_string(s_);
+  }
+
+  CompressorTraits traits(std::size_t n) const override {
+    const double term = std::sqrt(static_cast<double>(n)) * std::ldexp(1.0, 1 - static_cast<int>(s_));
+    return {.kind = CompressorClass::unbiased,
+            .alpha = 0.0,
+            .omega = 0.125 + term * std::min(1.0, term),
+            .positively_homogeneous = true,
+            .deterministic = false,
+            .bits = 32.0 + static_cast<double>(n) * (1.0 + static_cast<double>(bits_for(s_))),
+            .index_bits = 0.0};
+  }
+
+  void quantise(Rng& rng, Message& out) const override {
+    const std::size_t n = out.values.size();
+    double* v = out.values.data();
+    const double scale = dither_scale(v, n, norm_, "natural_dithering");
+    out.code = ValueCode::power_levels;
+    out.level_count = s_;
+    out.scale = scale;
+    out.levels.resize(n);
+    if (scale == 0.0) {
+      std::fill(out.levels.begin(), out.levels.end(), 0);
+      std::fill(out.values.begin(), out.values.end(), 0.0);
+      return;
+    }
+    const int s = static_cast<int>(s_);
+    const double lowest = pow2(1 - s);
+    const double inverse_lowest = pow2(s - 1);
+    std::int32_t* levels = out.levels.data();
+    for (std::size_t j = 0; j < n; ++j) {
+      const double r = std::fabs(v[j]) / scale;  // <= 1
+      const double u = rng.uniform();
+      // r = 2^e (1 + f) for r >= 2^(1-s) (a normal double): e and f from the bit pattern.
+      const std::uint64_t bits = std::bit_cast<std::uint64_t>(r);
+      const auto e = static_cast<std::int32_t>(bits >> 52) - 1023;
+      const double fraction = static_cast<double>(bits & ((std::uint64_t{1} << 52) - 1)) * 0x1p-52;
+      const std::int32_t upper = e + s + static_cast<std::int32_t>(u < fraction);
+      const auto lower = static_cast<std::int32_t>(u < r * inverse_lowest);
+      const std::int32_t magnitude = r >= lowest ? upper : lower;
+      const std::int32_t negative = -static_cast<std::int32_t>(v[j] < 0.0);
+      const std::int32_t level = (magnitude ^ negative) - negative;
+      levels[j] = level;
+      v[j] = power_level_value(level, s_, scale);
+    }
+  }
+
+ private:
+  std::uint32_t s_;
+  DitherNorm norm_;
+};
+
+}  // namespace
+
+std::unique_ptr<Compressor> make_natural_dithering(const Spec& spec) {
+  return std::make_unique<QuantisedCompressor>(std::make_shared<NaturalDithering>(spec));
+}
+
+}  // namespace ecco::detail
