@@ -84,12 +84,13 @@ void round_to_wire(Message& message, ValueFormat format);
 EncodedSize encode(const Message& message, ValueFormat format, std::vector<std::byte>& out);
 EncodedSize encode(const Message& message, const EncodeOptions& options, std::vector<std::byte>& out);
 
-// Decodes exactly bytes (no trailing data allowed) into out, reusing its buffers.
+// Decodes exactly bytes (no trailing data allowed) into out, reusing its buffers, and
+// returns how the bytes split into header, index and value sections (as encode() reports).
 // Throws DecodeError describing the first problem found.
-void decode(std::span<const std::byte> bytes, Message& out);
+EncodedSize decode(std::span<const std::byte> bytes, Message& out);
 
 // Same, also requiring a given dimension (a message for another model is rejected).
-void decode(std::span<const std::byte> bytes, std::uint32_t expected_dim, Message& out);
+EncodedSize decode(std::span<const std::byte> bytes, std::uint32_t expected_dim, Message& out);
 
 // The shared-seed sample: `count` distinct coordinates of [0, dim), sorted, drawn from seed
 // by Floyd's algorithm over Rng(seed) (wire-format.md gives the exact steps; both ends

@@ -52,6 +52,10 @@ struct Message {
   bool seeded = false;
   std::uint64_t seed = 0;
 
+  // A method's own one-byte flag (0: none), e.g. EF21+'s "add" or "replace". A tagged
+  // message costs one byte more on the wire; the compressors never set it.
+  std::uint8_t tag = 0;
+
   // Lowrank layout.
   std::uint32_t rows = 0;
   std::uint32_t cols = 0;
@@ -60,8 +64,8 @@ struct Message {
   // Stored values (dim for dense messages, rank (rows + cols) for lowrank ones).
   std::size_t count() const { return values.size(); }
 
-  // Reuse the buffers; no allocation once they are large enough. Both reset the
-  // quantisation, seed and lowrank fields.
+  // Reuse the buffers; no allocation once they are large enough. They reset the
+  // quantisation, seed, tag and lowrank fields.
   void set_dense(Eigen::Ref<const Eigen::VectorXd> x);
   void clear_sparse(std::uint32_t dimension);
   // Lowrank layout with values sized rank (rows + cols); cols = ceil(dimension / rows).

@@ -45,6 +45,10 @@ struct MetricsRow {
   std::uint64_t bits_up = 0;   // cumulative, all clients, encoded message bytes * 8
   std::uint64_t bits_down = 0; // cumulative, model bytes * 8 * clients
   double seconds = 0.0;        // wall time since the start of round 0
+  // bits_up split by section of the encoded messages (header incl. codec parameters).
+  std::uint64_t bits_up_header = 0;
+  std::uint64_t bits_up_index = 0;
+  std::uint64_t bits_up_value = 0;
 };
 
 // What the server knows after set-up, before round 1.

@@ -16,6 +16,7 @@ std::unique_ptr<Method> make_dcgd(const Spec& spec);
 std::unique_ptr<Method> make_ef14(const Spec& spec);
 std::unique_ptr<Method> make_ef21(const Spec& spec);
 std::unique_ptr<Method> make_ef21w(const Spec& spec);
+std::unique_ptr<Method> make_ef21_plus(const Spec& spec);
 std::unique_ptr<Method> make_ef21_sgd(const Spec& spec);
 std::unique_ptr<Method> make_ef21_sgdm(const Spec& spec);
 std::unique_ptr<Method> make_ef21_page(const Spec& spec);

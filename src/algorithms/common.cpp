@@ -31,7 +31,8 @@ void require_contractive(const std::string& method, const CompressorTraits& trai
     char omega[32];
     std::snprintf(omega, sizeof omega, "%.6g", traits.omega);
     throw ConfigError("algorithm '" + method + "' needs a contractive compressor; this one is unbiased (omega = " +
-                      omega + "): scale it by 1/(omega+1) with the contractive wrapper (see ecco-train --list)");
+                      omega + "); wrap it as contractive(<spec>), which scales it by 1/(omega+1), e.g. "
+                      "--compressor 'contractive(qsgd:s=4)'");
   }
 }
 

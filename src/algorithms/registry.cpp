@@ -20,6 +20,8 @@ const detail::Registry<Method>& registry() {
            detail::make_ef14},
           {{"ef21", {kInit}, "EF21: sends C(grad f_i - g_i), tracks g_i"}, detail::make_ef21},
           {{"ef21w", {kInit}, "EF21-W: EF21 weighted by w_i = L_i / sum L_j, step with L_AM"}, detail::make_ef21w},
+          {{"ef21_plus", {}, "EF21+: sends C(grad - g_i) or C(grad), whichever lands closer to grad f_i"},
+           detail::make_ef21_plus},
           {{"ef21_sgd", {kBatch, kInit}, "EF21 with minibatch gradients"}, detail::make_ef21_sgd},
           {{"ef21_sgdm",
             {kBatch, {"eta", "0.1", "momentum weight of the fresh gradient, in (0, 1]"}, kInit},

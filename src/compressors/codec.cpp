@@ -36,6 +36,11 @@ bool valid_value_format(std::uint8_t tag) { return tag >= 1 && tag <= 4; }
 
 bool valid_value_code(std::uint8_t tag) { return tag >= 16 && tag <= 19; }
 
+// A tagged message (layout byte | kTaggedLayout) carries one tag byte first among its
+// parameters.
+constexpr std::uint8_t kTaggedLayout = 0x80;
+constexpr std::size_t kTagBytes = 1;
+
 std::size_t param_bytes(Layout layout, ValueCode code) {
   std::size_t bytes = layout == Layout::lowrank ? kLowrankParamBytes : 0;
   if (code == ValueCode::uniform_levels || code == ValueCode::power_levels) bytes += kLevelsParamBytes;
@@ -191,7 +196,7 @@ struct Plan {
 Plan plan_for(const Message& m, const EncodeOptions& options) {
   Plan plan;
   plan.layout = m.layout;
-  plan.params = param_bytes(m.layout, m.code);
+  plan.params = param_bytes(m.layout, m.code) + (m.tag != 0 ? kTagBytes : 0);
   if (m.layout != Layout::sparse) {
     plan.value_bytes = value_section_bytes(m.code, m.level_count, options.format, m.count());
     return plan;
@@ -300,6 +305,10 @@ void write_values(const Message& m, const Plan& plan, ValueFormat format, std::b
 }
 
 void write_params(const Message& m, std::byte* p) {
+  if (m.tag != 0) {
+    *p = static_cast<std::byte>(m.tag);
+    p += kTagBytes;
+  }
   if (m.layout == Layout::lowrank) {
     put_u32(p, m.rows);
     put_u32(p + 4, m.cols);
@@ -476,7 +485,7 @@ EncodedSize encode(const Message& message, const EncodeOptions& options, std::ve
   }
   std::memcpy(header, kMagic, 4);
   header[4] = static_cast<std::byte>(kWireVersion);
-  header[5] = static_cast<std::byte>(plan.layout);
+  header[5] = static_cast<std::byte>(static_cast<std::uint8_t>(plan.layout) | (message.tag != 0 ? kTaggedLayout : 0));
   header[6] = static_cast<std::byte>(message.code == ValueCode::raw ? static_cast<std::uint8_t>(options.format)
                                                                     : static_cast<std::uint8_t>(message.code));
   header[7] = static_cast<std::byte>(plan.index);
@@ -486,7 +495,7 @@ EncodedSize encode(const Message& message, const EncodeOptions& options, std::ve
   return size_of(plan);
 }
 
-void decode(std::span<const std::byte> bytes, Message& out) {
+EncodedSize decode(std::span<const std::byte> bytes, Message& out) {
   if (bytes.size() < kHeaderBytes) {
     bad("message truncated: " + str(bytes.size()) + " bytes, header needs " + str(kHeaderBytes));
   }
@@ -497,7 +506,8 @@ void decode(std::span<const std::byte> bytes, Message& out) {
   if (version != kWireVersion) {
     bad("unsupported message version " + str(version) + " (this build reads version " + str(kWireVersion) + ")");
   }
-  const auto layout_tag = static_cast<std::uint8_t>(h[5]);
+  const bool tagged = (static_cast<std::uint8_t>(h[5]) & kTaggedLayout) != 0;
+  const auto layout_tag = static_cast<std::uint8_t>(static_cast<std::uint8_t>(h[5]) & ~kTaggedLayout);
   if (layout_tag < 1 || layout_tag > 3) bad("unknown message layout " + str(layout_tag));
   const auto value_tag = static_cast<std::uint8_t>(h[6]);
   if (!valid_value_format(value_tag) && !valid_value_code(value_tag)) bad("unknown value codec " + str(value_tag));
@@ -523,9 +533,15 @@ void decode(std::span<const std::byte> bytes, Message& out) {
   if (layout == Layout::lowrank && quantised) bad("lowrank message with a quantised value codec");
 
   // Parameters.
-  const std::size_t params = param_bytes(layout, code);
+  const std::size_t params = param_bytes(layout, code) + (tagged ? kTagBytes : 0);
   if (bytes.size() < kHeaderBytes + params) bad("message truncated inside its codec parameters");
   const std::byte* p = h + kHeaderBytes;
+  std::uint8_t message_tag = 0;
+  if (tagged) {
+    message_tag = static_cast<std::uint8_t>(*p);
+    p += kTagBytes;
+    if (message_tag == 0) bad("tagged message with tag 0");
+  }
   std::uint32_t rows = 0;
   std::uint32_t cols = 0;
   std::uint32_t rank = 0;
@@ -596,6 +612,7 @@ void decode(std::span<const std::byte> bytes, Message& out) {
   out.scale = scale;
   out.seeded = index_codec == IndexCodec::seed;
   out.seed = 0;
+  out.tag = message_tag;
   out.rows = rows;
   out.cols = cols;
   out.rank = rank;
@@ -626,14 +643,22 @@ void decode(std::span<const std::byte> bytes, Message& out) {
     out.levels.clear();
     read_raw_values(values, n, format, out);
   }
+  EncodedSize size;
+  size.header = kHeaderBytes + params;
+  size.index = static_cast<std::size_t>(index_bytes);
+  size.value = static_cast<std::size_t>(value_bytes);
+  size.layout = layout;
+  size.index_codec = index_codec;
+  return size;
 }
 
-void decode(std::span<const std::byte> bytes, std::uint32_t expected_dim, Message& out) {
-  decode(bytes, out);
+EncodedSize decode(std::span<const std::byte> bytes, std::uint32_t expected_dim, Message& out) {
+  const EncodedSize size = decode(bytes, out);
   if (out.dim != expected_dim) {
     throw DecodeError("message dimension " + std::to_string(out.dim) + " differs from the model dimension " +
                       std::to_string(expected_dim));
   }
+  return size;
 }
 
 }  // namespace ecco

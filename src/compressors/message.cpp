@@ -14,6 +14,7 @@ void reset_encoding(Message& m) {
   m.levels.clear();
   m.seeded = false;
   m.seed = 0;
+  m.tag = 0;
   m.rows = 0;
   m.cols = 0;
   m.rank = 0;

@@ -96,7 +96,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   options.add_options("Method")
     ("problem", "objective: logistic[:lambda=], least_squares[:lambda=]",
      cxxopts::value<std::string>()->default_value(defaults.problem), "SPEC")
-    ("algorithm", "method: gd, sgd, dcgd, ef14, ef21, ef21w, ef21_sgd, ef21_sgdm, ef21_page, ef21_pp, ef21_bc, "
+    ("algorithm", "method: gd, sgd, dcgd, ef14, ef21, ef21w, ef21_plus, ef21_sgd, ef21_sgdm, ef21_page, ef21_pp, ef21_bc, "
      "ef21_hb, econtrol (keys: --list)", cxxopts::value<std::string>()->default_value(defaults.algorithm), "SPEC")
     ("compressor", "uplink compressor, e.g. identity, topk:k=1 (count), topk:k=0.01 (fraction)",
      cxxopts::value<std::string>()->default_value(defaults.compressor), "SPEC")

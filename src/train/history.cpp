@@ -7,8 +7,10 @@ namespace ecco {
 
 std::string csv_line(const MetricsRow& row) {
   char buffer[256];
-  std::snprintf(buffer, sizeof buffer, "%" PRId64 ",%.17g,%.17g,%" PRIu64 ",%" PRIu64 ",%.6f", row.round,
-                row.grad_norm_sq, row.loss, row.bits_up, row.bits_down, row.seconds);
+  std::snprintf(buffer, sizeof buffer,
+                "%" PRId64 ",%.17g,%.17g,%" PRIu64 ",%" PRIu64 ",%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64, row.round,
+                row.grad_norm_sq, row.loss, row.bits_up, row.bits_down, row.seconds, row.bits_up_header,
+                row.bits_up_index, row.bits_up_value);
   return buffer;
 }
 

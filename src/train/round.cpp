@@ -88,8 +88,8 @@ class RoundRunner {
   }
 
   // Collective: frames to the server, which decodes them in client order into the method.
-  // Returns the message bits the server received (server only).
-  std::uint64_t aggregate(Phase phase) {
+  // Returns the message bits the server received and adds their split to row (server only).
+  std::uint64_t aggregate(Phase phase, MetricsRow& row) {
     Clock clock;
     transport_.gather(frames_, received_);
     phases_.communicate += clock.lap();
@@ -112,7 +112,10 @@ class RoundRunner {
       }
       if (size == 0) continue;  // the client sent nothing this round
       try {
-        decode(std::span(received_).subspan(at, size), dim_, message_);
+        const EncodedSize split = decode(std::span(received_).subspan(at, size), dim_, message_);
+        row.bits_up_header += 8 * static_cast<std::uint64_t>(split.header);
+        row.bits_up_index += 8 * static_cast<std::uint64_t>(split.index);
+        row.bits_up_value += 8 * static_cast<std::uint64_t>(split.value);
       } catch (const DecodeError& e) {
         throw DecodeError("message of client " + std::to_string(i) + ": " + e.what());
       }
@@ -252,7 +255,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   const bool has_target = config.target_grad_norm_sq.has_value();
 
   runner.client_messages(0);
-  row.bits_up += runner.aggregate(Phase::initial);
+  row.bits_up += runner.aggregate(Phase::initial, row);
   log_row(0);
   bool stop = has_target && runner.agree(target_reached());
   std::int64_t t = 0;
@@ -260,7 +263,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     ++t;
     row.bits_down += runner.downlink(t);
     runner.client_messages(t);
-    row.bits_up += runner.aggregate(Phase::round);
+    row.bits_up += runner.aggregate(Phase::round, row);
     if (observer != nullptr) observer->on_progress(t, clock.seconds());
     if (t % config.log_every == 0 || t == config.rounds) {
       log_row(t);

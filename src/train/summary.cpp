@@ -142,6 +142,9 @@ std::string summary_json(const RunResult& result) {
   j.integer("rounds_run", static_cast<std::uint64_t>(result.rounds_run));
   j.integer("messages_up", result.messages_up);
   j.integer("bits_up", last.bits_up);
+  j.integer("bits_up_header", last.bits_up_header);
+  j.integer("bits_up_index", last.bits_up_index);
+  j.integer("bits_up_value", last.bits_up_value);
   j.integer("bits_down", last.bits_down);
   j.number("dense_fp32_bits_up", dense);
   j.number("compression_ratio_up", last.bits_up > 0 ? dense / static_cast<double>(last.bits_up) : 0.0);

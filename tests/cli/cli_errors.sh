@@ -70,7 +70,8 @@ check "is the --data file; refusing to overwrite it" --data "$work/good.svm" --c
 check "rounds: 1e20 is not a whole number\|--rounds: '1e20' is not a whole number" --rounds 1e20
 check "--clients: 99999999999999999999 is outside" --clients 99999999999999999999
 check "algorithm 'econtrol' has no theory step size" --algorithm econtrol
-check "needs a contractive compressor\|unknown compressor" --algorithm ef21 --compressor qsgd:s=4
+check "needs a contractive compressor; this one is unbiased (omega = 1.*wrap it as contractive(<spec>)" \
+  --algorithm ef21 --compressor qsgd:s=4
 check "client 0, round 0: message value at coordinate 0 is not finite" --data "$work/overflow.svm" --clients 1 --lr 0.1
 check "--out $work/no/such/dir/run.csv: cannot create" --data synthetic_classification --out "$work/no/such/dir/run.csv"
 

@@ -13,7 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for np in 1 2 4; do
   "$mpiexec" -n "$np" "$train" --data "$data" --out "$work/run$np.csv" --log-level warn "$@" > "$work/stdout$np"
-  cut -d, -f1-5 "$work/run$np.csv" > "$work/cols$np"
+  cut -d, -f1-5,7- "$work/run$np.csv" > "$work/cols$np"
   echo "np $np: $(wc -l < "$work/run$np.csv") lines, last row $(tail -n 1 "$work/run$np.csv")"
 done
 rows=$(wc -l < "$work/cols1")

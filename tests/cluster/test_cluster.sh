@@ -85,8 +85,8 @@ timeout --kill-after=10 120 "$mpiexec" -n 4 "$train" "${job[@]}" --out "$work/si
 rows=$(wc -l < "$work/single.csv")
 [ "$rows" -gt 100 ] || fail "the single-host CSV has only $rows lines"
 [ "$(head -n 1 "$work/cluster.csv")" = "$(head -n 1 "$work/single.csv")" ] || fail "the CSV headers differ"
-cut -d, -f1-5 "$work/cluster.csv" > "$work/cluster.cols"
-cut -d, -f1-5 "$work/single.csv" > "$work/single.cols"
+cut -d, -f1-5,7- "$work/cluster.csv" > "$work/cluster.cols"
+cut -d, -f1-5,7- "$work/single.csv" > "$work/single.cols"
 if ! cmp -s "$work/cluster.cols" "$work/single.cols"; then
   echo "FAIL: the cluster run differs from the single-host run:"
   diff "$work/single.cols" "$work/cluster.cols" | head -n 10

@@ -83,6 +83,7 @@ TEST(MpiEqualsSerial, EveryMethod) {
       {"ef14:batch=0.5", "topk:k=2", "theory"},
       {"ef21:init=compressed", "topk:k=2", "theory"},
       {"ef21w", "topk:k=1", "theory"},
+      {"ef21_plus", "topk:k=2", "theory"},
       {"ef21_sgd:batch=0.3", "topk:k=2", "theory"},
       {"ef21_sgdm:batch=4,eta=0.3", "topk:k=2", "theory"},
       {"ef21_page:batch=2,p=0.3", "topk:k=2", "theory"},

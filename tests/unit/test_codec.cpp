@@ -497,3 +497,35 @@ TEST(CodecEncodeErrors, StructuralProblemsAreInvalidArgument) {
 }
 
 }  // namespace
+
+// A method tag (EF21+) travels as one byte after the header, flagged in the layout byte.
+TEST(CodecTag, TaggedMessagesRoundTripAndCostOneByte) {
+  ecco::Message m;
+  m.clear_sparse(10);
+  m.indices = {2, 7};
+  m.values = {1.5, -2.0};
+  std::vector<std::byte> plain;
+  const EncodedSize plain_size = ecco::encode(m, ecco::ValueFormat::fp64, plain);
+  m.tag = 2;
+  std::vector<std::byte> tagged;
+  const EncodedSize tagged_size = ecco::encode(m, ecco::ValueFormat::fp64, tagged);
+  EXPECT_EQ(tagged.size(), plain.size() + 1);
+  EXPECT_EQ(tagged_size.header, plain_size.header + 1);
+  EXPECT_EQ(static_cast<unsigned>(tagged[5]), 0x80U | 2U);  // sparse layout, tagged
+  EXPECT_EQ(static_cast<unsigned>(tagged[20]), 2U);         // the tag, first parameter byte
+  ecco::Message back;
+  ecco::decode(tagged, 10, back);
+  EXPECT_EQ(back.tag, 2);
+  EXPECT_EQ(back.indices, m.indices);
+  EXPECT_EQ(back.values, m.values);
+  ecco::decode(plain, 10, back);
+  EXPECT_EQ(back.tag, 0);  // decoding resets it
+  // Every truncation of the tagged message is a DecodeError.
+  for (std::size_t n = 0; n < tagged.size(); ++n) {
+    EXPECT_THROW(ecco::decode(std::span(tagged).first(n), back), DecodeError) << n;
+  }
+  // A set tag flag with tag 0 is rejected (the CRC is recomputed so that the tag is the reason).
+  tagged[20] = std::byte{0};
+  wire_ref::fix_crc(tagged);
+  EXPECT_THROW(ecco::decode(tagged, back), DecodeError);
+}

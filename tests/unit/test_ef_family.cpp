@@ -327,3 +327,70 @@ TEST(EfFamilySetup, BadMethodSpecsAreConfigErrors) {
   c.step_size = "0.01";
   EXPECT_THROW(ecco::run_serial(c), ecco::ConfigError);  // floor(0.1 * 6) = 0 clients per round
 }
+
+// ---- EF21+ -----------------------------------------------------------------------------
+
+namespace {
+
+// A local objective whose gradients the test scripts, one per round.
+class ScriptedObjective final : public ecco::LocalObjective {
+ public:
+  explicit ScriptedObjective(std::vector<Eigen::VectorXd> gradients) : gradients_(std::move(gradients)) {}
+  std::size_t rows() const override { return 1; }
+  const Eigen::VectorXd& gradient(Eigen::Ref<const Eigen::VectorXd> /*x*/, std::int64_t version) override {
+    return gradients_.at(static_cast<std::size_t>(version));
+  }
+  void batch_gradient(Eigen::Ref<const Eigen::VectorXd> /*x*/, std::span<const std::uint32_t> /*batch*/,
+                      Eigen::Ref<Eigen::VectorXd> /*grad*/) override {}
+
+ private:
+  std::vector<Eigen::VectorXd> gradients_;
+};
+
+}  // namespace
+
+TEST(EfFamily, Ef21PlusKeepsTheCandidateCloserToTheGradient) {
+  const auto method = ecco::make_method("ef21_plus");
+  const auto top1 = ecco::make_compressor("topk:k=1");
+  ecco::MethodSetup setup;
+  setup.dim = 4;
+  setup.clients = 1;
+  setup.step_size = 0.1;
+  const auto client = method->make_client(setup, 0);
+  const auto server = method->make_server(setup);
+  Eigen::VectorXd g0(4), g1(4), g2(4);
+  g0 << 1, 0, 0, 0;
+  g1 << 0, 0, 0, 5;    // EF21: g + Top1(g1 - g) = (1,0,0,5), error 1; plain Top1(g1) = g1, error 0
+  g2 << 0, 0, 0.5, 5;  // EF21: g + Top1(g2 - g) = (0,0,0.5,5) exact; plain: error 0.5
+  ScriptedObjective objective({g0, g1, g2});
+  ecco::Rng rng(1), sample(2);
+  ecco::CompressorWorkspace workspace;
+  ecco::ClientEnv env{0, objective, *top1, rng, sample, workspace, ecco::ValueFormat::fp64};
+  const Eigen::VectorXd x = Eigen::VectorXd::Zero(4);
+  ecco::Message m;
+  // The server's g after each round, read back through the model step x - gamma g.
+  const auto server_g = [&](ecco::Phase phase) {
+    server->begin_aggregation();
+    server->accumulate(0, m);
+    server->end_aggregation(phase);
+    ecco::Message down;
+    server->make_downlink(x, down);
+    Eigen::VectorXd next(4);
+    down.assign_to(next);
+    return Eigen::VectorXd(-next / 0.1);
+  };
+  ASSERT_TRUE(client->initialize(x, env, m));
+  EXPECT_LE((server_g(ecco::Phase::initial) - g0).norm(), 1e-15);
+  ASSERT_TRUE(client->step(x, 1, env, m));
+  EXPECT_EQ(m.tag, 2);  // replace with Top1(g1)
+  EXPECT_LE((server_g(ecco::Phase::round) - g1).norm(), 1e-14);
+  ASSERT_TRUE(client->step(x, 2, env, m));
+  EXPECT_EQ(m.tag, 1);  // add Top1(g2 - g1)
+  EXPECT_LE((server_g(ecco::Phase::round) - g2).norm(), 1e-14);
+}
+
+TEST(EfFamily, Ef21PlusWithIdentityIsGdAndConverges) {
+  expect_same_iterates(run("gd", "identity", 0.05, 200), run("ef21_plus", "identity", 0.05, 200), 1e-12);
+  auto c = convex_config("ef21_plus", "topk:k=2", 6000);
+  EXPECT_LT(ecco::run_serial(c).history.back().grad_norm_sq, 1e-10);
+}

@@ -51,6 +51,8 @@ TEST(Summary, TotalsEqualTheLastCsvRowAndTheDenseFormula) {
   const auto& last = result.history.back();
   EXPECT_EQ(json_number(json, "bits_up"), static_cast<double>(last.bits_up));
   EXPECT_EQ(json_number(json, "bits_down"), static_cast<double>(last.bits_down));
+  EXPECT_EQ(json_number(json, "bits_up_index"), static_cast<double>(last.bits_up_index));
+  EXPECT_EQ(last.bits_up_header + last.bits_up_index + last.bits_up_value, last.bits_up);
   EXPECT_EQ(json_number(json, "grad_norm_sq"), last.grad_norm_sq);
   EXPECT_EQ(json_number(json, "rounds_run"), 40.0);
   // Initial round: all 5 clients; then floor(0.6 * 5) = 3 per round.
