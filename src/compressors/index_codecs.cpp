@@ -37,7 +37,6 @@ struct ChunkLayout {
   std::uint16_t shift[kSlots] = {};       // 7 x start byte of varint i
   std::uint16_t value_mask[kSlots] = {};  // 0x7F (one byte), 0x3FFF (two bytes), 0 past count
   std::uint16_t step[kSlots] = {};        // 1 for i < count (index i + 1 is the next base), else 0
-  std::uint64_t second_bytes = 0;    // 0x80 in each byte that is the second byte of a varint
 };
 
 struct ChunkTable {
@@ -58,7 +57,6 @@ struct ChunkTable {
         e.shift[e.count] = static_cast<std::uint16_t>(7 * pos);
         e.value_mask[e.count] = length == 2 ? 0x3FFF : 0x7F;
         e.step[e.count] = 1;
-        if (length == 2) e.second_bytes |= std::uint64_t{0x80} << (8 * (pos + 1));
         ++e.count;
         pos += length;
       }
@@ -75,10 +73,17 @@ inline std::uint64_t pack7(std::uint64_t w) {
   return ((x & 0x0FFFFFFF00000000ULL) >> 4) | (x & 0x000000000FFFFFFFULL);
 }
 
-// 0x80 in each zero byte of w, 0 elsewhere (exact, no borrows between bytes).
-inline std::uint64_t zero_bytes(std::uint64_t w) {
-  constexpr std::uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
-  return ~(((w & low7) + low7) | w | low7);
+// True if a byte with the continuation bit is followed by a zero byte: an overlong LEB128
+// form (the last byte of a varint longer than one byte may not be 0). One vectorised pass
+// over the section, so the decoding loop does not test it per varint.
+bool has_overlong(const std::byte* p, const std::byte* end) {
+  const auto* b = reinterpret_cast<const unsigned char*>(p);
+  const std::size_t n = static_cast<std::size_t>(end - p);
+  unsigned char found = 0;
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    found |= static_cast<unsigned char>(b[i] & (b[i + 1] == 0 ? 0x80U : 0U));
+  }
+  return found != 0;
 }
 
 const ChunkTable& chunk_table() {
@@ -189,9 +194,9 @@ void read_delta_varint(const std::byte* p, const std::byte* end, std::uint32_t c
   const ChunkTable& table = chunk_table();
   // base = previous index + 1, in 64 bits: it grows by at most 2^32 per entry, and since it
   // only grows, checking base <= dim once at the end bounds every index.
+  if (has_overlong(p, end)) throw DecodeError("delta-varint gap has an overlong encoding");
   std::uint64_t base = 0;
   std::uint32_t k = 0;
-  bool overlong = false;
   while (k < count) {
     // Fast path: the one- and two-byte varints at the start of the next 8 bytes, decoded
     // without branches; all kSlots slots are written (k + kSlots <= count), `count` of them kept.
@@ -208,7 +213,6 @@ void read_delta_varint(const std::byte* p, const std::byte* end, std::uint32_t c
           b += v + e.step[i];
         }
         base = b;
-        overlong |= (zero_bytes(w) & e.second_bytes) != 0;
         k += e.count;
         p += e.consumed;
         continue;
@@ -218,7 +222,6 @@ void read_delta_varint(const std::byte* p, const std::byte* end, std::uint32_t c
     dst[k++] = static_cast<std::uint32_t>(base);
     ++base;
   }
-  if (overlong) throw DecodeError("delta-varint gap has an overlong encoding");
   if (base > dim) {
     throw DecodeError("message index " + std::to_string(base - 1) + " out of range for dimension " +
                       std::to_string(dim));
