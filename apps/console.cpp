@@ -102,7 +102,7 @@ void ConsoleObserver::on_start(const RunInfo& info) {
                info.compressor_spec,
                info.down_compressor_spec == "(unused)" ? "" : " | down " + info.down_compressor_spec,
                info.problem_spec, info.data_source, info.rows, info.dim, info.split_spec);
-    log().info("{} clients on {} rank{} ({} per rank) | aggregation gather | codec ecco-v1, wire {} | step size {} "
+    log().info("{} clients on {} rank{} ({} per rank) | aggregation gather | wire format v2 (smallest index codec), values {} | step size {} "
                "= {:.6g} | {} rounds{}",
                info.config.clients, info.ranks, info.ranks == 1 ? "" : "s", clients_per_rank(info),
                to_string(info.config.wire), info.step_size_rule, info.step_size, info.config.rounds,

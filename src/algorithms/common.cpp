@@ -27,13 +27,16 @@ std::unique_ptr<ModelReplica> Method::make_replica(const MethodSetup& /*setup*/)
 namespace detail {
 
 void require_contractive(const std::string& method, const CompressorTraits& traits) {
-  if (traits.kind != CompressorClass::contractive) {
-    char omega[32];
-    std::snprintf(omega, sizeof omega, "%.6g", traits.omega);
-    throw ConfigError("algorithm '" + method + "' needs a contractive compressor; this one is unbiased (omega = " +
-                      omega + "); wrap it as contractive(<spec>), which scales it by 1/(omega+1), e.g. "
-                      "--compressor 'contractive(qsgd:s=4)'");
+  if (traits.kind == CompressorClass::contractive) return;
+  if (traits.kind == CompressorClass::biased) {
+    throw ConfigError("algorithm '" + method + "' needs a contractive compressor; this one is biased without a "
+                      "contraction guarantee (onebit, lowrank): use topk, randk, sign or contractive(<unbiased spec>)");
   }
+  char omega[32];
+  std::snprintf(omega, sizeof omega, "%.6g", traits.omega);
+  throw ConfigError("algorithm '" + method + "' needs a contractive compressor; this one is unbiased (omega = " +
+                    omega + "); wrap it as contractive(<spec>), which scales it by 1/(omega+1), e.g. "
+                    "--compressor 'contractive(qsgd:s=4)'");
 }
 
 TheoryStep ef21_rule(const StepSizeRule& rule, const TheoryInputs& in, double alpha, SmoothnessMean method_default) {

@@ -32,6 +32,10 @@ class Dcgd final : public Method {
       step.detail += " (DCGD has no guarantee with a biased compressor; EF21's rule for comparison)";
       return step;
     }
+    if (in.uplink.kind == CompressorClass::biased) {
+      throw ConfigError("algorithm 'dcgd' has no theory step size for a biased compressor without guarantees "
+                        "(onebit, lowrank): pass --lr VALUE");
+    }
     if (rule.pl) throw ConfigError("--lr theory:pl=true is not implemented for dcgd");
     TheoryStep step;
     step.alpha = 1.0;

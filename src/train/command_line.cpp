@@ -74,6 +74,7 @@ std::string list_text() {
   std::string out;
   list_family(out, "algorithms", "--algorithm", method_table());
   list_family(out, "compressors", "--compressor, --down-compressor", compressor_table());
+  out += describe_compressors() + "\n";
   list_family(out, "problems", "--problem", problem_table());
   list_family(out, "data generators", "--data; any other value is a LIBSVM file", data_generator_table());
   list_family(out, "splits", "--split", split_table());
