@@ -106,9 +106,12 @@ void ConsoleObserver::on_start(const RunInfo& info) {
                "= {:.6g} | {} rounds{}",
                info.config.clients, info.ranks, info.ranks == 1 ? "" : "s", clients_per_rank(info),
                to_string(info.config.wire), info.step_size_rule, info.step_size, info.config.rounds,
-               info.config.target_grad_norm_sq
-                   ? fmt::format(" or until grad_norm_sq <= {:.6g}", *info.config.target_grad_norm_sq)
-                   : std::string());
+               (info.config.target_grad_norm_sq
+                    ? fmt::format(" or until grad_norm_sq <= {:.6g}", *info.config.target_grad_norm_sq)
+                    : std::string()) +
+                   (info.config.target_accuracy
+                        ? fmt::format(" or until train_accuracy >= {:.6g}", *info.config.target_accuracy)
+                        : std::string()));
   }
   if (cl_.print_constants) {
     if (info.constants_computed) {

@@ -1,6 +1,7 @@
 #pragma once
 // The per-round CSV of a run:
-//   round,grad_norm_sq,loss,bits_up,bits_down,seconds,bits_up_header,bits_up_index,bits_up_value
+//   round,grad_norm_sq,loss,bits_up,bits_down,seconds,bits_up_header,bits_up_index,bits_up_value,
+//   train_accuracy (empty for problems without one)
 // Doubles are written with 17 significant digits, so equal files mean equal bits.
 #include <string>
 
@@ -25,6 +26,6 @@ class CsvHistoryWriter {
 // The CSV line of a row, without the trailing newline.
 std::string csv_line(const MetricsRow& row);
 inline constexpr const char* kCsvHeader =
-    "round,grad_norm_sq,loss,bits_up,bits_down,seconds,bits_up_header,bits_up_index,bits_up_value";
+    "round,grad_norm_sq,loss,bits_up,bits_down,seconds,bits_up_header,bits_up_index,bits_up_value,train_accuracy";
 
 }  // namespace ecco

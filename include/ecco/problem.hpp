@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ class Problem {
                               Eigen::Ref<Eigen::VectorXd> grad) const = 0;
   // An upper bound L_i on the smoothness constant of f_i, as defined in ALGORITHMS.md 1.13.
   virtual double smoothness() const = 0;
+  // Classification problems: rows of the shard that the model x classifies correctly.
+  // Others return nullopt (no accuracy metric).
+  virtual std::optional<std::size_t> correct(Eigen::Ref<const Eigen::VectorXd> /*x*/) const { return std::nullopt; }
 };
 
 // Builds problems of one spec ("logistic:lambda=0.1") on given data.

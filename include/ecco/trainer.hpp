@@ -4,6 +4,7 @@
 // the same history bit for bit, whatever the number of ranks.
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ struct RunConfig {
   std::int64_t log_every = 1;
   // Stop at the first logged round with ||grad f||^2 <= this (checked on logged rounds).
   std::optional<double> target_grad_norm_sq;
+  // Stop at the first logged round with train_accuracy >= this (classification problems).
+  std::optional<double> target_accuracy;
 };
 
 // One logged round. Row t describes the model after t server updates (row 0: the start).
@@ -42,6 +45,7 @@ struct MetricsRow {
   std::int64_t round = 0;
   double grad_norm_sq = 0.0;   // ||grad f(x^t)||^2, f = (1/n) sum_i f_i
   double loss = 0.0;           // f(x^t)
+  double train_accuracy = std::numeric_limits<double>::quiet_NaN();  // classification problems: correct rows / N
   std::uint64_t bits_up = 0;   // cumulative, all clients, encoded message bytes * 8
   std::uint64_t bits_down = 0; // cumulative, model bytes * 8 * clients
   double seconds = 0.0;        // wall time since the start of round 0

@@ -69,6 +69,14 @@ class Logistic final : public Problem {
 
   double smoothness() const override { return logistic_smoothness(data_, lambda_); }
 
+  // Rows with y a^T x > 0 (a zero margin counts as wrong).
+  std::optional<std::size_t> correct(Eigen::Ref<const Eigen::VectorXd> x) const override {
+    margins_.noalias() = data_.features * x;
+    std::size_t right = 0;
+    for (Eigen::Index j = 0; j < margins_.size(); ++j) right += data_.labels[j] * margins_[j] > 0.0 ? std::size_t{1} : std::size_t{0};
+    return right;
+  }
+
  private:
   Dataset data_;
   double lambda_;

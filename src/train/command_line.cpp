@@ -110,7 +110,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   options.add_options("Run")
     ("rounds", "number of server updates", cxxopts::value<std::string>()->default_value(std::to_string(defaults.rounds)), "T")
     ("seed", "global seed of every random stream", cxxopts::value<std::string>()->default_value(std::to_string(defaults.seed)), "S")
-    ("target-grad-norm-sq", "stop at the first logged round with ||grad f||^2 <= EPS", cxxopts::value<std::string>(), "EPS");
+    ("target-grad-norm-sq", "stop at the first logged round with ||grad f||^2 <= EPS", cxxopts::value<std::string>(), "EPS")
+    ("target-accuracy", "stop at the first logged round with training accuracy >= A (classification)",
+     cxxopts::value<std::string>(), "A");
   options.add_options("Output")
     ("out", "CSV file, one row per logged round", cxxopts::value<std::string>(), "PATH")
     ("summary", "JSON summary: resolved config, constants, totals, time per phase", cxxopts::value<std::string>(), "PATH")
@@ -182,6 +184,15 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       throw ConfigError("--target-grad-norm-sq: '" + text + "' is not a finite number >= 0");
     }
     c.target_grad_norm_sq = eps;
+  }
+  if (parsed.count("target-accuracy") > 0) {
+    const std::string text = parsed["target-accuracy"].as<std::string>();
+    char* end = nullptr;
+    const double a = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(a >= 0.0 && a <= 1.0)) {
+      throw ConfigError("--target-accuracy: '" + text + "' is not a number in [0, 1]");
+    }
+    c.target_accuracy = a;
   }
   cl.quiet = parsed.count("quiet") > 0;
   cl.print_constants = parsed.count("print-constants") > 0;

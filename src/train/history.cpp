@@ -1,6 +1,7 @@
 #include "ecco/history.hpp"
 
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 
 namespace ecco {
@@ -11,7 +12,13 @@ std::string csv_line(const MetricsRow& row) {
                 "%" PRId64 ",%.17g,%.17g,%" PRIu64 ",%" PRIu64 ",%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64, row.round,
                 row.grad_norm_sq, row.loss, row.bits_up, row.bits_down, row.seconds, row.bits_up_header,
                 row.bits_up_index, row.bits_up_value);
-  return buffer;
+  std::string line = buffer;
+  line += ',';
+  if (!std::isnan(row.train_accuracy)) {
+    std::snprintf(buffer, sizeof buffer, "%.17g", row.train_accuracy);
+    line += buffer;
+  }
+  return line;
 }
 
 CsvHistoryWriter::CsvHistoryWriter(std::string path) : file_(std::move(path), "--out") {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <string>
 
 #include "ecco/error.hpp"
@@ -65,7 +66,7 @@ class RoundRunner {
         dim_(static_cast<std::uint32_t>(state.info.dim)),
         clients_(state.info.config.clients),
         wire_(state.info.config.wire),
-        metrics_(static_cast<Eigen::Index>(state.info.dim) + 1) {}
+        metrics_(static_cast<Eigen::Index>(state.info.dim) + 2) {}
 
   // Every process: each local client's message (initial or round t) into one block of frames.
   void client_messages(std::int64_t t) {
@@ -154,15 +155,21 @@ class RoundRunner {
     return 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_;
   }
 
-  // Collective: f(x^t) and ||grad f(x^t)||^2 at the server, summed in client order.
+  // Collective: f(x^t), ||grad f(x^t)||^2 and the training accuracy at the server, summed
+  // in client order.
   void measure(std::int64_t t, MetricsRow& row) {
     Clock clock;
     const double gradient_before = gradient_seconds();
+    bool classifies = false;
     transport_.ordered_fold(metrics_, [&](Eigen::Ref<Eigen::VectorXd> acc) {
       const auto d = static_cast<Eigen::Index>(dim_);
       for (LocalClient& c : state_.clients) {
         acc.head(d) += c.oracle->gradient(state_.x, t);
         acc[d] += c.oracle->loss(state_.x, t);
+        if (const auto right = c.problem->correct(state_.x)) {
+          acc[d + 1] += static_cast<double>(*right);
+          classifies = true;
+        }
       }
     });
     const auto n = static_cast<double>(clients_);
@@ -170,6 +177,9 @@ class RoundRunner {
     row.round = t;
     row.grad_norm_sq = (metrics_.head(d) / n).squaredNorm();
     row.loss = metrics_[d] / n;
+    // Rank 0 always hosts client 0, so it knows whether the problem classifies.
+    row.train_accuracy = classifies ? metrics_[d + 1] / static_cast<double>(state_.info.rows)
+                                    : std::numeric_limits<double>::quiet_NaN();
     if (transport_.is_server() && !(std::isfinite(row.grad_norm_sq) && std::isfinite(row.loss))) {
       throw NumericError("round " + std::to_string(t) + ": f or ||grad f||^2 is not finite; the iterates diverged "
                          "(step size too large?)");
@@ -250,9 +260,12 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   };
 
   const auto target_reached = [&]() {
-    return result.is_server && config.target_grad_norm_sq && row.grad_norm_sq <= *config.target_grad_norm_sq;
+    if (!result.is_server) return false;
+    const bool grad = config.target_grad_norm_sq && row.grad_norm_sq <= *config.target_grad_norm_sq;
+    const bool accuracy = config.target_accuracy && row.train_accuracy >= *config.target_accuracy;
+    return grad || accuracy;
   };
-  const bool has_target = config.target_grad_norm_sq.has_value();
+  const bool has_target = config.target_grad_norm_sq.has_value() || config.target_accuracy.has_value();
 
   runner.client_messages(0);
   row.bits_up += runner.aggregate(Phase::initial, row);
@@ -273,12 +286,17 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   result.rounds_run = t;
   result.stopped_early = stop && t < config.rounds;
   if (stop) {
-    char reason[128];
-    std::snprintf(reason, sizeof reason, "target grad_norm_sq <= %.6g reached at round %lld",
-                  *config.target_grad_norm_sq, static_cast<long long>(t));
+    char reason[160];
+    if (config.target_grad_norm_sq && row.grad_norm_sq <= *config.target_grad_norm_sq) {
+      std::snprintf(reason, sizeof reason, "target grad_norm_sq <= %.6g reached at round %lld",
+                    *config.target_grad_norm_sq, static_cast<long long>(t));
+    } else {
+      std::snprintf(reason, sizeof reason, "target train_accuracy >= %.6g reached at round %lld",
+                    config.target_accuracy.value_or(0.0), static_cast<long long>(t));
+    }
     result.stop_reason = reason;
   } else {
-    result.stop_reason = has_target ? "all rounds done; target grad_norm_sq not reached" : "all rounds done";
+    result.stop_reason = has_target ? "all rounds done; target not reached" : "all rounds done";
   }
   result.phases = runner.phases();
   result.messages_up = runner.messages();

@@ -94,6 +94,14 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
     state.clients.push_back(std::move(client));
   }
   state.x = initial_point(config, info.dim);
+  if (config.target_accuracy) {
+    if (!(*config.target_accuracy >= 0.0 && *config.target_accuracy <= 1.0)) {
+      throw ConfigError("--target-accuracy must be in [0, 1]");
+    }
+    if (!state.clients.empty() && !state.clients.front().problem->correct(state.x)) {
+      throw ConfigError("--target-accuracy: problem '" + info.problem_spec + "' has no accuracy (classification only)");
+    }
+  }
 
   if (rank == 0) {
     if (rule.theory || options.compute_constants || state.method->needs_smoothness()) {

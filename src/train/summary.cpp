@@ -110,6 +110,11 @@ std::string summary_json(const RunResult& result) {
   } else {
     j.null("target_grad_norm_sq");
   }
+  if (c.target_accuracy) {
+    j.number("target_accuracy", *c.target_accuracy);
+  } else {
+    j.null("target_accuracy");
+  }
   j.integer("ranks", static_cast<std::uint64_t>(info.ranks));
   std::string per_rank = "[";
   for (int r = 0; r < info.ranks; ++r) {
@@ -164,6 +169,7 @@ std::string summary_json(const RunResult& result) {
   j.integer("round", static_cast<std::uint64_t>(last.round));
   j.number("grad_norm_sq", last.grad_norm_sq);
   j.number("loss", last.loss);
+  j.number("train_accuracy", last.train_accuracy);  // null without an accuracy
   j.close();
 
   j.boolean("stopped_early", result.stopped_early);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ecco/dataset.hpp"
+#include "ecco/error.hpp"
 #include "ecco/summary.hpp"
 #include "ecco/trainer.hpp"
 
@@ -103,5 +105,48 @@ TEST(TargetStop, UnreachedTargetRunsAllRounds) {
   const auto result = ecco::run_serial(c);
   EXPECT_FALSE(result.stopped_early);
   EXPECT_EQ(result.rounds_run, 40);
-  EXPECT_EQ(result.stop_reason, "all rounds done; target grad_norm_sq not reached");
+  EXPECT_EQ(result.stop_reason, "all rounds done; target not reached");
+}
+
+TEST(TrainAccuracy, IsTheShareOfRowsOnTheRightSideOfTheModel) {
+  ecco::RunConfig c;
+  c.data = "synthetic_classification:rows=300,dim=10,density=0.5,seed=6";
+  c.clients = 7;
+  c.rounds = 50;
+  c.log_every = 10;
+  c.compressor = "topk:k=3";
+  const auto result = ecco::run_serial(c);
+  // Recount with the model the run ended at, from the same generated rows.
+  ecco::SyntheticClassification gen;
+  gen.rows = 300;
+  gen.dim = 10;
+  gen.density = 0.5;
+  gen.seed = 6;
+  const auto data = ecco::make_synthetic_classification(gen);
+  const Eigen::VectorXd margins = data.features * result.x;
+  double right = 0;
+  for (Eigen::Index j = 0; j < margins.size(); ++j) right += data.labels[j] * margins[j] > 0 ? 1 : 0;
+  EXPECT_EQ(result.history.back().train_accuracy, right / 300.0);
+  EXPECT_GT(result.history.back().train_accuracy, 0.6);  // it learned something
+  EXPECT_EQ(result.history.front().train_accuracy, 0.0);  // x0 = 0: every margin is 0, counted wrong
+}
+
+TEST(TrainAccuracy, TargetStopsTheRunAndNeedsAClassificationProblem) {
+  ecco::RunConfig c;
+  c.data = "synthetic_classification:rows=300,dim=10,density=0.5,seed=6";
+  c.clients = 7;
+  c.rounds = 2000;
+  c.log_every = 5;
+  c.compressor = "topk:k=3";
+  c.target_accuracy = 0.7;
+  const auto result = ecco::run_serial(c);
+  EXPECT_TRUE(result.stopped_early);
+  EXPECT_GE(result.history.back().train_accuracy, 0.7);
+  for (std::size_t r = 0; r + 1 < result.history.size(); ++r) EXPECT_LT(result.history[r].train_accuracy, 0.7);
+  EXPECT_NE(result.stop_reason.find("train_accuracy"), std::string::npos);
+
+  auto regression = small_run();
+  EXPECT_TRUE(std::isnan(ecco::run_serial(regression).history.back().train_accuracy));
+  regression.target_accuracy = 0.5;
+  EXPECT_THROW(ecco::run_serial(regression), ecco::ConfigError);
 }
