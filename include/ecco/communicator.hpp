@@ -66,6 +66,7 @@ class Communicator {
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
+  mutable std::vector<int> displacements_;  // gather_bytes scratch (not thread-safe)
 };
 
 }  // namespace ecco

@@ -48,7 +48,7 @@ void Communicator::gather_bytes(std::span<const std::byte> local, std::vector<st
   const int count = static_cast<int>(local.size());
   all.clear();
   counts.clear();
-  std::vector<int> displacements;
+  std::vector<int>& displacements = displacements_;  // reused: no allocation per round
   if (rank_ == root) counts.resize(static_cast<std::size_t>(size_));
   check_mpi(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_), "MPI_Gather (sizes)");
   if (rank_ == root) {

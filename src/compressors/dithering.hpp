@@ -31,19 +31,24 @@ inline double dither_scale(const double* v, std::size_t n, DitherNorm norm, cons
   return scale;
 }
 
+// Turns out into a quantised message of `code` with s levels and `scale`, one level per
+// value. Returns false, with every level and value 0, when scale is 0 (a zero input).
+inline bool begin_levels(Message& out, ValueCode code, std::uint32_t s, double scale) {
+  out.code = code;
+  out.level_count = s;
+  out.scale = scale;
+  out.levels.resize(out.values.size());
+  if (scale != 0.0) return true;
+  std::fill(out.levels.begin(), out.levels.end(), 0);
+  std::fill(out.values.begin(), out.values.end(), 0.0);
+  return false;
+}
+
 inline void dither_uniform(std::uint32_t s, DitherNorm norm, const char* name, Rng& rng, Message& out) {
   const std::size_t n = out.values.size();
   double* v = out.values.data();
   const double scale = dither_scale(v, n, norm, name);
-  out.code = ValueCode::uniform_levels;
-  out.level_count = s;
-  out.scale = scale;
-  out.levels.resize(n);
-  if (scale == 0.0) {
-    std::fill(out.levels.begin(), out.levels.end(), 0);
-    std::fill(out.values.begin(), out.values.end(), 0.0);
-    return;
-  }
+  if (!begin_levels(out, ValueCode::uniform_levels, s, scale)) return;
   const auto s_real = static_cast<double>(s);
   const double levels_per_unit = s_real / scale;
   std::int32_t* levels = out.levels.data();

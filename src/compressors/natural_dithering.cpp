@@ -47,15 +47,7 @@ class NaturalDithering final : public Quantiser {
     const std::size_t n = out.values.size();
     double* v = out.values.data();
     const double scale = dither_scale(v, n, norm_, "natural_dithering");
-    out.code = ValueCode::power_levels;
-    out.level_count = s_;
-    out.scale = scale;
-    out.levels.resize(n);
-    if (scale == 0.0) {
-      std::fill(out.levels.begin(), out.levels.end(), 0);
-      std::fill(out.values.begin(), out.values.end(), 0.0);
-      return;
-    }
+    if (!begin_levels(out, ValueCode::power_levels, s_, scale)) return;
     const int s = static_cast<int>(s_);
     const double lowest = pow2(1 - s);
     const double inverse_lowest = pow2(s - 1);
