@@ -28,6 +28,11 @@ class GradientOracle final : public LocalObjective {
                       Eigen::Ref<Eigen::VectorXd> grad) override;
 
   const Problem& problem() const { return problem_; }
+  // Mean of the losses computed since the last call (full evaluations and minibatch
+  // losses, each counted once), then forgets them; NaN when there were none. This is the
+  // "training loss" a minibatch run logs.
+  double take_mean_loss();
+
   // Number of full gradient evaluations so far.
   std::int64_t evaluations() const { return evaluations_; }
   // Wall time spent in the problem's loss and gradient code so far, in seconds.
@@ -42,6 +47,8 @@ class GradientOracle final : public LocalObjective {
   std::int64_t version_ = -1;
   std::int64_t evaluations_ = 0;
   double seconds_ = 0.0;
+  double loss_sum_ = 0.0;  // since the last take_mean_loss()
+  std::int64_t loss_count_ = 0;
 };
 
 }  // namespace ecco

@@ -16,6 +16,7 @@
 
 #include "ecco/dataset.hpp"
 #include "ecco/spec.hpp"
+#include "ecco/tensor_layout.hpp"
 
 namespace ecco {
 
@@ -33,8 +34,8 @@ class Problem {
                                    Eigen::Ref<Eigen::VectorXd> grad) const = 0;
   // Minibatch gradient: grad of (1/|B|) sum_{j in B} l_j(x) + r(x), B = batch (row numbers
   // of the shard, each < rows(), not empty). With B = all rows it equals the full gradient
-  // up to summation order.
-  virtual void batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
+  // up to summation order. Returns the minibatch loss (1/|B|) sum_{j in B} l_j(x) + r(x).
+  virtual double batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
                               Eigen::Ref<Eigen::VectorXd> grad) const = 0;
   // An upper bound L_i on the smoothness constant of f_i, as defined in ALGORITHMS.md 1.13.
   virtual double smoothness() const = 0;
@@ -48,9 +49,22 @@ class ProblemFactory {
  public:
   virtual ~ProblemFactory() = default;
   virtual std::string spec() const = 0;
+  // Called once with the whole training set, before make(), tensors() and initial_point():
+  // DataError if the data does not suit the problem; problems whose shape depends on the
+  // data (classes, input dimension) remember it here.
+  virtual void prepare(const Dataset& /*train*/) {}
+  // A problem on the given rows (a client's shard, or a slice of a test set: DataError if
+  // their labels or dimension do not fit what prepare() saw).
   virtual std::unique_ptr<Problem> make(Dataset shard) const = 0;
-  // DataError if the whole dataset does not suit the problem (checked once, before the split).
-  virtual void check_data(const Dataset& /*all*/) const {}
+  // The named tensors of x (after prepare); their sizes add up to the model dimension.
+  // Default: one vector of the data's dimension.
+  virtual TensorLayout tensors(const Dataset& train) const { return single_tensor(train.dim()); }
+  // Writes the problem's own starting point into x (size: the model dimension) and returns
+  // true, or returns false when it has none (then --x0 decides). Deterministic.
+  virtual bool initial_point(Eigen::Ref<Eigen::VectorXd> /*x*/) const { return false; }
+  // False for models whose full gradient over the training set is too costly to evaluate
+  // at every logged round (softmax, mlp): runs then log minibatch losses by default.
+  virtual bool cheap_full_gradient() const { return true; }
   // Smoothness of the problem on the given rows (the global L of the papers on all data,
   // L_i on a client's shard).
   virtual double smoothness_of(const Dataset& rows) const = 0;

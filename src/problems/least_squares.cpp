@@ -40,17 +40,21 @@ class LeastSquares final : public Problem {
     return residual_.squaredNorm() / rows + nonconvex_regulariser(x, lambda_);
   }
 
-  void batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
-                      Eigen::Ref<Eigen::VectorXd> grad) const override {
+  double batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
+                        Eigen::Ref<Eigen::VectorXd> grad) const override {
     grad.setZero();
+    double sum = 0.0;
     for (const std::uint32_t j : batch) {
       const auto row = static_cast<Eigen::Index>(j);
       double r = -data_.labels[row];
       for (SparseRows::InnerIterator it(data_.features, row); it; ++it) r += it.value() * x[it.index()];
+      sum += r * r;
       for (SparseRows::InnerIterator it(data_.features, row); it; ++it) grad[it.index()] += r * it.value();
     }
-    grad *= 2.0 / static_cast<double>(batch.size());
+    const auto size = static_cast<double>(batch.size());
+    grad *= 2.0 / size;
     add_nonconvex_regulariser_gradient(x, lambda_, grad);
+    return sum / size + nonconvex_regulariser(x, lambda_);
   }
 
   double smoothness() const override { return least_squares_smoothness(data_, lambda_); }

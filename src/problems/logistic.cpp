@@ -52,19 +52,23 @@ class Logistic final : public Problem {
     return sum / rows + nonconvex_regulariser(x, lambda_);
   }
 
-  void batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
-                      Eigen::Ref<Eigen::VectorXd> grad) const override {
+  double batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
+                        Eigen::Ref<Eigen::VectorXd> grad) const override {
     grad.setZero();
+    double sum = 0.0;
     for (const std::uint32_t j : batch) {
       const auto row = static_cast<Eigen::Index>(j);
       const double y = data_.labels[row];
       double margin = 0.0;
       for (SparseRows::InnerIterator it(data_.features, row); it; ++it) margin += it.value() * x[it.index()];
+      sum += softplus(-y * margin);
       const double w = -y / (1.0 + std::exp(y * margin));
       for (SparseRows::InnerIterator it(data_.features, row); it; ++it) grad[it.index()] += w * it.value();
     }
-    grad /= static_cast<double>(batch.size());
+    const auto size = static_cast<double>(batch.size());
+    grad /= size;
     add_nonconvex_regulariser_gradient(x, lambda_, grad);
+    return sum / size + nonconvex_regulariser(x, lambda_);
   }
 
   double smoothness() const override { return logistic_smoothness(data_, lambda_); }
@@ -99,7 +103,7 @@ class LogisticFactory final : public ProblemFactory {
 
   double smoothness_of(const Dataset& rows) const override { return logistic_smoothness(rows, lambda_); }
 
-  void check_data(const Dataset& all) const override {
+  void prepare(const Dataset& all) override {
     std::set<double> labels;
     for (Eigen::Index j = 0; j < all.labels.size() && labels.size() <= 3; ++j) labels.insert(all.labels[j]);
     if (labels.size() == 2 && labels.count(-1.0) == 1 && labels.count(1.0) == 1) return;

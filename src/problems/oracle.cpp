@@ -1,6 +1,7 @@
 #include "ecco/oracle.hpp"
 
 #include <chrono>
+#include <limits>
 
 namespace ecco {
 
@@ -20,6 +21,8 @@ void GradientOracle::evaluate(const Eigen::Ref<const Eigen::VectorXd>& x, std::i
   const auto start = std::chrono::steady_clock::now();
   loss_ = problem_.loss_and_gradient(x, gradient_);
   seconds_ += since(start);
+  loss_sum_ += loss_;
+  ++loss_count_;
   version_ = version;
   ++evaluations_;
 }
@@ -27,8 +30,17 @@ void GradientOracle::evaluate(const Eigen::Ref<const Eigen::VectorXd>& x, std::i
 void GradientOracle::batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
                                     Eigen::Ref<Eigen::VectorXd> grad) {
   const auto start = std::chrono::steady_clock::now();
-  problem_.batch_gradient(x, batch, grad);
+  loss_sum_ += problem_.batch_gradient(x, batch, grad);
+  ++loss_count_;
   seconds_ += since(start);
+}
+
+double GradientOracle::take_mean_loss() {
+  const double mean = loss_count_ > 0 ? loss_sum_ / static_cast<double>(loss_count_)
+                                      : std::numeric_limits<double>::quiet_NaN();
+  loss_sum_ = 0.0;
+  loss_count_ = 0;
+  return mean;
 }
 
 const Eigen::VectorXd& GradientOracle::gradient(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t version) {

@@ -72,7 +72,7 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   info.step_size_rule = rule.to_string();
 
   const Dataset data = load_dataset(config.data, config.dim, config.clients);
-  factory->check_data(data);
+  factory->prepare(data);
   info.data_source = data.source;
   info.dim = data.dim();
   info.rows = data.rows();
