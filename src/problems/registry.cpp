@@ -17,6 +17,17 @@ const detail::Registry<ProblemFactory>& registry() {
             {{"lambda", "0", "weight of the non-convex regulariser sum x^2/(1+x^2), >= 0"}},
             "linear regression (1/N_i)||A_i x - b_i||^2 on the labels as targets"},
            detail::make_least_squares},
+          {{"softmax",
+            {{"lambda", "0", "weight of the L2 regulariser (lambda/2)||x||^2, >= 0"}},
+            "multinomial logistic regression (weight C x d_in, bias C) on the distinct labels as classes"},
+           detail::make_softmax},
+          {{"mlp",
+            {{"hidden", "512x512", "hidden layer widths joined by 'x', each 1..65536"},
+             {"act", "relu", "activation of the hidden layers: relu or tanh"},
+             {"init_seed", "1", "seed of the starting point (He uniform for relu, Glorot uniform for tanh)"},
+             {"lambda", "0", "weight of the L2 regulariser (lambda/2)||x||^2, >= 0"}},
+            "fully connected network d_in -> hidden -> C classes, softmax cross-entropy; needs a constant --lr"},
+           detail::make_mlp},
       });
   return table;
 }

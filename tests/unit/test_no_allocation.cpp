@@ -1,10 +1,13 @@
 // In the steady state of a training run (buffers already grown by earlier rounds), a round
 // trip compress -> round_to_wire -> encode -> decode -> add_to allocates nothing, for every
-// kind of compressor and codec. The global operator new of this test binary counts
-// allocations while armed.
+// kind of compressor and codec; neither do the classification models' gradients and
+// losses. The global operator new of this test binary counts allocations while armed, and
+// so does malloc (what Eigen allocates with) on glibc without AddressSanitizer.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -14,7 +17,9 @@
 
 #include "ecco/codec.hpp"
 #include "ecco/compressor.hpp"
+#include "ecco/dataset.hpp"
 #include "ecco/message.hpp"
+#include "ecco/problem.hpp"
 #include "ecco/rng.hpp"
 
 namespace {
@@ -32,6 +37,21 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+// malloc forwards to glibc's own allocator (so free, realloc and calloc stay consistent)
+// and counts while armed. AddressSanitizer replaces malloc itself: no counting there.
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define ECCO_COUNT_MALLOC 1
+extern "C" void* __libc_malloc(std::size_t size);
+namespace {
+std::atomic<bool> malloc_armed{false};
+std::atomic<long> malloc_calls{0};
+}  // namespace
+extern "C" void* malloc(std::size_t size) noexcept {
+  if (malloc_armed.load(std::memory_order_relaxed)) malloc_calls.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(size);
+}
+#endif
 
 namespace {
 
@@ -71,6 +91,63 @@ TEST(NoAllocation, SteadyStateRoundTripOfEveryKind) {
       EXPECT_EQ(allocations.load(), 0) << spec << " " << ecco::to_string(format);
     }
   }
+}
+
+// softmax and mlp on 200 features and 10 classes (hidden 160x160: products large enough
+// that Eigen would take its packing buffers from the heap if they were not tiled).
+TEST(NoAllocation, SteadyStateModelGradientsAndLosses) {
+#ifndef ECCO_COUNT_MALLOC
+  GTEST_SKIP() << "malloc is not counted in this build";
+#else
+  const Eigen::Index rows = 300;
+  const Eigen::Index dim = 200;
+  ecco::Rng data_rng(3);
+  Eigen::MatrixXd a(rows, dim);
+  Eigen::VectorXd labels(rows);
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    for (Eigen::Index c = 0; c < dim; ++c) a(r, c) = data_rng.uniform();
+    labels[r] = static_cast<double>(r % 10);
+  }
+  ecco::Dataset data;
+  data.features = a.sparseView();
+  data.labels = labels;
+  data.source = "no-allocation";
+  std::vector<std::uint32_t> all(static_cast<std::size_t>(rows));
+  for (std::size_t r = 0; r < all.size(); ++r) all[r] = static_cast<std::uint32_t>(r);
+  for (const std::string spec : {"softmax", "mlp:hidden=160x160", "mlp:hidden=160x160,act=tanh,lambda=0.01"}) {
+    const auto factory = ecco::make_problem_factory(spec);
+    factory->prepare(data);
+    const auto problem = factory->make(data);
+    Eigen::VectorXd x(static_cast<Eigen::Index>(problem->dim()));
+    for (Eigen::Index j = 0; j < x.size(); ++j) x[j] = 0.05 * data_rng.normal();
+    Eigen::VectorXd grad(x.size());
+    std::vector<std::uint32_t> batch(64);
+    ecco::Rng batch_rng(4);
+    const auto draw = [&] {
+      for (std::uint32_t& j : batch) j = static_cast<std::uint32_t>(batch_rng.uniform_index(all.size()));
+    };
+    double sink = 0.0;
+    const auto work = [&] {
+      draw();
+      sink += problem->batch_gradient(x, batch, grad);
+      sink += problem->loss(x);
+      sink += problem->loss_and_gradient(x, grad);
+      sink += static_cast<double>(problem->correct(x).value_or(0));
+      sink += problem->batch_gradient(x, all, grad);  // two chunks
+    };
+    work();  // grows the scratch buffers
+    allocations = 0;
+    malloc_calls = 0;
+    armed = true;
+    malloc_armed = true;
+    work();
+    malloc_armed = false;
+    armed = false;
+    EXPECT_EQ(allocations.load(), 0) << spec;
+    EXPECT_EQ(malloc_calls.load(), 0) << spec;
+    EXPECT_TRUE(std::isfinite(sink)) << spec;
+  }
+#endif
 }
 
 }  // namespace
