@@ -9,6 +9,7 @@ packages=(
   libeigen3-dev libspdlog-dev libfmt-dev libcxxopts-dev
   libgtest-dev zlib1g-dev
   python3-numpy python3-matplotlib
+  dataset-fashion-mnist
   iproute2 util-linux iputils-ping
 )
 

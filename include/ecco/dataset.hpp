@@ -44,6 +44,17 @@ std::uint64_t fingerprint(const Dataset& data);
 // Every malformed input is a DataError "path:line: what (allowed: ...)".
 Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim = std::nullopt);
 
+// Reads an IDX image file and its label file (the format of MNIST and Fashion-MNIST), each
+// plain or gzip-compressed (detected from the content). Images: big-endian uint32 magic
+// 0x00000803, then count, rows, cols, then count * rows * cols uint8 pixels; labels: magic
+// 0x00000801, then count, then count uint8 labels. Row i holds image i's pixels / 255 in
+// row-major order, zeros omitted (d = rows * cols); its label is the byte as a number (not
+// remapped). source = images_path. Every malformed input is a DataError "path: what" naming
+// the file at fault: missing, not a regular file, unreadable, corrupt or truncated gzip,
+// wrong magic, a count of 0 or above 2^31, rows or cols 0 or rows * cols above 2^24, fewer
+// bytes than the header promises, trailing bytes, image count != label count.
+Dataset read_idx(const std::string& images_path, const std::string& labels_path);
+
 // Binary classification data generated from a seed: each row has `density * dim` non-zero
 // features (at least one) drawn uniformly in [0, 1), label = sign(<w, a> + noise) for a
 // hidden w ~ N(0, I). Deterministic for a given seed.
@@ -104,10 +115,28 @@ struct ClientSplit {
 ClientSplit make_split(const Dataset& data, std::size_t clients, std::string_view spec_text);
 std::span<const SpecEntry> split_table();
 
-// --data: a generator spec from data_generator_table() (synthetic_classification[:...],
-// synthetic[:...]) or else a LIBSVM file path. `clients` is --clients (the regression
-// generator makes one block of rows per client); `dim` is --dim.
+// --data: a spec from data_generator_table() or else a LIBSVM file path. The specs:
+//  * synthetic_classification[:...], synthetic[:...]: the generators above;
+//  * fashion_mnist[:dir=,rows=,test_rows=]: train-{images-idx3,labels-idx1}-ubyte.gz of
+//    `dir` (default /usr/share/datasets/fashion-mnist, where the Debian package
+//    dataset-fashion-mnist installs them), the first `rows` rows (0: all 60000);
+//  * idx:images=PATH,labels=PATH: any IDX pair (read_idx).
+// `clients` is --clients (the regression generator makes one block of rows per client);
+// `dim` is --dim, which must equal the d of a spec's data (ConfigError otherwise). source is
+// the file path or the canonical spec. A missing Fashion-MNIST file is a DataError that
+// names the Debian package; a bad spec or a rows= above the file's count is a ConfigError.
 Dataset load_dataset(const std::string& text, std::optional<std::size_t> dim, std::size_t clients);
 std::span<const SpecEntry> data_generator_table();
+
+// The held-out test set for training data `train_text` (a --data value) of dimension `dim`:
+//  * "none": nullopt;
+//  * "auto": for fashion_mnist training data the t10k-{images-idx3,labels-idx1}-ubyte.gz
+//    files of the same dir (the first `test_rows` rows of that spec; 0: all 10000), for any
+//    other training data nullopt;
+//  * idx:images=PATH,labels=PATH: that IDX pair (read_idx);
+//  * anything else: a LIBSVM file, read_libsvm(test_text, dim) (an index > dim is an error).
+// A test set whose d differs from `dim` is a DataError "source: ..." naming both.
+std::optional<Dataset> load_test_dataset(const std::string& test_text, const std::string& train_text,
+                                         std::size_t dim);
 
 }  // namespace ecco

@@ -20,7 +20,7 @@ namespace ecco {
 class Communicator;
 
 struct RunConfig {
-  std::string data = "synthetic_classification";  // LIBSVM path or generator spec (data_generator_table())
+  std::string data = "synthetic_classification";  // LIBSVM path or data source spec (data_generator_table())
   std::optional<std::size_t> dim;  // feature dimension (default: largest index in the file)
   std::string problem = "logistic:lambda=0.1";
   std::size_t clients = 20;

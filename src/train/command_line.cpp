@@ -76,7 +76,7 @@ std::string list_text() {
   list_family(out, "compressors", "--compressor, --down-compressor", compressor_table());
   out += describe_compressors() + "\n";
   list_family(out, "problems", "--problem", problem_table());
-  list_family(out, "data generators", "--data; any other value is a LIBSVM file", data_generator_table());
+  list_family(out, "data sources", "--data; any other value is a LIBSVM file", data_generator_table());
   list_family(out, "splits", "--split", split_table());
   out += "step sizes (--lr)\n  a number > 0, or theory[:mult=1,mean=auto|qm|am,pl=false]: the method's theory rule\n";
   return out;
@@ -87,7 +87,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   const RunConfig defaults;
   // clang-format off
   options.add_options("Data")
-    ("data", "LIBSVM file, or a generator: synthetic_classification[:...], synthetic[:...] (see --list)",
+    ("data", "LIBSVM file, or a spec: synthetic_classification[:...], synthetic[:...], fashion_mnist[:...], "
+     "idx:images=,labels= (see --list)",
      cxxopts::value<std::string>()->default_value(defaults.data), "PATH|SPEC")
     ("dim", "feature dimension (default: largest index in the file)", cxxopts::value<std::string>(), "D")
     ("clients", "number of clients n",
@@ -121,7 +122,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.log_every)), "N")
     ("print-constants", "print L, L_i statistics, alpha, xi and the step size")
     ("log-level", "trace, debug, info, warn or error", cxxopts::value<std::string>()->default_value("info"), "LEVEL")
-    ("list", "list every algorithm, compressor, problem, data generator and split with keys and defaults")
+    ("list", "list every algorithm, compressor, problem, data source and split with keys and defaults")
     ("version", "print the version and exit")
     ("h,help", "print this help and exit");
   // clang-format on

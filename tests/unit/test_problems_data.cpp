@@ -967,10 +967,10 @@ TEST(SyntheticRegression, InvalidConfigsAreConfigErrors) {
 // =======================================================================================
 // load_dataset
 
-TEST(DataSource, GeneratorTableListsBothGenerators) {
+TEST(DataSource, TableListsTheGeneratorsAndIdxSources) {
   std::set<std::string> names;
   for (const ecco::SpecEntry& entry : ecco::data_generator_table()) names.insert(entry.name);
-  EXPECT_EQ(names, (std::set<std::string>{"synthetic_classification", "synthetic"}));
+  EXPECT_EQ(names, (std::set<std::string>{"synthetic_classification", "synthetic", "fashion_mnist", "idx"}));
 }
 
 TEST(DataSource, SyntheticFollowsTheClientsArgument) {
