@@ -109,7 +109,9 @@ std::unique_ptr<Compressor> make_compressor(std::string_view spec_text);
 // and compress() an x of that size (same). Traits: contractive if every tensor's compressor is
 // contractive (dense included), alpha = the smallest alpha, since ||C(x) - x||^2 is the sum of
 // the tensors' errors; else unbiased if every tensor's is unbiased or dense, omega = the
-// largest omega; else biased. Positively homogeneous / deterministic if every tensor's is.
+// largest omega; else, if every tensor's is contractive or unbiased with omega < 1 (hence
+// contractive with alpha = 1 - omega), contractive with the smallest such alpha; else biased.
+// Positively homogeneous / deterministic if every tensor's is.
 // bits = the tensors' bits + 192 per tensor (the 4-byte length and 20-byte header of each
 // part on the wire); index_bits = the tensors' index bits.
 //

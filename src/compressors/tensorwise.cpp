@@ -13,7 +13,11 @@
 //    E C_k(x_k) = x_k for all k. So if every C_k is contractive with alpha_k (identity: 1),
 //    E||C(x) - x||^2 <= sum_k (1 - alpha_k) ||x_k||^2 <= (1 - min alpha_k) ||x||^2: contractive
 //    with alpha = min alpha_k. Else, if every C_k is unbiased with omega_k or dense (omega 0),
-//    unbiased with omega = max omega_k by the same sum. Else biased.
+//    unbiased with omega = max omega_k by the same sum. Else, if every C_k is contractive or
+//    unbiased with omega_k < 1 (then E||C_k(x_k) - x_k||^2 <= omega_k ||x_k||^2: contractive with
+//    alpha_k = 1 - omega_k, as in compose.hpp), contractive with alpha = the smallest of these
+//    (e.g. topk+qsgd, where a one-coordinate tensor leaves only the unbiased quantiser). Else
+//    biased.
 //  * Positively homogeneous / deterministic if every C_k is. Theoretical bits: the sum of the
 //    C_k's bits plus 192 per tensor (its part's 4-byte length and 20-byte header, which the
 //    single-message convention leaves out only once); index bits: the sum of the C_k's.
@@ -88,8 +92,10 @@ class TensorWise final : public Compressor {
     check_dim(dim);
     bool contractive = true;
     bool unbiased = true;
+    bool mixed_contractive = true;  // every part contractive or unbiased with omega < 1
     double alpha = 1.0;
     double omega = 0.0;
+    double mixed_alpha = 1.0;
     CompressorTraits total{.kind = CompressorClass::biased,
                            .alpha = 0.0,
                            .omega = 0.0,
@@ -101,7 +107,14 @@ class TensorWise final : public Compressor {
       const CompressorTraits part = t.compressor->traits(t.size);
       contractive &= part.kind == CompressorClass::contractive;
       unbiased &= t.dense || part.kind == CompressorClass::unbiased;
-      if (part.kind == CompressorClass::contractive) alpha = std::min(alpha, part.alpha);
+      if (part.kind == CompressorClass::contractive) {
+        alpha = std::min(alpha, part.alpha);
+        mixed_alpha = std::min(mixed_alpha, part.alpha);
+      } else if (part.kind == CompressorClass::unbiased && part.omega < 1.0) {
+        mixed_alpha = std::min(mixed_alpha, 1.0 - part.omega);
+      } else {
+        mixed_contractive = false;
+      }
       if (part.kind == CompressorClass::unbiased) omega = std::max(omega, part.omega);
       total.positively_homogeneous &= part.positively_homogeneous;
       total.deterministic &= part.deterministic;
@@ -114,6 +127,9 @@ class TensorWise final : public Compressor {
     } else if (unbiased) {
       total.kind = CompressorClass::unbiased;
       total.omega = omega;
+    } else if (mixed_contractive) {
+      total.kind = CompressorClass::contractive;
+      total.alpha = mixed_alpha;
     }
     return total;
   }

@@ -566,7 +566,8 @@ TEST(TensorWise, TraitsCombineThePartsTraits) {
   const std::size_t d = ecco::layout_dim(layout);
   for (const std::string spec : {"topk:k=0.1", "topk:k=5", "randk:k=0.25", "randk:k=3,scaled=true", "qsgd:s=4",
                                  "natural", "sign", "onebit", "lowrank:r=2", "topk:k=0.1+qsgd:s=16",
-                                 "contractive(qsgd:s=2)", "identity", "bernoulli:p=0.3"}) {
+                                 "contractive(qsgd:s=2)", "identity", "bernoulli:p=0.3", "topk:k=0.1+natural",
+                                 "randk:k=0.5+qsgd:s=8"}) {
     for (const std::size_t dense_below : {std::size_t{0}, std::size_t{45}, std::size_t{100000}}) {
       SCOPED_TRACE(spec + " dense_below " + std::to_string(dense_below));
       const auto c = ecco::make_tensorwise_compressor(spec, layout, dense_below);
@@ -576,6 +577,8 @@ TEST(TensorWise, TraitsCombineThePartsTraits) {
       const auto inner = ecco::make_compressor(spec);
       bool all_contractive = true;
       bool all_unbiased = true;
+      bool mixed = true;  // every part contractive or unbiased with omega < 1
+      double mixed_alpha = 1.0;
       double alpha = 1.0;
       double omega = 0.0;
       double bits = 0.0;
@@ -601,16 +604,19 @@ TEST(TensorWise, TraitsCombineThePartsTraits) {
         all_unbiased &= dense || p.kind == CompressorClass::unbiased;
         if (p.kind == CompressorClass::contractive) alpha = std::min(alpha, p.alpha);
         if (p.kind == CompressorClass::unbiased) omega = std::max(omega, p.omega);
+        mixed &= p.kind == CompressorClass::contractive || (p.kind == CompressorClass::unbiased && p.omega < 1.0);
+        if (p.kind == CompressorClass::contractive) mixed_alpha = std::min(mixed_alpha, p.alpha);
+        if (p.kind == CompressorClass::unbiased) mixed_alpha = std::min(mixed_alpha, 1.0 - p.omega);
         bits += p.bits + 192.0;
         index_bits += p.index_bits;
         homogeneous &= p.positively_homogeneous;
         deterministic &= p.deterministic;
       }
-      const CompressorClass kind = all_contractive ? CompressorClass::contractive
-                                   : all_unbiased  ? CompressorClass::unbiased
-                                                   : CompressorClass::biased;
+      const CompressorClass kind = all_contractive || (!all_unbiased && mixed) ? CompressorClass::contractive
+                                   : all_unbiased                             ? CompressorClass::unbiased
+                                                                              : CompressorClass::biased;
       EXPECT_EQ(t.kind, kind);
-      EXPECT_EQ(t.alpha, kind == CompressorClass::contractive ? alpha : 0.0);
+      EXPECT_EQ(t.alpha, kind != CompressorClass::contractive ? 0.0 : all_contractive ? alpha : mixed_alpha);
       EXPECT_EQ(t.omega, kind == CompressorClass::unbiased ? omega : 0.0);
       EXPECT_DOUBLE_EQ(t.bits, bits);
       EXPECT_DOUBLE_EQ(t.index_bits, index_bits);
@@ -629,6 +635,15 @@ TEST(TensorWise, TraitsCombineThePartsTraits) {
   // Mixed: qsgd (unbiased) with dense tensors stays unbiased; lowrank is biased unless all dense.
   EXPECT_EQ(ecco::make_tensorwise_compressor("qsgd:s=4", layout, 45)->traits(d).kind, CompressorClass::unbiased);
   EXPECT_EQ(ecco::make_tensorwise_compressor("lowrank:r=2", layout, 0)->traits(d).kind, CompressorClass::biased);
+  // Contractive and unbiased parts with omega < 1 mix into a contractive whole: a scalar leaves
+  // topk+qsgd only the quantiser (unbiased, omega = min(1/s^2, 1/s)).
+  const TensorLayout with_scalar = {{"a", 0, 4, 5}, {"s", 20, 1, 1}};
+  const CompressorTraits mixed = ecco::make_tensorwise_compressor("topk:k=0.5+qsgd:s=16", with_scalar, 0)->traits(21);
+  const double omega10 = std::min(10.0 / 256.0, std::sqrt(10.0) / 16.0);  // qsgd on the 10 values kept of a
+  EXPECT_EQ(mixed.kind, CompressorClass::contractive);
+  EXPECT_DOUBLE_EQ(mixed.alpha, std::min(0.5 * (1.0 - omega10), 1.0 - 1.0 / 256.0));
+  EXPECT_EQ(ecco::make_tensorwise_compressor("topk:k=0.5+qsgd:s=1", with_scalar, 0)->traits(21).kind,
+            CompressorClass::biased);
   const CompressorTraits all_dense = ecco::make_tensorwise_compressor("lowrank:r=2", layout, 100000)->traits(d);
   EXPECT_EQ(all_dense.kind, CompressorClass::contractive);
   EXPECT_EQ(all_dense.alpha, 1.0);
