@@ -2,7 +2,8 @@
 // MethodHarness: runs one method's client and server objects by hand, all clients in the
 // test and without the wire codec or MPI, following the round order documented in
 // include/ecco/algorithm.hpp. It is an independent driver against which the trainer and
-// other methods are compared, and it exposes every iterate x^t.
+// other methods are compared, and it exposes every iterate x^t. Optionally the messages go
+// through the wire codec (encode, decode), as in a real run.
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,13 @@ struct HarnessConfig {
   std::string method = "ef21";
   std::string compressor = "identity";
   std::string down_compressor = "identity";
+  // Used instead of the spec strings when set (e.g. per-tensor compressors, which no spec
+  // string builds).
+  std::shared_ptr<const Compressor> compressor_object;
+  std::shared_ptr<const Compressor> down_compressor_object;
+  // Uplink messages and the downlink are encoded (at `wire` and the server's downlink format)
+  // and decoded before they are used, as the trainer does.
+  bool through_wire = false;
   std::string problem = "least_squares:lambda=0";
   double step_size = 0.1;
   std::uint64_t seed = 3;
@@ -30,8 +38,11 @@ class MethodHarness {
  public:
   explicit MethodHarness(HarnessConfig config) : config_(std::move(config)) {
     method_ = make_method(config_.method);
-    compressor_ = make_compressor(config_.compressor);
-    down_ = make_compressor(config_.down_compressor);
+    compressor_ = config_.compressor_object ? config_.compressor_object
+                                            : std::shared_ptr<const Compressor>(make_compressor(config_.compressor));
+    down_ = config_.down_compressor_object
+                ? config_.down_compressor_object
+                : std::shared_ptr<const Compressor>(make_compressor(config_.down_compressor));
     const auto factory = make_problem_factory(config_.problem);
     const auto ranges = split_contiguous(config_.data.rows(), config_.clients);
     MethodSetup setup;
@@ -64,7 +75,7 @@ class MethodHarness {
     for (std::int64_t t = 1; t <= rounds; ++t) {
       Message downlink;
       const ValueFormat format = server_->make_downlink(x_, downlink);
-      (void)format;
+      if (config_.through_wire) wire_trip(downlink, format);
       replica_->apply_downlink(downlink, x_);
       exchange(t, Phase::round);
       iterates.push_back(x_);
@@ -84,6 +95,7 @@ class MethodHarness {
       Message m;
       const bool sent = t == 0 ? clients_[i]->initialize(x_, env, m) : clients_[i]->step(x_, t, env, m);
       if (sent) {
+        if (config_.through_wire) wire_trip(m, config_.wire);
         server_->accumulate(i, m);
         ++senders_;
       }
@@ -91,10 +103,19 @@ class MethodHarness {
     server_->end_aggregation(phase);
   }
 
+  // m becomes what the receiver decodes.
+  void wire_trip(Message& m, ValueFormat format) {
+    std::vector<std::byte> bytes;
+    encode(m, format, bytes);
+    Message decoded;
+    decode(bytes, static_cast<std::uint32_t>(x_.size()), decoded);
+    m = std::move(decoded);
+  }
+
   HarnessConfig config_;
   std::unique_ptr<Method> method_;
-  std::unique_ptr<Compressor> compressor_;
-  std::unique_ptr<Compressor> down_;
+  std::shared_ptr<const Compressor> compressor_;
+  std::shared_ptr<const Compressor> down_;
   std::vector<std::unique_ptr<Problem>> problems_;
   std::vector<std::unique_ptr<GradientOracle>> oracles_;
   std::vector<std::unique_ptr<ClientMethod>> clients_;

@@ -5,15 +5,18 @@
 //   offset size field
 //   0      4    magic "ECCM"
 //   4      1    version (2)
-//   5      1    layout (1 dense, 2 sparse, 3 lowrank)
-//   6      1    value codec (1 fp32, 2 fp64, 3 bf16, 4 fp16, 16..19 quantised, see ValueCode)
+//   5      1    layout (1 dense, 2 sparse, 3 lowrank, 4 parts; + 128 with a method tag)
+//   6      1    value codec (1 fp32, 2 fp64, 3 bf16, 4 fp16, 16..19 quantised, see ValueCode; 0 for parts)
 //   7      1    index codec (0 none, 1 raw32, 2 delta-varint, 3 bitmap, 4 seed)
 //   8      4    dim (>= 1)
-//   12     4    count (values stored: dim for dense, <= dim for sparse, rank (rows + cols) for lowrank)
+//   12     4    count (values stored: dim for dense, <= dim for sparse, rank (rows + cols) for
+//               lowrank; the number of parts, 1..dim, for parts)
 //   16     4    CRC-32 (zlib polynomial) of every byte of the message except these four
-//   20          lowrank: rows, cols, rank (3 x uint32); levels codecs: s (uint32), scale (fp32);
-//               natural and sign codecs: scale (fp32)
+//   20          the tag (1 byte) if flagged; lowrank: rows, cols, rank (3 x uint32); levels
+//               codecs: s (uint32), scale (fp32); natural and sign codecs: scale (fp32)
 //   ...         index section (sparse only), then value section
+//               parts: per part a uint32 byte length and the part's complete encoding (its own
+//               header and CRC; never a parts message itself), the part dimensions summing to dim
 //
 // For a sparse message the encoder picks the smallest of: the dense layout (not for the sign
 // codec, which has no zero), the seed (seeded messages), delta-varint, bitmap and raw32
@@ -49,6 +52,8 @@ inline constexpr std::uint8_t kWireVersion = 2;
 
 // Sizes of one encoded message, in bytes, split the way the CSV reports bits: header
 // (fixed header and codec parameters: scale, s, lowrank shape), index section, value section.
+// For a parts message: header = its own 20 bytes (+ tag) + 4 per part (the lengths) + the
+// parts' headers; index and value = the sums over the parts.
 struct EncodedSize {
   std::size_t header = 0;
   std::size_t index = 0;
@@ -60,7 +65,7 @@ struct EncodedSize {
 
 // What to encode with. index = none means the smallest choice (see above); forcing another
 // codec is for tests and benchmarks (the dense layout is then never chosen for a sparse
-// message; forcing seed needs a seeded message).
+// message; forcing seed needs a seeded message). In a parts message they apply to every part.
 struct EncodeOptions {
   ValueFormat format = ValueFormat::fp32;
   IndexCodec index = IndexCodec::none;
@@ -72,15 +77,18 @@ EncodedSize encoded_size(const Message& message, const EncodeOptions& options);
 
 // Makes the message equal bit for bit to what the receiver will decode: raw values are
 // rounded to the format (round to nearest even; fp16/bf16 subnormals kept), quantised values
-// are recomputed from their levels. The client applies this to its own copy so that client
-// and server states agree. Throws NumericError if a raw value is not finite or overflows the
-// format, or if the scale of a quantised message is not finite or not an fp32 value.
+// are recomputed from their levels; a parts message rounds each part. The client applies this
+// to its own copy so that client and server states agree. Throws NumericError (naming the
+// coordinate of the whole vector) if a raw value is not finite or overflows the format, or if
+// the scale of a quantised message is not finite or not an fp32 value.
 void round_to_wire(Message& message, ValueFormat format);
 
 // Appends the encoding of message to out and returns its size. The message must be valid
 // (see message.hpp; std::invalid_argument otherwise) and its raw values finite and
 // representable in format (NumericError otherwise); round_to_wire() first makes
 // encode/decode lossless. Quantised values travel as their levels (format is not used).
+// A part whose encoding exceeds 2^32 - 1 bytes is a std::invalid_argument. On any exception
+// out is left as it was.
 EncodedSize encode(const Message& message, ValueFormat format, std::vector<std::byte>& out);
 EncodedSize encode(const Message& message, const EncodeOptions& options, std::vector<std::byte>& out);
 

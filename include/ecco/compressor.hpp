@@ -10,6 +10,9 @@
 //   contractive(<spec>)              C / (omega + 1) for an unbiased C (alpha = 1/(omega + 1)), or
 //                                    for <sparsifier>+<unbiased quantiser> (alpha = alpha_A/(omega + 1))
 //
+// Per-tensor compression (--granularity tensor): make_tensorwise_compressor() applies a spec
+// to each tensor of a model's TensorLayout separately and sends one parts message.
+//
 // Compressors are stateless and thread-compatible: randomness comes in as an Rng, memory
 // that outlives a call (PowerSGD's warm start) and scratch buffers as a CompressorWorkspace
 // owned by the caller (the client's method state).
@@ -25,6 +28,7 @@
 #include "ecco/message.hpp"
 #include "ecco/rng.hpp"
 #include "ecco/spec.hpp"
+#include "ecco/tensor_layout.hpp"
 
 namespace ecco {
 
@@ -55,13 +59,15 @@ struct CompressorTraits {
 };
 
 // Buffers a compressor may use; keep one per client. Scratch members are overwritten by
-// every call; `warm_start` is the only state carried from one call to the next.
+// every call; `warm_start` (here or in `parts`) is the only state carried from one call to
+// the next.
 struct CompressorWorkspace {
   std::vector<std::uint32_t> order;  // TopK candidate indices
   std::vector<double> magnitudes;    // TopK candidate magnitudes
   std::vector<double> scratch;       // TopK sample / selection, lowrank padded matrix
   Eigen::MatrixXd factor;            // lowrank: P (rows x rank)
   Eigen::MatrixXd warm_start;        // lowrank: Q of the previous call (cols x rank), PowerSGD's warm start
+  std::vector<CompressorWorkspace> parts;  // tensorwise: one workspace per tensor, in layout order
 };
 
 class Compressor {
@@ -83,6 +89,36 @@ class Compressor {
 // Builds a compressor from a spec string (syntax above); ConfigError on a bad spec, naming
 // what is wrong and what is valid.
 std::unique_ptr<Compressor> make_compressor(std::string_view spec_text);
+
+// Per-tensor compression of a model whose flat vector x has the given layout (--granularity
+// tensor). Tensor k (x[offset, offset + rows cols), column-major rows x cols) is compressed
+// on its own, in layout order, and the result is one Layout::parts message with one part per
+// tensor:
+//  * size < dense_below: the tensor travels dense (identity);
+//  * inner_spec "lowrank:r=R": PowerSGD on the tensor's own matrix, i.e. lowrank:r=R,rows=<rows>
+//    (an explicit rows= is a ConfigError: the shape comes from the layout); a tensor with
+//    cols == 1 or min(rows, cols) <= R travels dense instead: its factors (min(R, rows, cols)
+//    (rows + cols) values) would be no smaller than the rows x cols tensor itself;
+//  * any other spec (a name, A+B, contractive(...)) is built once and applied to each
+//    tensor's segment, e.g. topk:k=0.01 keeps 1% of every tensor (at least one coordinate).
+// Randomness comes from the one Rng, tensor after tensor; per-tensor state (lowrank warm
+// starts) lives in workspace.parts. ConfigError for a bad inner_spec; std::invalid_argument
+// for a layout that check_layout() rejects or whose dimension is 2^32 or more.
+//
+// The result's traits(dim) need dim == layout_dim(layout) (std::invalid_argument otherwise),
+// and compress() an x of that size (same). Traits: contractive if every tensor's compressor is
+// contractive (dense included), alpha = the smallest alpha, since ||C(x) - x||^2 is the sum of
+// the tensors' errors; else unbiased if every tensor's is unbiased or dense, omega = the
+// largest omega; else, if every tensor's is contractive or unbiased with omega < 1 (hence
+// contractive with alpha = 1 - omega), contractive with the smallest such alpha; else biased.
+// Positively homogeneous / deterministic if every tensor's is.
+// bits = the tensors' bits + 192 per tensor (the 4-byte length and 20-byte header of each
+// part on the wire); index_bits = the tensors' index bits.
+//
+// spec() is a description, e.g. "topk:k=0.01 per tensor (6 tensors, dense below 1000)";
+// make_compressor() cannot rebuild it from that text (the layout comes from the problem).
+std::unique_ptr<Compressor> make_tensorwise_compressor(std::string_view inner_spec, const TensorLayout& layout,
+                                                      std::size_t dense_below);
 
 // The registry table: every compressor name with its keys, defaults and meaning.
 std::span<const SpecEntry> compressor_table();

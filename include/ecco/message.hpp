@@ -1,12 +1,17 @@
 #pragma once
 // Message: what one client sends in one round, in decoded form.
 //
-// A message is a vector of dimension `dim` in one of three layouts:
+// A message is a vector of dimension `dim` in one of four layouts:
 //  * dense:   values.size() == dim, indices empty;
 //  * sparse:  strictly increasing indices < dim, one value each;
 //  * lowrank: the vector seen as a rows x cols matrix M (column-major, M(i, j) = v[i + rows j],
 //             cols = ceil(dim / rows), entries past dim dropped) equal to P Q^T, with
-//             values = [P (rows x rank, column-major), Q (cols x rank, column-major)].
+//             values = [P (rows x rank, column-major), Q (cols x rank, column-major)];
+//  * parts:   the concatenation of part_count messages (per-tensor compression): part k has
+//             dimension d_k >= 1 and covers coordinates [d_0 + ... + d_{k-1}, d_0 + ... + d_k),
+//             the d_k sum to dim, 1 <= part_count <= dim, and no part is itself a parts
+//             message (depth 1). Each part has its own layout and value code; the parts
+//             message itself has code raw, no seed, and empty indices, values and levels.
 //
 // `values` always holds the decoded doubles, so add_to/assign_to never look at how the
 // values travel. How they travel is `code`:
@@ -17,15 +22,17 @@
 // A sparse message may carry `seeded` indices: they are the sorted sample of `count()`
 // distinct coordinates drawn from `seed` (sample_indices in codec.hpp), so the receiver
 // regenerates them and only the 64-bit seed travels.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include <Eigen/Core>
 
 namespace ecco {
 
-enum class Layout : std::uint8_t { dense = 1, sparse = 2, lowrank = 3 };
+enum class Layout : std::uint8_t { dense = 1, sparse = 2, lowrank = 3, parts = 4 };
 
 // How values travel (wire-format.md, "value codecs"). The numbers are the wire tags.
 enum class ValueCode : std::uint8_t {
@@ -61,18 +68,34 @@ struct Message {
   std::uint32_t cols = 0;
   std::uint32_t rank = 0;
 
-  // Stored values (dim for dense messages, rank (rows + cols) for lowrank ones).
+  // Parts layout: parts[0, part_count) are the parts, in coordinate order. The entries past
+  // part_count are spare messages kept with their buffers for reuse (never read); the vector
+  // only grows, so that a steady state of parts messages allocates nothing.
+  std::vector<Message> parts;
+  std::uint32_t part_count = 0;
+
+  // Stored values (dim for dense messages, rank (rows + cols) for lowrank ones, 0 for parts).
   std::size_t count() const { return values.size(); }
 
+  // parts[0, part_count) (clamped to parts.size(), so never out of bounds).
+  std::span<Message> active_parts() { return {parts.data(), std::min<std::size_t>(part_count, parts.size())}; }
+  std::span<const Message> active_parts() const {
+    return {parts.data(), std::min<std::size_t>(part_count, parts.size())};
+  }
+
   // Reuse the buffers; no allocation once they are large enough. They reset the
-  // quantisation, seed, tag and lowrank fields.
+  // quantisation, seed, tag, lowrank and parts fields (part_count = 0; the parts buffers stay).
   void set_dense(Eigen::Ref<const Eigen::VectorXd> x);
   void clear_sparse(std::uint32_t dimension);
   // Lowrank layout with values sized rank (rows + cols); cols = ceil(dimension / rows).
   void set_lowrank(std::uint32_t dimension, std::uint32_t matrix_rows, std::uint32_t matrix_rank);
+  // Parts layout with part_count = count; grows `parts` to at least count entries (never
+  // shrinks it) and leaves the parts' contents to the caller, who fills every one of them.
+  void set_parts(std::uint32_t dimension, std::uint32_t count);
 
-  // y += scale * message. y.size() must equal dim. Cost O(count) (dense, sparse) or
-  // O(dim * rank) (lowrank: each entry is the sum over c of P(i,c) Q(j,c), in order c = 0..).
+  // y += scale * message. y.size() must equal dim. Cost O(count) (dense, sparse),
+  // O(dim * rank) (lowrank: each entry is the sum over c of P(i,c) Q(j,c), in order c = 0..),
+  // or the sum of the parts' costs (parts: each part on its segment of y).
   void add_to(Eigen::Ref<Eigen::VectorXd> y, double factor = 1.0) const;
   // y = message (all other coordinates zero).
   void assign_to(Eigen::Ref<Eigen::VectorXd> y) const;

@@ -3,6 +3,7 @@
 // two roles a part of a composition can play, and the registry table in registry.cpp.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ecco/compressor.hpp"
@@ -79,6 +80,14 @@ std::unique_ptr<Compressor> make_natural(const Spec& spec);
 std::unique_ptr<Compressor> make_natural_dithering(const Spec& spec);
 std::unique_ptr<Compressor> make_sign(const Spec& spec);
 std::unique_ptr<Compressor> make_onebit(const Spec& spec);
+
+// The settings of a lowrank compressor (r and rows= as given, 0 = about sqrt(d)), or
+// nullopt for any other compressor; tensorwise.cpp rebuilds lowrank for each tensor's shape.
+struct LowRankSettings {
+  std::size_t rank = 1;
+  std::size_t rows = 0;
+};
+std::optional<LowRankSettings> lowrank_settings(const Compressor& compressor);
 
 // "A+B" and "contractive(C)" (compose.cpp, contractive.cpp); ConfigError when the parts do
 // not fit (B not a quantiser, A not a sparsifier, C not unbiased ...).

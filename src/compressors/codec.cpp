@@ -29,6 +29,7 @@ constexpr std::size_t kCrcOffset = 16;
 constexpr std::size_t kLowrankParamBytes = 12;  // rows, cols, rank
 constexpr std::size_t kLevelsParamBytes = 8;    // s, scale
 constexpr std::size_t kScaleParamBytes = 4;     // scale (natural, sign)
+constexpr std::size_t kPartLengthBytes = 4;     // parts layout: uint32 byte length before each part
 
 bool is_quantised(ValueCode code) { return code != ValueCode::raw; }
 
@@ -78,8 +79,10 @@ std::uint32_t crc_of_message(const std::byte* message, std::size_t size) {
                      " overflows the " + std::string(to_string(format)) + " wire format (use --wire fp64)");
 }
 
-std::size_t coordinate_of(const Message& m, std::size_t k) {
-  return m.layout == Layout::sparse && k < m.indices.size() ? m.indices[k] : k;
+// Coordinate of stored value k in the whole vector; base is where the message starts in it
+// (the offset of a part, 0 otherwise), so errors name the coordinate of the model.
+std::size_t coordinate_of(const Message& m, std::size_t k, std::size_t base) {
+  return base + (m.layout == Layout::sparse && k < m.indices.size() ? m.indices[k] : k);
 }
 
 void check_scale(const Message& m) {
@@ -132,11 +135,43 @@ void values_from_levels(Message& m) {
   }
 }
 
+void check_structure(const Message& m);
+
+// A parts message: 1 <= part_count <= dim, parts that are not parts messages, each valid,
+// whose dimensions sum to dim; nothing of its own but the tag.
+void check_parts_structure(const Message& m) {
+  const auto fail = [](const std::string& what) { throw std::invalid_argument("encode: " + what); };
+  if (m.part_count == 0 || m.part_count > m.dim || m.part_count > m.parts.size()) {
+    fail("parts message has part_count " + std::to_string(m.part_count) + " (needs 1 <= part_count <= dim " +
+         std::to_string(m.dim) + " and <= parts.size() " + std::to_string(m.parts.size()) + ")");
+  }
+  if (m.code != ValueCode::raw || m.seeded || !m.values.empty() || !m.indices.empty() || !m.levels.empty()) {
+    fail("a parts message carries its values in its parts only");
+  }
+  std::uint64_t sum = 0;
+  for (std::size_t k = 0; k < m.part_count; ++k) {
+    const Message& part = m.parts[k];
+    if (part.layout == Layout::parts) fail("part " + std::to_string(k) + " is itself a parts message");
+    try {
+      check_structure(part);
+    } catch (const std::invalid_argument& e) {
+      fail("part " + std::to_string(k) + ": " + e.what());
+    }
+    sum += part.dim;
+  }
+  if (sum != m.dim) {
+    fail("part dimensions sum to " + std::to_string(sum) + ", not the message dimension " + std::to_string(m.dim));
+  }
+}
+
 // Structural validity of a message given to encode() (std::invalid_argument otherwise).
 void check_structure(const Message& m) {
   const auto fail = [](const std::string& what) { throw std::invalid_argument("encode: " + what); };
   if (m.dim == 0) fail("message dimension is 0");
   switch (m.layout) {
+    case Layout::parts:
+      check_parts_structure(m);
+      return;
     case Layout::dense:
       if (m.values.size() != m.dim) {
         fail("dense message has " + std::to_string(m.values.size()) + " values for dimension " + std::to_string(m.dim));
@@ -264,13 +299,13 @@ inline std::uint32_t level_field(std::int32_t level, unsigned width, ValueCode c
   return (negative << (width - 1)) | detail::magnitude_of(level);
 }
 
-[[noreturn]] void throw_bad_value(const Message& m, std::size_t k, ValueFormat format) {
+[[noreturn]] void throw_bad_value(const Message& m, std::size_t k, ValueFormat format, std::size_t base) {
   const double v = m.values[k];
-  if (!std::isfinite(v)) throw_not_finite(v, coordinate_of(m, k));
-  throw_overflow(v, coordinate_of(m, k), format);
+  if (!std::isfinite(v)) throw_not_finite(v, coordinate_of(m, k, base));
+  throw_overflow(v, coordinate_of(m, k, base), format);
 }
 
-void write_values(const Message& m, const Plan& plan, ValueFormat format, std::byte* p) {
+void write_values(const Message& m, const Plan& plan, ValueFormat format, std::size_t base, std::byte* p) {
   const bool densify = m.layout == Layout::sparse && plan.layout == Layout::dense;
   if (m.code == ValueCode::raw) {
     const std::size_t width = value_format_bytes(format);
@@ -278,12 +313,12 @@ void write_values(const Message& m, const Plan& plan, ValueFormat format, std::b
       std::memset(p, 0, plan.value_bytes);  // +0 in every format
       for (std::size_t k = 0; k < m.count(); ++k) {
         if (!detail::put_value(m.values[k], p + static_cast<std::size_t>(m.indices[k]) * width, format)) {
-          throw_bad_value(m, k, format);
+          throw_bad_value(m, k, format, base);
         }
       }
     } else {
       const std::size_t bad_at = detail::put_values(m.values.data(), m.count(), p, format);
-      if (bad_at != m.count()) throw_bad_value(m, bad_at, format);
+      if (bad_at != m.count()) throw_bad_value(m, bad_at, format, base);
     }
     return;
   }
@@ -367,6 +402,119 @@ void read_raw_values(const std::byte* p, std::uint32_t count, ValueFormat format
   if (bad_at != count) bad("message value at entry " + str(bad_at) + " is not finite");
 }
 
+// Sizes of a parts message: its fixed header (and tag), a length per part, and the sums of
+// the parts' own header, index and value bytes.
+EncodedSize parts_size(const Message& m, const EncodeOptions& options) {
+  EncodedSize size;
+  size.layout = Layout::parts;
+  size.header = kHeaderBytes + (m.tag != 0 ? kTagBytes : 0) + kPartLengthBytes * m.active_parts().size();
+  for (const Message& part : m.active_parts()) {
+    const EncodedSize p = size_of(plan_for(part, options));
+    size.header += p.header;
+    size.index += p.index;
+    size.value += p.value;
+  }
+  return size;
+}
+
+// round_to_wire of a message that is not a parts message; base as in coordinate_of.
+void round_single_to_wire(Message& message, ValueFormat format, std::size_t base) {
+  if (message.code == ValueCode::raw) {
+    const std::size_t n = message.values.size();
+    double* v = message.values.data();
+    const std::size_t bad_at = detail::first_unrepresentable(v, n, format);
+    if (bad_at != n) {
+      if (!std::isfinite(v[bad_at])) throw_not_finite(v[bad_at], coordinate_of(message, bad_at, base));
+      throw_overflow(v[bad_at], coordinate_of(message, bad_at, base), format);
+    }
+    detail::round_values(v, n, format);
+    return;
+  }
+  check_scale(message);
+  values_from_levels(message);
+}
+
+// Appends the encoding of a message that is not a parts message (structure checked by the
+// caller, who also restores out if this throws); base as in coordinate_of.
+EncodedSize append_single(const Message& message, const EncodeOptions& options, std::size_t base,
+                          std::vector<std::byte>& out) {
+  const Plan plan = plan_for(message, options);
+  const std::size_t start = out.size();
+  out.resize(start + plan.total());
+  std::byte* header = out.data() + start;
+  std::byte* params = header + kHeaderBytes;
+  std::byte* index = params + plan.params;
+  std::byte* values = index + plan.index_bytes;
+  write_values(message, plan, options.format, base, values);
+  write_params(message, params);
+  switch (plan.index) {
+    case IndexCodec::raw32:
+      detail::write_raw32(message.indices, index);
+      break;
+    case IndexCodec::delta_varint:
+      detail::write_delta_varint(message.indices, index);
+      break;
+    case IndexCodec::bitmap:
+      detail::write_bitmap(message.indices, message.dim, index);
+      break;
+    case IndexCodec::seed:
+      put_u64(index, message.seed);
+      break;
+    case IndexCodec::none:
+      break;
+  }
+  std::memcpy(header, kMagic, 4);
+  header[4] = static_cast<std::byte>(kWireVersion);
+  header[5] = static_cast<std::byte>(static_cast<std::uint8_t>(plan.layout) | (message.tag != 0 ? kTaggedLayout : 0));
+  header[6] = static_cast<std::byte>(message.code == ValueCode::raw ? static_cast<std::uint8_t>(options.format)
+                                                                    : static_cast<std::uint8_t>(message.code));
+  header[7] = static_cast<std::byte>(plan.index);
+  put_u32(header + 8, message.dim);
+  put_u32(header + 12, static_cast<std::uint32_t>(plan.layout == Layout::dense ? message.dim : message.count()));
+  put_u32(header + kCrcOffset, crc_of_message(header, plan.total()));
+  return size_of(plan);
+}
+
+// Appends a parts message: its header (value and index codec 0, count = part_count), the
+// tag if any, then per part a uint32 byte length and the part's own complete encoding. The
+// CRC is computed last, over everything. Structure checked and out restored by the caller.
+EncodedSize append_parts(const Message& message, const EncodeOptions& options, std::vector<std::byte>& out) {
+  const std::size_t start = out.size();
+  const std::size_t params = message.tag != 0 ? kTagBytes : 0;
+  out.resize(start + kHeaderBytes + params);
+  EncodedSize size;
+  size.layout = Layout::parts;
+  size.header = kHeaderBytes + params;
+  std::size_t base = 0;
+  std::size_t k = 0;
+  for (const Message& part : message.active_parts()) {
+    const std::size_t length_at = out.size();
+    out.resize(length_at + kPartLengthBytes);
+    const EncodedSize p = append_single(part, options, base, out);
+    if (p.total() > std::numeric_limits<std::uint32_t>::max()) {
+      throw std::invalid_argument("encode: part " + std::to_string(k) + " encodes to " + std::to_string(p.total()) +
+                                  " bytes, more than its uint32 length can state");
+    }
+    put_u32(out.data() + length_at, static_cast<std::uint32_t>(p.total()));
+    size.header += kPartLengthBytes + p.header;
+    size.index += p.index;
+    size.value += p.value;
+    base += part.dim;
+    ++k;
+  }
+  std::byte* header = out.data() + start;
+  std::memcpy(header, kMagic, 4);
+  header[4] = static_cast<std::byte>(kWireVersion);
+  header[5] = static_cast<std::byte>(static_cast<std::uint8_t>(Layout::parts) | (message.tag != 0 ? kTaggedLayout : 0));
+  header[6] = std::byte{0};
+  header[7] = std::byte{0};
+  put_u32(header + 8, message.dim);
+  put_u32(header + 12, message.part_count);
+  if (message.tag != 0) header[kHeaderBytes] = static_cast<std::byte>(message.tag);
+  put_u32(header + kCrcOffset, crc_of_message(header, out.size() - start));
+  return size;
+}
+
 }  // namespace
 
 ValueFormat parse_value_format(std::string_view text) {
@@ -425,23 +573,20 @@ EncodedSize encoded_size(const Message& message, ValueFormat format) {
 }
 
 EncodedSize encoded_size(const Message& message, const EncodeOptions& options) {
+  if (message.layout == Layout::parts) return parts_size(message, options);
   return size_of(plan_for(message, options));
 }
 
 void round_to_wire(Message& message, ValueFormat format) {
-  if (message.code == ValueCode::raw) {
-    const std::size_t n = message.values.size();
-    double* v = message.values.data();
-    const std::size_t bad_at = detail::first_unrepresentable(v, n, format);
-    if (bad_at != n) {
-      if (!std::isfinite(v[bad_at])) throw_not_finite(v[bad_at], coordinate_of(message, bad_at));
-      throw_overflow(v[bad_at], coordinate_of(message, bad_at), format);
-    }
-    detail::round_values(v, n, format);
+  if (message.layout != Layout::parts) {
+    round_single_to_wire(message, format, 0);
     return;
   }
-  check_scale(message);
-  values_from_levels(message);
+  std::size_t base = 0;
+  for (Message& part : message.active_parts()) {
+    round_single_to_wire(part, format, base);
+    base += part.dim;
+  }
 }
 
 EncodedSize encode(const Message& message, ValueFormat format, std::vector<std::byte>& out) {
@@ -453,49 +598,22 @@ EncodedSize encode(const Message& message, const EncodeOptions& options, std::ve
   if (!valid_value_format(static_cast<std::uint8_t>(options.format))) {
     throw std::invalid_argument("encode: unknown value format");
   }
-  const Plan plan = plan_for(message, options);
   const std::size_t start = out.size();
-  out.resize(start + plan.total());
-  std::byte* header = out.data() + start;
-  std::byte* params = header + kHeaderBytes;
-  std::byte* index = params + plan.params;
-  std::byte* values = index + plan.index_bytes;
   try {
-    write_values(message, plan, options.format, values);
+    if (message.layout == Layout::parts) return append_parts(message, options, out);
+    return append_single(message, options, 0, out);
   } catch (...) {
     out.resize(start);
     throw;
   }
-  write_params(message, params);
-  switch (plan.index) {
-    case IndexCodec::raw32:
-      detail::write_raw32(message.indices, index);
-      break;
-    case IndexCodec::delta_varint:
-      detail::write_delta_varint(message.indices, index);
-      break;
-    case IndexCodec::bitmap:
-      detail::write_bitmap(message.indices, message.dim, index);
-      break;
-    case IndexCodec::seed:
-      put_u64(index, message.seed);
-      break;
-    case IndexCodec::none:
-      break;
-  }
-  std::memcpy(header, kMagic, 4);
-  header[4] = static_cast<std::byte>(kWireVersion);
-  header[5] = static_cast<std::byte>(static_cast<std::uint8_t>(plan.layout) | (message.tag != 0 ? kTaggedLayout : 0));
-  header[6] = static_cast<std::byte>(message.code == ValueCode::raw ? static_cast<std::uint8_t>(options.format)
-                                                                    : static_cast<std::uint8_t>(message.code));
-  header[7] = static_cast<std::byte>(plan.index);
-  put_u32(header + 8, message.dim);
-  put_u32(header + 12, static_cast<std::uint32_t>(plan.layout == Layout::dense ? message.dim : message.count()));
-  put_u32(header + kCrcOffset, crc_of_message(header, plan.total()));
-  return size_of(plan);
 }
 
-EncodedSize decode(std::span<const std::byte> bytes, Message& out) {
+namespace {
+
+EncodedSize decode_parts(std::span<const std::byte> bytes, bool tagged, Message& out);
+
+// Decodes one message; a part (is_part) must not be a parts message itself.
+EncodedSize decode_message(std::span<const std::byte> bytes, Message& out, bool is_part) {
   if (bytes.size() < kHeaderBytes) {
     bad("message truncated: " + str(bytes.size()) + " bytes, header needs " + str(kHeaderBytes));
   }
@@ -508,7 +626,11 @@ EncodedSize decode(std::span<const std::byte> bytes, Message& out) {
   }
   const bool tagged = (static_cast<std::uint8_t>(h[5]) & kTaggedLayout) != 0;
   const auto layout_tag = static_cast<std::uint8_t>(static_cast<std::uint8_t>(h[5]) & ~kTaggedLayout);
-  if (layout_tag < 1 || layout_tag > 3) bad("unknown message layout " + str(layout_tag));
+  if (layout_tag < 1 || layout_tag > 4) bad("unknown message layout " + str(layout_tag));
+  if (layout_tag == static_cast<std::uint8_t>(Layout::parts)) {
+    if (is_part) bad("a part is itself a parts message (parts nest one level only)");
+    return decode_parts(bytes, tagged, out);
+  }
   const auto value_tag = static_cast<std::uint8_t>(h[6]);
   if (!valid_value_format(value_tag) && !valid_value_code(value_tag)) bad("unknown value codec " + str(value_tag));
   const auto index_tag = static_cast<std::uint8_t>(h[7]);
@@ -616,6 +738,7 @@ EncodedSize decode(std::span<const std::byte> bytes, Message& out) {
   out.rows = rows;
   out.cols = cols;
   out.rank = rank;
+  out.part_count = 0;
   const std::byte* index = p;
   const std::byte* values = p + index_bytes;
   switch (index_codec) {
@@ -651,6 +774,99 @@ EncodedSize decode(std::span<const std::byte> bytes, Message& out) {
   size.index_codec = index_codec;
   return size;
 }
+
+// The parts layout (header already read up to the layout byte): value and index codec 0,
+// 1 <= count <= dim, the tag if flagged; then count times a uint32 length and a part of at
+// least a header's size, ending exactly at the end; the CRC; then every part by the rules
+// of decode_message (no nesting) and their dimensions summing to dim. The framing is checked
+// before out.parts grows, so out.parts never grows past bytes.size() / 24 entries.
+EncodedSize decode_parts(std::span<const std::byte> bytes, bool tagged, Message& out) {
+  const std::byte* h = bytes.data();
+  const std::byte* end = h + bytes.size();
+  const auto value_tag = static_cast<std::uint8_t>(h[6]);
+  const auto index_tag = static_cast<std::uint8_t>(h[7]);
+  if (value_tag != 0) bad("parts message with value codec " + str(value_tag) + " (must be 0: each part has its own)");
+  if (index_tag != 0) bad("parts message with index codec " + str(index_tag) + " (must be 0: each part has its own)");
+  const std::uint32_t dim = get_u32(h + 8);
+  const std::uint32_t count = get_u32(h + 12);
+  if (dim == 0) bad("message dimension is 0");
+  if (count == 0) bad("parts message with no parts");
+  if (count > dim) bad("parts message count " + str(count) + " exceeds its dimension " + str(dim));
+  const std::size_t params = tagged ? kTagBytes : 0;
+  if (bytes.size() < kHeaderBytes + params) bad("message truncated inside its codec parameters");
+  std::uint8_t message_tag = 0;
+  if (tagged) {
+    message_tag = static_cast<std::uint8_t>(h[kHeaderBytes]);
+    if (message_tag == 0) bad("tagged message with tag 0");
+  }
+  const std::byte* first = h + kHeaderBytes + params;
+
+  // Framing.
+  const std::byte* p = first;
+  for (std::uint32_t k = 0; k < count; ++k) {
+    if (static_cast<std::size_t>(end - p) < kPartLengthBytes) {
+      bad("parts message truncated before the length of part " + str(k) + " of " + str(count));
+    }
+    const std::uint32_t length = get_u32(p);
+    p += kPartLengthBytes;
+    if (length < kHeaderBytes) bad("part " + str(k) + " is " + str(length) + " bytes, shorter than a message header");
+    if (length > static_cast<std::size_t>(end - p)) {
+      bad("part " + str(k) + " of " + str(count) + " claims " + str(length) + " bytes, only " +
+          str(static_cast<std::uint64_t>(end - p)) + " remain");
+    }
+    p += length;
+  }
+  if (p != end) {
+    bad("parts message has " + str(static_cast<std::uint64_t>(end - p)) + " trailing bytes after its last part");
+  }
+  if (crc_of_message(h, bytes.size()) != get_u32(h + kCrcOffset)) bad("message checksum mismatch (corrupted message)");
+
+  // Content.
+  out.layout = Layout::parts;
+  out.dim = dim;
+  out.indices.clear();
+  out.values.clear();
+  out.levels.clear();
+  out.code = ValueCode::raw;
+  out.level_count = 0;
+  out.scale = 0.0;
+  out.seeded = false;
+  out.seed = 0;
+  out.tag = message_tag;
+  out.rows = 0;
+  out.cols = 0;
+  out.rank = 0;
+  if (out.parts.size() < count) out.parts.resize(count);
+  out.part_count = count;
+  EncodedSize size;
+  size.layout = Layout::parts;
+  size.header = kHeaderBytes + params + kPartLengthBytes * static_cast<std::size_t>(count);
+  std::uint64_t covered = 0;
+  p = first;
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const std::uint32_t length = get_u32(p);
+    p += kPartLengthBytes;
+    EncodedSize part;
+    try {
+      part = decode_message(std::span<const std::byte>(p, length), out.parts[k], true);
+    } catch (const DecodeError& e) {
+      bad("part " + str(k) + " of " + str(count) + ": " + e.what());
+    }
+    p += length;
+    covered += out.parts[k].dim;
+    size.header += part.header;
+    size.index += part.index;
+    size.value += part.value;
+  }
+  if (covered != dim) {
+    bad("part dimensions sum to " + str(covered) + ", not the message dimension " + str(dim));
+  }
+  return size;
+}
+
+}  // namespace
+
+EncodedSize decode(std::span<const std::byte> bytes, Message& out) { return decode_message(bytes, out, false); }
 
 EncodedSize decode(std::span<const std::byte> bytes, std::uint32_t expected_dim, Message& out) {
   const EncodedSize size = decode(bytes, out);

@@ -64,6 +64,8 @@ class LowRank final : public Compressor {
     rows_ = static_cast<std::size_t>(rows);
   }
 
+  LowRankSettings settings() const { return {.rank = rank_, .rows = rows_}; }
+
   std::string spec() const override {
     return "lowrank:r=" + std::to_string(rank_) + ",rows=" + std::to_string(rows_);
   }
@@ -134,5 +136,11 @@ class LowRank final : public Compressor {
 }  // namespace
 
 std::unique_ptr<Compressor> make_lowrank(const Spec& spec) { return std::make_unique<LowRank>(spec); }
+
+std::optional<LowRankSettings> lowrank_settings(const Compressor& compressor) {
+  const auto* lowrank = dynamic_cast<const LowRank*>(&compressor);
+  if (lowrank == nullptr) return std::nullopt;
+  return lowrank->settings();
+}
 
 }  // namespace ecco::detail

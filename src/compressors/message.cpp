@@ -1,5 +1,6 @@
 #include "ecco/message.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 #include "compressors/quantised.hpp"
@@ -18,6 +19,7 @@ void reset_encoding(Message& m) {
   m.rows = 0;
   m.cols = 0;
   m.rank = 0;
+  m.part_count = 0;
 }
 
 }  // namespace
@@ -50,6 +52,16 @@ void Message::set_lowrank(std::uint32_t dimension, std::uint32_t matrix_rows, st
   values.resize(static_cast<std::size_t>(matrix_rank) * (static_cast<std::size_t>(rows) + cols));
 }
 
+void Message::set_parts(std::uint32_t dimension, std::uint32_t count) {
+  layout = Layout::parts;
+  dim = dimension;
+  indices.clear();
+  values.clear();
+  reset_encoding(*this);
+  if (parts.size() < count) parts.resize(count);
+  part_count = count;
+}
+
 void Message::add_to(Eigen::Ref<Eigen::VectorXd> y, double factor) const {
   assert(static_cast<std::size_t>(y.size()) == dim);
   switch (layout) {
@@ -74,6 +86,17 @@ void Message::add_to(Eigen::Ref<Eigen::VectorXd> y, double factor) const {
           y[static_cast<Eigen::Index>(first + i)] += factor * entry;
         }
       }
+      return;
+    }
+    case Layout::parts: {
+      Eigen::Index offset = 0;
+      for (const Message& part : active_parts()) {
+        assert(part.layout != Layout::parts);
+        const auto size = static_cast<Eigen::Index>(part.dim);
+        part.add_to(y.segment(offset, size), factor);
+        offset += size;
+      }
+      assert(offset == y.size());
       return;
     }
   }

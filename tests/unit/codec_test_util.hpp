@@ -160,12 +160,46 @@ inline std::vector<std::int32_t> random_levels(std::size_t n, std::int32_t max_l
   return levels;
 }
 
-// Dense view of a message, computed here without Message::assign_to (lowrank excluded).
+// Dense view of a message, computed here without Message::assign_to: lowrank entries are
+// sum_c P(i,c) Q(j,c) in the documented order, parts are concatenated.
 inline std::vector<double> to_dense(const Message& m) {
   if (m.layout == Layout::dense) return m.values;
   std::vector<double> y(m.dim, 0.0);
+  if (m.layout == Layout::lowrank) {
+    const double* p = m.values.data();
+    const double* q = p + static_cast<std::size_t>(m.rows) * m.rank;
+    for (std::size_t v = 0; v < m.dim; ++v) {
+      const std::size_t i = v % m.rows;
+      const std::size_t j = v / m.rows;
+      double entry = 0.0;
+      for (std::size_t c = 0; c < m.rank; ++c) entry += p[i + c * m.rows] * q[j + c * m.cols];
+      y[v] = entry;
+    }
+    return y;
+  }
+  if (m.layout == Layout::parts) {
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < m.part_count; ++k) {
+      const std::vector<double> part = to_dense(m.parts[k]);
+      std::copy(part.begin(), part.end(), y.begin() + static_cast<std::ptrdiff_t>(at));
+      at += part.size();
+    }
+    return y;
+  }
   for (std::size_t k = 0; k < m.indices.size(); ++k) y[m.indices[k]] = m.values[k];
   return y;
+}
+
+// A parts message of the given parts (dim = the sum of their dimensions).
+inline Message parts_message(const std::vector<Message>& parts, std::uint8_t tag = 0) {
+  Message m;
+  m.layout = Layout::parts;
+  m.parts = parts;
+  m.part_count = static_cast<std::uint32_t>(parts.size());
+  m.dim = 0;
+  for (const Message& part : parts) m.dim += part.dim;
+  m.tag = tag;
+  return m;
 }
 
 inline std::vector<std::uint64_t> bits(const std::vector<double>& v) {
@@ -185,6 +219,30 @@ inline Message lowrank_message(std::uint32_t dim, std::uint32_t rows, std::uint3
   m.values.resize(static_cast<std::size_t>(rank) * (rows + m.cols));
   for (double& v : m.values) v = static_cast<double>(rng.uniform_index(9)) - 4.0;
   return m;
+}
+
+// Parts messages with a dense, a sparse (varint), a quantised, a lowrank, a seeded and a
+// bitmap part, in every value format, untagged and tagged.
+inline std::vector<Bytes> parts_corpus() {
+  std::vector<Bytes> corpus;
+  Rng rng(4321);
+  for (const ValueFormat f : kFormats) {
+    Message seeded = sparse_message(40, {}, {});
+    seeded.seeded = true;
+    seeded.seed = 99;
+    ecco::sample_indices(seeded.seed, 40, 3, seeded.indices);
+    seeded.values = {0.5, -1.0, 2.0};
+    const Message m = parts_message(
+        {random_dense(4, rng), random_sparse(300, 3, rng),
+         quantised_message(dense_message(std::vector<double>(5)), ValueCode::uniform_levels, 3, 1.5,
+                           random_levels(5, 3, true, rng)),
+         lowrank_message(9, 3, 1, rng), seeded, random_sparse(16, 9, rng)});
+    corpus.push_back(encode_to_bytes(m, f));
+    Message tagged = m;
+    tagged.tag = 2;
+    corpus.push_back(encode_to_bytes(tagged, f));
+  }
+  return corpus;
 }
 
 // Valid messages of every layout, value codec and index codec (checked by the tests that
@@ -232,6 +290,9 @@ inline std::vector<Bytes> valid_corpus() {
   // Lowrank.
   corpus.push_back(encode_to_bytes(lowrank_message(10, 3, 2, rng), ValueFormat::fp32));
   corpus.push_back(encode_to_bytes(lowrank_message(12, 4, 1, rng), ValueFormat::fp64));
+  // Parts (layout 4): one part; mixed parts, plain and tagged, in every format.
+  corpus.push_back(encode_to_bytes(parts_message({random_dense(3, rng)}), ValueFormat::fp32));
+  for (const Bytes& b : parts_corpus()) corpus.push_back(b);
   return corpus;
 }
 

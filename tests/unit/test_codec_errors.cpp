@@ -1,7 +1,7 @@
 // Every bad message is an ecco::DecodeError and nothing else, for every layout, value codec
 // and index codec: truncations, trailing bytes, bad magic / version / tags, dim 0, count > dim,
-// bad indices, bad levels, bad lowrank shapes, non-finite values, CRC mismatches, and random
-// mutations (fuzz). Inputs are decoded from heap buffers of exactly their size so that an
+// bad indices, bad levels, bad lowrank shapes, non-finite values, CRC mismatches, bad parts
+// messages (framing, nesting, dimensions, a bad part), and random mutations (fuzz). Inputs are decoded from heap buffers of exactly their size so that an
 // out-of-bounds read is caught under AddressSanitizer.
 #include <gtest/gtest.h>
 
@@ -80,19 +80,26 @@ TEST(CodecDecodeErrors, BadMagicVersionAndTags) {
       wire_ref::fix_crc(b);
       expect_decode_error(b, "version " + std::to_string(v) + " CRC fixed");
     }
-    for (const unsigned v : {0U, 4U, 128U, 255U}) {
+    // Layout 4 with value codec 0 is a parts message: those values are only wrong for the others.
+    const bool parts = (static_cast<unsigned>(valid[5]) & 0x7FU) == 4U;
+    for (const unsigned v : parts ? std::vector<unsigned>{0U, 1U, 2U, 3U, 5U, 128U, 255U}
+                                  : std::vector<unsigned>{0U, 4U, 5U, 128U, 255U}) {
       Bytes b = valid;
       b[5] = static_cast<std::byte>(v);
       wire_ref::fix_crc(b);
       expect_decode_error(b, "layout " + std::to_string(v));
     }
-    for (const unsigned v : {0U, 5U, 15U, 20U, 255U}) {
+    const std::vector<unsigned> bad_value_codecs =
+        parts ? std::vector<unsigned>{1U, 2U, 5U, 16U, 19U, 255U} : std::vector<unsigned>{0U, 5U, 15U, 20U, 255U};
+    for (const unsigned v : bad_value_codecs) {
       Bytes b = valid;
       b[6] = static_cast<std::byte>(v);
       wire_ref::fix_crc(b);
       expect_decode_error(b, "value codec " + std::to_string(v));
     }
-    for (const unsigned v : {5U, 16U, 255U}) {
+    const std::vector<unsigned> bad_index_codecs =
+        parts ? std::vector<unsigned>{1U, 2U, 4U, 5U, 255U} : std::vector<unsigned>{5U, 16U, 255U};
+    for (const unsigned v : bad_index_codecs) {
       Bytes b = valid;
       b[7] = static_cast<std::byte>(v);
       wire_ref::fix_crc(b);
@@ -350,9 +357,25 @@ TEST(CodecDecodeErrors, CrcMismatch) {
 }
 
 // Checks the invariants of a message the decoder accepted.
-void expect_valid_decoded(const Message& m) {
+void expect_valid_decoded(const Message& m, bool is_part = false) {
   ASSERT_GE(m.dim, 1U);
   switch (m.layout) {
+    case Layout::parts: {
+      ASSERT_FALSE(is_part) << "nested parts message accepted";
+      ASSERT_GE(m.part_count, 1U);
+      ASSERT_LE(m.part_count, m.dim);
+      ASSERT_LE(m.part_count, m.parts.size());
+      EXPECT_TRUE(m.values.empty());
+      EXPECT_TRUE(m.indices.empty());
+      std::uint64_t covered = 0;
+      for (std::size_t k = 0; k < m.part_count; ++k) {
+        ASSERT_NE(m.parts[k].layout, Layout::parts);
+        expect_valid_decoded(m.parts[k], true);
+        covered += m.parts[k].dim;
+      }
+      ASSERT_EQ(covered, m.dim);
+      break;
+    }
     case Layout::dense:
       EXPECT_TRUE(m.indices.empty());
       EXPECT_EQ(m.values.size(), m.dim);
@@ -383,12 +406,287 @@ void expect_valid_decoded(const Message& m) {
     }
   }
   for (const double v : m.values) ASSERT_TRUE(std::isfinite(v));
-  if (m.layout != Layout::lowrank && m.dim <= 100000) {
+  if (!is_part && m.dim <= 100000) {
     // Re-encoding what was accepted works and decodes to the same vector.
     Message again;
     ASSERT_NO_THROW(decode_exact(encode_to_bytes(m, ValueFormat::fp64), again));
     EXPECT_EQ(bits(to_dense(again)), bits(to_dense(m)));
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Parts messages (layout 4), assembled by the reference from reference-built parts.
+
+Bytes ref_dense(std::vector<double> values) { return wire_ref::dense_raw(ValueFormat::fp32, values); }
+
+Bytes ref_sparse(std::uint32_t dim, std::vector<std::uint32_t> indices) {
+  return wire_ref::sparse_raw(ValueFormat::fp32, 2, dim, indices, std::vector<double>(indices.size(), 1.5));
+}
+
+// Byte offsets of the parts of a valid parts message (after each length field) and their lengths.
+std::vector<std::pair<std::size_t, std::size_t>> part_spans(const Bytes& b) {
+  const std::uint32_t count = wire_ref::read_u32(b, 12);
+  std::size_t at = 20 + ((static_cast<unsigned>(b[5]) & 0x80U) != 0 ? 1 : 0);
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const std::size_t length = wire_ref::read_u32(b, at);
+    spans.emplace_back(at + 4, length);
+    at += 4 + length;
+  }
+  return spans;
+}
+
+// Recomputes the CRC of part k in place, then the outer one.
+void fix_part_crc(Bytes& b, std::size_t k) {
+  const auto [at, length] = part_spans(b)[k];
+  Bytes part(b.begin() + static_cast<std::ptrdiff_t>(at), b.begin() + static_cast<std::ptrdiff_t>(at + length));
+  wire_ref::fix_crc(part);
+  std::copy(part.begin(), part.end(), b.begin() + static_cast<std::ptrdiff_t>(at));
+  wire_ref::fix_crc(b);
+}
+
+TEST(CodecPartsErrors, ControlsDecode) {
+  Message out;
+  EXPECT_NO_THROW(decode_exact(wire_ref::parts_message(10, {ref_dense({1, 2, 3}), ref_sparse(7, {0, 6})}), out));
+  EXPECT_EQ(out.layout, Layout::parts);
+  EXPECT_EQ(out.part_count, 2U);
+  EXPECT_NO_THROW(decode_exact(wire_ref::parts_message(3, {ref_dense({1}), ref_dense({2}), ref_dense({3})}, 7), out));
+  EXPECT_EQ(out.tag, 7);
+  EXPECT_EQ(to_dense(out), (std::vector<double>{1, 2, 3}));
+}
+
+TEST(CodecPartsErrors, CountZeroOrAboveDim) {
+  expect_decode_error(wire_ref::parts_message(5, {}), "count 0");
+  expect_decode_error(wire_ref::parts_message(1, {}), "count 0, dim 1");
+  // count 3 > dim 2 (the parts cannot all have dimension >= 1).
+  expect_decode_error(wire_ref::parts_message(2, {ref_dense({1}), ref_dense({2}), ref_dense({3})}), "count > dim");
+  // dim 0.
+  expect_decode_error(wire_ref::parts_message(0, {ref_dense({1})}), "dim 0");
+  // A huge count with a huge dim is rejected by the framing, before anything grows.
+  Bytes b = wire_ref::parts_message(0xFFFFFFFFU, {ref_dense({1})});
+  wire_ref::write_u32(b, 12, 0xFFFFFFFFU);
+  wire_ref::fix_crc(b);
+  expect_decode_error(b, "count 2^32 - 1");
+  // More parts stated than present; fewer (trailing parts).
+  b = wire_ref::parts_message(2, {ref_dense({1}), ref_dense({2})});
+  wire_ref::write_u32(b, 12, 3);
+  wire_ref::fix_crc(b);
+  expect_decode_error(b, "count above the parts present");
+  wire_ref::write_u32(b, 12, 1);
+  wire_ref::fix_crc(b);
+  expect_decode_error(b, "count below the parts present");
+}
+
+TEST(CodecPartsErrors, CodecBytesMustBeZero) {
+  for (const std::size_t at : {6U, 7U}) {
+    for (const unsigned v : {1U, 2U, 4U, 16U}) {
+      Bytes b = wire_ref::parts_message(4, {ref_dense({1, 2}), ref_dense({3, 4})});
+      b[at] = static_cast<std::byte>(v);
+      wire_ref::fix_crc(b);
+      expect_decode_error(b, "byte " + std::to_string(at) + " = " + std::to_string(v));
+    }
+  }
+}
+
+TEST(CodecPartsErrors, NestedParts) {
+  const Bytes inner = wire_ref::parts_message(3, {ref_dense({1}), ref_dense({2, 3})});
+  expect_decode_error(wire_ref::parts_message(3, {inner}), "parts inside parts");
+  expect_decode_error(wire_ref::parts_message(5, {ref_dense({0, 0}), inner}), "second part nested");
+  expect_decode_error(wire_ref::parts_message(3, {inner}, 1), "nested, tagged outer");
+}
+
+TEST(CodecPartsErrors, PartDimensionsMustSumToDim) {
+  const std::vector<Bytes> parts = {ref_dense({1, 2}), ref_sparse(100, {5}), ref_dense({3})};  // 103
+  EXPECT_NO_THROW({
+    Message out;
+    decode_exact(wire_ref::parts_message(103, parts), out);
+  });
+  for (const std::uint32_t dim : {3U, 102U, 104U, 1000U, 0xFFFFFFFFU}) {
+    expect_decode_error(wire_ref::parts_message(dim, parts), "dim " + std::to_string(dim) + " != 103");
+  }
+  // Part dimensions 2^32 - 1, 2 and 2: their sum wraps a 32-bit counter to 3, and exceeds every dim.
+  Bytes big = wire_ref::sparse_raw(ValueFormat::fp32, 2, 0xFFFFFFFFU, {7}, {1.0});
+  expect_decode_error(wire_ref::parts_message(3, {big, ref_dense({1, 2}), ref_dense({1, 2})}), "wrapping sum");
+  expect_decode_error(wire_ref::parts_message(0xFFFFFFFFU, {big, ref_dense({1, 2})}), "sum above 2^32");
+}
+
+TEST(CodecPartsErrors, LengthsPastTheEndShortOrWithTrailingBytes) {
+  const Bytes valid = wire_ref::parts_message(5, {ref_dense({1, 2}), ref_sparse(3, {1})});
+  const auto spans = part_spans(valid);
+  for (std::size_t k = 0; k < spans.size(); ++k) {
+    const std::size_t length_at = spans[k].first - 4;
+    const std::uint32_t length = static_cast<std::uint32_t>(spans[k].second);
+    for (const std::uint32_t bad_length : {length + 1, length + 1000, 0xFFFFFFFFU, length - 1, 19U, 0U}) {
+      Bytes b = valid;
+      wire_ref::write_u32(b, length_at, bad_length);
+      wire_ref::fix_crc(b);
+      expect_decode_error(b, "part " + std::to_string(k) + " length " + std::to_string(bad_length));
+    }
+  }
+  for (const std::size_t extra : {1U, 3U, 4U, 24U}) {
+    Bytes b = valid;
+    b.resize(valid.size() + extra);
+    wire_ref::fix_crc(b);
+    expect_decode_error(b, "trailing bytes " + std::to_string(extra));
+  }
+  // A whole extra valid part after the last one (count unchanged).
+  Bytes b = valid;
+  const Bytes extra_part = ref_dense({9});
+  wire_ref::append_u32(b, static_cast<std::uint32_t>(extra_part.size()));
+  b.insert(b.end(), extra_part.begin(), extra_part.end());
+  wire_ref::fix_crc(b);
+  expect_decode_error(b, "extra part beyond count");
+  // Empty part bytes (length 0) and a part shorter than a header.
+  expect_decode_error(wire_ref::parts_message(1, {Bytes{}}), "empty part");
+  expect_decode_error(wire_ref::parts_message(1, {Bytes(19, std::byte{0})}), "19-byte part");
+}
+
+TEST(CodecPartsErrors, EveryTruncationAndEveryLengthField) {
+  for (const Bytes& valid : parts_corpus()) {
+    for (std::size_t n = 0; n < valid.size(); ++n) {
+      Bytes b(valid.begin(), valid.begin() + static_cast<std::ptrdiff_t>(n));
+      expect_decode_error(b, "prefix " + std::to_string(n));
+      if (n >= 20) {
+        wire_ref::fix_crc(b);
+        expect_decode_error(b, "prefix " + std::to_string(n) + " with the CRC fixed");
+      }
+    }
+    // Every part's length field set to every value from 0 to its length + 8.
+    for (const auto& [at, length] : part_spans(valid)) {
+      for (std::uint32_t v = 0; v <= length + 8; ++v) {
+        if (v == length) continue;
+        Bytes b = valid;
+        wire_ref::write_u32(b, at - 4, v);
+        wire_ref::fix_crc(b);
+        expect_decode_error(b, "length " + std::to_string(v) + " for " + std::to_string(length));
+      }
+    }
+    // Every part truncated inside the message (its length and the CRCs made consistent).
+    const auto spans = part_spans(valid);
+    for (std::size_t k = 0; k < spans.size(); ++k) {
+      const auto [at, length] = spans[k];
+      for (std::size_t cut = 1; cut <= length - 20; ++cut) {
+        Bytes b(valid.begin(), valid.begin() + static_cast<std::ptrdiff_t>(at + length - cut));
+        b.insert(b.end(), valid.begin() + static_cast<std::ptrdiff_t>(at + length), valid.end());
+        wire_ref::write_u32(b, at - 4, static_cast<std::uint32_t>(length - cut));
+        wire_ref::fix_crc(b);
+        fix_part_crc(b, k);
+        expect_decode_error(b, "part " + std::to_string(k) + " cut by " + std::to_string(cut));
+      }
+    }
+  }
+}
+
+TEST(CodecPartsErrors, BadCrcOfTheOuterHeaderAndOfAPart) {
+  for (const Bytes& valid : parts_corpus()) {
+    const auto spans = part_spans(valid);
+    for (std::size_t k = 0; k < spans.size(); ++k) {
+      const auto [at, length] = spans[k];
+      // A bit of the part changed, the outer CRC left stale: the outer CRC catches it.
+      // The outer CRC recomputed: the part's own CRC catches it.
+      for (std::size_t bit = 0; bit < length * 8; bit += 5) {
+        if (bit / 8 >= 16 && bit / 8 < 20) continue;  // the part's CRC field: below
+        Bytes b = valid;
+        b[at + bit / 8] ^= static_cast<std::byte>(1U << (bit % 8));
+        expect_decode_error(b, "part bit, outer CRC stale");
+        wire_ref::fix_crc(b);
+        expect_decode_error(b, "part bit, outer CRC fixed");
+      }
+      // The part's CRC field itself wrong, the outer CRC fixed.
+      Bytes b = valid;
+      b[at + 16] ^= std::byte{0x01};
+      wire_ref::fix_crc(b);
+      expect_decode_error(b, "part CRC field");
+    }
+    // Outer CRC field and outer header bits.
+    for (std::size_t bit = 0; bit < 20 * 8; ++bit) {
+      Bytes b = valid;
+      b[bit / 8] ^= static_cast<std::byte>(1U << (bit % 8));
+      expect_decode_error(b, "outer header bit " + std::to_string(bit));
+    }
+  }
+}
+
+TEST(CodecPartsErrors, AnInvalidPartWithEveryCrcFixed) {
+  // Part 1 is a sparse message whose index equals its dimension; both CRCs consistent.
+  const Bytes bad_part = wire_ref::sparse_raw(ValueFormat::fp32, 1, 4, {4}, {1.0});
+  expect_decode_error(wire_ref::parts_message(6, {ref_dense({1, 2}), bad_part}), "bad index in part 1");
+  // A part with dimension 0.
+  wire_ref::Parts empty;
+  empty.dim = 0;
+  empty.count = 0;
+  expect_decode_error(wire_ref::parts_message(2, {ref_dense({1, 2}), wire_ref::assemble(empty)}), "part of dim 0");
+  // A part that is not an ecco message, and one of another version.
+  Bytes junk(24, std::byte{0x41});
+  expect_decode_error(wire_ref::parts_message(1, {junk}), "junk part");
+  Bytes v1 = ref_dense({1});
+  v1[4] = std::byte{1};
+  wire_ref::fix_crc(v1);
+  expect_decode_error(wire_ref::parts_message(1, {v1}), "version-1 part");
+  // A tagged parts message whose tag is 0.
+  Bytes tagged = wire_ref::parts_message(2, {ref_dense({1, 2})}, 5);
+  tagged[20] = std::byte{0};
+  wire_ref::fix_crc(tagged);
+  expect_decode_error(tagged, "outer tag 0");
+  // Tagged flag set, but the message ends right after the header.
+  Bytes header_only = wire_ref::parts_message(2, {ref_dense({1, 2})}, 5);
+  header_only.resize(20);
+  wire_ref::fix_crc(header_only);
+  expect_decode_error(header_only, "tag byte missing");
+}
+
+TEST(CodecPartsErrors, RandomMutationFuzzInsideParts) {
+  // Mutations inside one part with the part's CRC and the outer CRC recomputed, so that the
+  // part's own checks run; plus framing edits (lengths, count) with the outer CRC fixed.
+  const std::vector<Bytes> corpus = parts_corpus();
+  Rng rng(0x9A27U);
+  int accepted = 0;
+  int rejected = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    Bytes b = corpus[rng.uniform_index(corpus.size())];
+    const auto spans = part_spans(b);
+    const std::size_t k = rng.uniform_index(spans.size());
+    const auto [at, length] = spans[k];
+    const std::uint64_t kind = rng.uniform_index(5);
+    bool fix_part = true;
+    switch (kind) {
+      case 0:  // a byte of the part after its header (params, indices, values)
+        if (length > 20) b[at + 20 + rng.uniform_index(length - 20)] = static_cast<std::byte>(rng.uniform_index(256));
+        break;
+      case 1:  // a byte of the part's header before its CRC (tags, dim, count)
+        b[at + 5 + rng.uniform_index(11)] = static_cast<std::byte>(rng.uniform_index(256));
+        break;
+      case 2:  // the part's layout byte: another layout, parts included
+        b[at + 5] = static_cast<std::byte>(rng.uniform_index(6));
+        break;
+      case 3:  // a length field
+        fix_part = false;
+        wire_ref::write_u32(b, at - 4, static_cast<std::uint32_t>(rng.uniform_index(length + 16)));
+        break;
+      default:  // the outer count or dim
+        fix_part = false;
+        wire_ref::write_u32(b, rng.uniform_index(2) == 0 ? 8 : 12, static_cast<std::uint32_t>(rng.uniform_index(80)));
+        break;
+    }
+    if (fix_part) {
+      fix_part_crc(b, k);
+    } else {
+      wire_ref::fix_crc(b);
+    }
+    Message out;
+    try {
+      decode_exact(b, out);
+      ++accepted;
+      expect_valid_decoded(out);
+    } catch (const DecodeError&) {
+      ++rejected;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "iteration " << iter << ": non-DecodeError exception: " << e.what();
+    }
+    if (::testing::Test::HasFailure()) FAIL() << "stopping fuzz at iteration " << iter;
+  }
+  EXPECT_GT(rejected, 5000);
+  EXPECT_GT(accepted, 100);
 }
 
 TEST(CodecDecodeErrors, RandomMutationFuzzOverEveryCodec) {

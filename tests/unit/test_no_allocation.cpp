@@ -1,8 +1,9 @@
 // In the steady state of a training run (buffers already grown by earlier rounds), a round
 // trip compress -> round_to_wire -> encode -> decode -> add_to allocates nothing, for every
-// kind of compressor and codec; neither do the classification models' gradients and
-// losses. The global operator new of this test binary counts allocations while armed, and
-// so does malloc (what Eigen allocates with) on glibc without AddressSanitizer.
+// kind of compressor and codec, and per tensor (parts messages); neither do the
+// classification models' gradients and losses. The global operator new of this test binary
+// counts allocations while armed, and so does malloc (what Eigen allocates with) on glibc
+// without AddressSanitizer.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -21,6 +22,7 @@
 #include "ecco/message.hpp"
 #include "ecco/problem.hpp"
 #include "ecco/rng.hpp"
+#include "ecco/tensor_layout.hpp"
 
 namespace {
 std::atomic<bool> armed{false};
@@ -148,6 +150,45 @@ TEST(NoAllocation, SteadyStateModelGradientsAndLosses) {
     EXPECT_TRUE(std::isfinite(sink)) << spec;
   }
 #endif
+}
+
+// Per-tensor compression: a parts message whose parts grow once (compressor output, the
+// server's decoded parts, the per-tensor workspaces) and are then reused.
+TEST(NoAllocation, SteadyStateRoundTripPerTensor) {
+  const ecco::TensorLayout layout = {{"w1", 0, 200, 300},      {"b1", 60000, 200, 1}, {"w2", 60200, 100, 300},
+                                     {"b2", 90200, 100, 1},    {"emb", 90300, 97, 100}};
+  const std::vector<std::string> specs = {"topk:k=0.01", "lowrank:r=2", "randk:k=0.01,shared_seed=true",
+                                          "topk:k=0.01+qsgd:s=8", "contractive(qsgd:s=4)", "bernoulli:p=0.5",
+                                          "identity", "sign"};
+  const Eigen::Index d = 100000;
+  ecco::Rng data(3);
+  Eigen::VectorXd x(d);
+  for (Eigen::Index j = 0; j < d; ++j) x[j] = data.normal();
+  for (const ecco::ValueFormat format : {ecco::ValueFormat::fp32, ecco::ValueFormat::bf16}) {
+    for (const std::string& spec : specs) {
+      const auto compressor = ecco::make_tensorwise_compressor(spec, layout, 1000);
+      ecco::Rng rng(4);
+      ecco::CompressorWorkspace workspace;
+      ecco::Message client;
+      ecco::Message server;
+      std::vector<std::byte> bytes;
+      Eigen::VectorXd y = Eigen::VectorXd::Zero(d);
+      const auto round = [&] {
+        compressor->compress(x, rng, workspace, client);
+        ecco::round_to_wire(client, format);
+        bytes.clear();
+        ecco::encode(client, format, bytes);
+        ecco::decode(bytes, static_cast<std::uint32_t>(d), server);
+        server.add_to(y, 0.5);
+      };
+      for (int warm = 0; warm < 8; ++warm) round();
+      allocations = 0;
+      armed = true;
+      for (int r = 0; r < 5; ++r) round();
+      armed = false;
+      EXPECT_EQ(allocations.load(), 0) << spec << " per tensor, " << ecco::to_string(format);
+    }
+  }
 }
 
 }  // namespace

@@ -280,7 +280,7 @@ inline unsigned bits_for(std::uint32_t s) {
 
 struct Parts {
   std::uint8_t version = 2;
-  std::uint8_t layout = 1;       // 1 dense, 2 sparse, 3 lowrank
+  std::uint8_t layout = 1;       // 1 dense, 2 sparse, 3 lowrank (parts: parts_message below)
   std::uint8_t value_codec = 1;  // 1 fp32, 2 fp64, 3 bf16, 4 fp16, 16..19 quantised
   std::uint8_t index_codec = 0;  // 0 none, 1 raw32, 2 varint, 3 bitmap, 4 seed
   std::uint32_t dim = 1;
@@ -308,6 +308,28 @@ inline Bytes assemble(const Parts& p) {
 }
 
 inline std::uint8_t tag(ecco::ValueFormat f) { return static_cast<std::uint8_t>(f); }
+
+// A parts message (layout 4, wire-format.md "Parts layout"): the fixed header with value and
+// index codec 0 and count = the number of parts, the tag byte if tag != 0 (layout byte
+// 4 + 128), then for each part its byte length as uint32 and its bytes; the CRC over it all.
+inline Bytes parts_message(std::uint32_t dim, const std::vector<Bytes>& parts, std::uint8_t method_tag = 0) {
+  Bytes b;
+  for (const char c : {'E', 'C', 'C', 'M'}) b.push_back(static_cast<std::byte>(c));
+  b.push_back(std::byte{2});
+  b.push_back(static_cast<std::byte>(method_tag != 0 ? 4 + 128 : 4));
+  b.push_back(std::byte{0});
+  b.push_back(std::byte{0});
+  append_u32(b, dim);
+  append_u32(b, static_cast<std::uint32_t>(parts.size()));
+  append_u32(b, 0);  // CRC placeholder
+  if (method_tag != 0) b.push_back(static_cast<std::byte>(method_tag));
+  for (const Bytes& part : parts) {
+    append_u32(b, static_cast<std::uint32_t>(part.size()));
+    b.insert(b.end(), part.begin(), part.end());
+  }
+  fix_crc(b);
+  return b;
+}
 
 // Raw-value messages.
 inline Bytes dense_raw(ecco::ValueFormat f, const std::vector<double>& values) {
