@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cinttypes>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 
 #include "ecco/error.hpp"
 #include "ecco/log.hpp"
+#include "ecco/summary.hpp"
 
 namespace ecco::app {
 namespace {
@@ -102,6 +104,12 @@ void ConsoleObserver::on_start(const RunInfo& info) {
                info.compressor_spec,
                info.down_compressor_spec == "(unused)" ? "" : " | down " + info.down_compressor_spec,
                info.problem_spec, info.data_source, info.rows, info.dim, info.split_spec);
+    if (!info.test_source.empty() || info.granularity != "global" || !info.full_metrics) {
+      log().info("test set {} | granularity {} | lr schedule {} | start gradient {} | train metrics {}",
+                 info.test_source.empty() ? "none" : fmt::format("{} ({} rows)", info.test_source, info.test_rows),
+                 info.granularity, info.lr_schedule_spec, info.batch_start ? "minibatch" : "full",
+                 info.full_metrics ? "full" : "minibatch loss");
+    }
     log().info("{} clients on {} rank{} ({} per rank) | aggregation gather | wire format v2 (smallest index codec), values {} | step size {} "
                "= {:.6g} | {} rounds{}",
                info.config.clients, info.ranks, info.ranks == 1 ? "" : "s", clients_per_rank(info),
@@ -129,6 +137,7 @@ void ConsoleObserver::on_start(const RunInfo& info) {
 void ConsoleObserver::on_row(const MetricsRow& row) {
   if (csv_) csv_->write(row);
   last_row_ = row;
+  if (!std::isnan(row.test_loss)) last_test_ = row;
   if (row.round == 0 && !cl_.quiet) print_progress(0, row.seconds, false);
 }
 
@@ -147,14 +156,18 @@ void ConsoleObserver::print_progress(std::int64_t round, double seconds, bool fi
   const auto done = static_cast<double>(round);
   const double rate = seconds > 0.0 ? done / seconds : 0.0;
   const double eta = rate > 0.0 ? (total - done) / rate : 0.0;
-  char line[320];
-  std::snprintf(line, sizeof line,
-                "round %" PRId64 "/%" PRId64 "  grad_norm_sq %.4e (round %" PRId64 ")  loss %.6f  up %s  %.0f rounds/s  %s %.1f s",
-                round, info_.config.rounds, last_row_.grad_norm_sq, last_row_.round, last_row_.loss,
-                human_bytes(static_cast<double>(last_row_.bits_up)).c_str(), rate, final ? "took" : "ETA",
-                final ? seconds : eta);
+  std::string line = fmt::format("round {}/{}  ", round, info_.config.rounds);
+  if (!std::isnan(last_row_.grad_norm_sq)) line += fmt::format("grad_norm_sq {:.4e}  ", last_row_.grad_norm_sq);
+  line += fmt::format("loss {:.6f} (round {})  ", last_row_.loss, last_row_.round);
+  if (!std::isnan(last_test_.test_accuracy)) {
+    line += fmt::format("test acc {:.2f}% (round {})  ", 100.0 * last_test_.test_accuracy, last_test_.round);
+  } else if (!std::isnan(last_test_.test_loss)) {
+    line += fmt::format("test loss {:.6f} (round {})  ", last_test_.test_loss, last_test_.round);
+  }
+  line += fmt::format("up {}  {:.{}f} rounds/s  {} {:.1f} s", human_bytes(static_cast<double>(last_row_.bits_up)), rate,
+                      rate < 10.0 ? 2 : 0, final ? "took" : "ETA", final ? seconds : eta);
   if (terminal_) {
-    std::fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
+    std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final ? "\n" : "");
     line_open_ = !final;
     std::fflush(stderr);
   } else if (!final) {
@@ -178,22 +191,34 @@ void ConsoleObserver::on_finish(const RunResult& result) {
   if (terminal_ && line_open_) print_progress(result.rounds_run, result.seconds, true);
   const auto& first = result.history.front();
   const auto& last = result.history.back();
-  const auto& c = result.info.config;
-  const double dense_bits = 32.0 * static_cast<double>(result.info.dim) * static_cast<double>(result.messages_up);
-  std::printf(
-      "ecco-train: %s with compressor %s on %s (%zu rows, d = %zu), %zu clients on %d rank%s.\n"
-      "  %" PRId64 " rounds in %.3f s (%s); ||grad f||^2 %.6e -> %.6e, loss %.6f -> %.6f.\n"
-      "  sent up %s (%" PRIu64 " bits, initial messages included), down %s; the same messages as dense fp32 "
-      "would be %s.\n"
-      "  CSV: %s%s%s\n",
-      result.info.algorithm_spec.c_str(), result.info.compressor_spec.c_str(), result.info.data_source.c_str(),
-      result.info.rows, result.info.dim, c.clients, result.info.ranks, result.info.ranks == 1 ? "" : "s",
-      result.rounds_run, result.seconds,
-      result.stop_reason.c_str(), first.grad_norm_sq, last.grad_norm_sq, first.loss, last.loss,
-      human_bytes(static_cast<double>(last.bits_up)).c_str(), last.bits_up,
-      human_bytes(static_cast<double>(last.bits_down)).c_str(), human_bytes(dense_bits).c_str(),
-      cl_.out.empty() ? "(none; use --out PATH)" : cl_.out.c_str(), cl_.summary.empty() ? "" : "  JSON: ",
-      cl_.summary.c_str());
+  const RunInfo& info = result.info;
+  const double d = static_cast<double>(info.dim);
+  const double dense_up = 32.0 * d * static_cast<double>(result.messages_up);
+  const double dense_down = 32.0 * d * static_cast<double>(info.config.clients) * static_cast<double>(result.rounds_run);
+  std::string text = fmt::format("ecco-train: {} with compressor {}{} on {} ({} rows, d = {}), {} clients on {} rank{}.\n",
+                                 info.algorithm_spec, info.compressor_spec,
+                                 info.granularity == "global" ? "" : " per tensor", info.data_source, info.rows,
+                                 info.dim, info.config.clients, info.ranks, info.ranks == 1 ? "" : "s");
+  text += fmt::format("  {} rounds in {:.3f} s ({}); ", result.rounds_run, result.seconds, result.stop_reason);
+  if (!std::isnan(last.grad_norm_sq)) {
+    text += fmt::format("||grad f||^2 {:.6e} -> {:.6e}, loss {:.6f} -> {:.6f}.\n", first.grad_norm_sq,
+                        last.grad_norm_sq, first.loss, last.loss);
+  } else {
+    text += fmt::format("training loss (minibatch mean) {:.6f} -> {:.6f}.\n", first.loss, last.loss);
+  }
+  if (const MetricsRow* tested = last_evaluation(result.history)) {
+    text += fmt::format("  test set: loss {:.6f}", tested->test_loss);
+    if (!std::isnan(tested->test_accuracy)) text += fmt::format(", accuracy {:.2f}%", 100.0 * tested->test_accuracy);
+    text += fmt::format(" at round {}.\n", tested->round);
+  }
+  text += fmt::format(
+      "  sent up {} ({} bits, initial messages included), down {}; dense fp32 would be up {} ({:.1f}x), down {}.\n",
+      human_bytes(static_cast<double>(last.bits_up)), last.bits_up, human_bytes(static_cast<double>(last.bits_down)),
+      human_bytes(dense_up), last.bits_up > 0 ? dense_up / static_cast<double>(last.bits_up) : 0.0,
+      human_bytes(dense_down));
+  text += fmt::format("  CSV: {}{}{}\n", cl_.out.empty() ? "(none; use --out PATH)" : cl_.out,
+                      cl_.summary.empty() ? "" : "  JSON: ", cl_.summary);
+  std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
 }
 

@@ -30,6 +30,7 @@ class ConsoleObserver final : public RunObserver {
   const CommandLine& cl_;
   RunInfo info_;
   MetricsRow last_row_;
+  MetricsRow last_test_;  // the last row with a test evaluation
   std::unique_ptr<CsvHistoryWriter> csv_;
   std::unique_ptr<SummaryWriter> summary_;
   bool terminal_ = false;

@@ -28,6 +28,9 @@ struct HarnessConfig {
   bool through_wire = false;
   std::string problem = "least_squares:lambda=0";
   double step_size = 0.1;
+  std::string schedule;      // --lr-schedule spec over `rounds`; empty: constant step_size
+  std::int64_t rounds = 0;   // for the schedule
+  bool batch_start = false;  // MethodSetup::batch_start
   std::uint64_t seed = 3;
   std::size_t clients = 5;
   ValueFormat wire = ValueFormat::fp64;
@@ -48,7 +51,10 @@ class MethodHarness {
     MethodSetup setup;
     setup.dim = config_.data.dim();
     setup.clients = config_.clients;
-    setup.step_size = config_.step_size;
+    setup.schedule = config_.schedule.empty()
+                         ? StepSchedule::constant(config_.step_size)
+                         : StepSchedule::parse(config_.schedule, config_.step_size, config_.rounds);
+    setup.batch_start = config_.batch_start;
     setup.seed = config_.seed;
     setup.wire = config_.wire;
     setup.down_compressor = down_.get();
@@ -81,6 +87,13 @@ class MethodHarness {
       iterates.push_back(x_);
     }
     return iterates;
+  }
+
+  // Full local gradients the clients' methods evaluated so far (all clients).
+  std::int64_t full_evaluations() const {
+    std::int64_t total = 0;
+    for (const auto& oracle : oracles_) total += oracle->evaluations();
+    return total;
   }
 
   // Clients that sent a message in the last exchange.

@@ -29,6 +29,7 @@
 #include "ecco/local_objective.hpp"
 #include "ecco/rng.hpp"
 #include "ecco/spec.hpp"
+#include "ecco/step_schedule.hpp"
 #include "ecco/step_size.hpp"
 
 namespace ecco {
@@ -77,7 +78,10 @@ class ModelReplica {
 struct MethodSetup {
   std::size_t dim = 0;
   std::size_t clients = 0;
-  double step_size = 0.0;  // gamma
+  StepSchedule schedule;  // gamma_k of server update k (step_schedule.hpp)
+  // Start the minibatch estimators from a minibatch gradient at x^0 instead of the full
+  // local gradient (--start-gradient batch: for models whose full gradient is costly).
+  bool batch_start = false;
   std::uint64_t seed = 0;  // global seed, for streams all clients share (e.g. participation)
   ValueFormat wire = ValueFormat::fp32;
   std::vector<double> smoothness;              // L_i of every client, if Method::needs_smoothness()
@@ -123,5 +127,13 @@ class Method {
 
 std::unique_ptr<Method> make_method(std::string_view spec_text);
 std::span<const SpecEntry> method_table();
+
+// The method spec with its minibatch set to `rows` (--batch): ConfigError when the method
+// has no minibatch (listing those that do) or when spec_text sets batch= itself.
+std::string method_with_batch(std::string_view spec_text, std::size_t rows);
+
+// Rows one gradient of the method reads on a shard of shard_rows rows: its minibatch, or
+// shard_rows for full-gradient methods. Used to count epochs.
+std::size_t method_batch_rows(std::string_view spec_text, std::size_t shard_rows);
 
 }  // namespace ecco

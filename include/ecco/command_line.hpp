@@ -11,6 +11,7 @@ struct CommandLine {
   std::string out;      // CSV path; empty: no CSV
   std::string summary;  // JSON summary path; empty: none
   bool quiet = false;   // no banner, progress or summary paragraph
+  bool default_job = false;  // no --data: the default job's flags filled in
   bool print_constants = false;
   std::string log_level = "info";
   bool compressor_given = false;       // --compressor was on the command line

@@ -134,6 +134,7 @@ std::span<const SpecEntry> data_generator_table();
 //    files of the same dir (the first `test_rows` rows of that spec; 0: all 10000), for any
 //    other training data nullopt;
 //  * idx:images=PATH,labels=PATH: that IDX pair (read_idx);
+//  * synthetic_classification[:...]: that generator (give it another seed than --data's);
 //  * anything else: a LIBSVM file, read_libsvm(test_text, dim) (an index > dim is an error).
 // A test set whose d differs from `dim` is a DataError "source: ..." naming both.
 std::optional<Dataset> load_test_dataset(const std::string& test_text, const std::string& train_text,

@@ -40,7 +40,8 @@ class Problem {
   // An upper bound L_i on the smoothness constant of f_i, as defined in ALGORITHMS.md 1.13.
   virtual double smoothness() const = 0;
   // Classification problems: rows of the shard that the model x classifies correctly.
-  // Others return nullopt (no accuracy metric).
+  // Others return nullopt (no accuracy metric); classifies() says which, at no cost.
+  virtual bool classifies() const { return false; }
   virtual std::optional<std::size_t> correct(Eigen::Ref<const Eigen::VectorXd> /*x*/) const { return std::nullopt; }
 };
 

@@ -13,6 +13,9 @@
 
 namespace ecco {
 
+// The last row with a test-set evaluation, or null.
+const MetricsRow* last_evaluation(const std::vector<MetricsRow>& history);
+
 std::string summary_json(const RunResult& result);
 
 // Creates "<path>.partial" at construction (so a bad path fails during set-up) and writes

@@ -14,6 +14,7 @@
 #include "ecco/codec.hpp"
 #include "ecco/error.hpp"
 #include "ecco/step_size.hpp"
+#include "ecco/tensor_layout.hpp"
 
 namespace ecco {
 
@@ -29,9 +30,37 @@ struct RunConfig {
   std::string down_compressor = "identity";  // ef21_bc's downlink compressor
   std::string split = "contiguous";          // --split spec (split_table())
   std::string step_size = "theory";  // "0.01" or "theory[:mult=,mean=]"
+  std::string lr_schedule = "constant";  // --lr-schedule spec (step_schedule.hpp)
+  std::optional<std::size_t> batch;      // --batch: sets the method's minibatch (rows)
   std::int64_t rounds = 1000;
+  // --epochs E: rounds = ceil(E N / (n B)) (B: the method's minibatch on a shard of N/n
+  // rows), so that the clients together read the training set E times; overrides rounds.
+  std::optional<double> epochs;
   std::uint64_t seed = 1;
-  std::string x0 = "zero";  // "zero" or "gaussian" (N(0, I) from the seed)
+  // "auto" (the problem's own initialisation, e.g. the MLP's He init; else zero), "zero" or
+  // "gaussian" (N(0, I) from the seed).
+  std::string x0 = "auto";
+  // Test set: "auto" (the t10k files for --data fashion_mnist, none otherwise), "none", a
+  // LIBSVM path or idx:images=,labels= (load_test_dataset in dataset.hpp).
+  std::string test_data = "auto";
+  // Evaluate test_loss / test_accuracy every this many rounds (0: at every logged round);
+  // evaluation rounds are always logged.
+  std::int64_t eval_every = 0;
+  // What a logged row measures on the training data: "full" (f, ||grad f||^2 and accuracy
+  // over every row: exact, costs a full gradient), "batch" (the mean minibatch loss since
+  // the previous row; no gradient norm) or "auto" (full unless the problem says its full
+  // gradient is costly: softmax, mlp).
+  std::string train_metrics = "auto";
+  // Start of the minibatch estimators: "full" (full local gradient at x^0, as the papers),
+  // "batch" (a minibatch gradient) or "auto" (as train_metrics decides).
+  std::string start_gradient = "auto";
+  // "global" (one compressor over x) or "tensor" (each named tensor of the problem
+  // compressed separately; tensors below dense_below coordinates sent dense).
+  // Let methods use compressors they would refuse for lack of a guarantee (EF methods with
+  // unbiased or biased compressors, e.g. PowerSGD-style lowrank with EF): no theory step.
+  bool allow_any_compressor = false;
+  std::string granularity = "global";
+  std::size_t dense_below = 0;
   ValueFormat wire = ValueFormat::fp32;
   std::int64_t log_every = 1;
   // Stop at the first logged round with ||grad f||^2 <= this (checked on logged rounds).
@@ -53,6 +82,9 @@ struct MetricsRow {
   std::uint64_t bits_up_header = 0;
   std::uint64_t bits_up_index = 0;
   std::uint64_t bits_up_value = 0;
+  // Evaluation rows: mean loss and accuracy on the test set (NaN when not evaluated).
+  double test_loss = std::numeric_limits<double>::quiet_NaN();
+  double test_accuracy = std::numeric_limits<double>::quiet_NaN();
 };
 
 // What the server knows after set-up, before round 1.
@@ -68,6 +100,14 @@ struct RunInfo {
   std::string step_size_detail;    // how the theory rule got its value
   std::size_t dim = 0;
   std::size_t rows = 0;
+  std::string test_source;      // "" without a test set
+  std::size_t test_rows = 0;
+  bool classifies = false;      // the problem has an accuracy (train_accuracy, test_accuracy)
+  bool full_metrics = true;     // resolved train_metrics
+  bool batch_start = false;     // resolved start_gradient
+  std::string lr_schedule_spec; // canonical --lr-schedule
+  std::string granularity;      // "global" or e.g. "tensor (6 tensors, dense below 1000)"
+  TensorLayout tensors;         // the problem's named tensors
   std::uint64_t data_fingerprint = 0;  // fingerprint(data): every rank must have read the same
   int ranks = 1;
   bool constants_computed = false;  // L and L_i are computed for theory step sizes or on request

@@ -64,7 +64,8 @@ class MinibatchSampler {
 class GradientEstimator {
  public:
   virtual ~GradientEstimator() = default;
-  // The estimate at x^0 (the full local gradient for every estimator here).
+  // The estimate at x^0: the full local gradient, or for minibatch estimators with
+  // MethodSetup::batch_start a minibatch gradient.
   virtual const Eigen::VectorXd& initial(const Eigen::Ref<const Eigen::VectorXd>& x0, ClientEnv& env) = 0;
   // The estimate at x^t, t >= 1.
   virtual const Eigen::VectorXd& at(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t t, ClientEnv& env) = 0;
@@ -72,12 +73,13 @@ class GradientEstimator {
 
 std::unique_ptr<GradientEstimator> make_full_gradient();
 // The sampler is sized at initial(), from the client's problem.
-std::unique_ptr<GradientEstimator> make_minibatch_gradient(const BatchSize& batch, std::size_t dim);
+// batch_start: initial() is a minibatch gradient too (else the full gradient).
+std::unique_ptr<GradientEstimator> make_minibatch_gradient(const BatchSize& batch, std::size_t dim, bool batch_start);
 // v^t = (1 - eta) v^{t-1} + eta * inner(x^t), v^0 = inner's initial estimate.
 std::unique_ptr<GradientEstimator> make_momentum(std::unique_ptr<GradientEstimator> inner, double eta);
 // PAGE: with probability p (one coin per round, shared by all clients through the seed)
 // the full gradient, else v + batch mean of grad f_ij(x^t) - grad f_ij(x^{t-1}).
-std::unique_ptr<GradientEstimator> make_page(const BatchSize& batch, double p, std::uint64_t seed, std::size_t dim);
+std::unique_ptr<GradientEstimator> make_page(const BatchSize& batch, double p, const MethodSetup& setup);
 
 // Builds the estimator of a method whose spec has a "batch" key ("full" -> exact gradient).
 std::unique_ptr<GradientEstimator> make_estimator(const BatchSize& batch, const MethodSetup& setup);
@@ -122,7 +124,8 @@ std::unique_ptr<ClientMethod> make_ef21_client(std::size_t dim, Ef21ClientOption
 class MeanStepServer : public ServerMethod {
  public:
   enum class Mode { replace, accumulate };
-  MeanStepServer(const MethodSetup& setup, Mode mode, double gamma, std::vector<double> weights = {});
+  // Update k moves by schedule.at(k) * direction().
+  MeanStepServer(const MethodSetup& setup, Mode mode, StepSchedule schedule, std::vector<double> weights = {});
 
   void begin_aggregation() override;
   void accumulate(std::size_t client, const Message& message) override;
@@ -137,11 +140,27 @@ class MeanStepServer : public ServerMethod {
 
  private:
   Mode mode_;
-  double gamma_;
+  StepSchedule schedule_;
+  std::int64_t updates_ = 0;
   double clients_;
   std::vector<double> weights_;
   Eigen::VectorXd sum_;
   Eigen::VectorXd next_;
+};
+
+// MeanStepServer with heavy-ball momentum on g: v^0 = g^0, v^k = eta v^{k-1} + g^k, and the
+// model moves along v (EF21-HB with accumulate, sgd:momentum= with replace). eta in [0, 1).
+class MomentumServer final : public MeanStepServer {
+ public:
+  MomentumServer(const MethodSetup& setup, Mode mode, double eta);
+  void end_aggregation(Phase phase) override;
+
+ protected:
+  const Eigen::VectorXd& direction() const override { return v_; }
+
+ private:
+  double eta_;
+  Eigen::VectorXd v_;
 };
 
 // Base of the EF21 family: contractive compressor required, EF21 theory rule, EF21 server.
@@ -153,7 +172,7 @@ class Ef21FamilyMethod : public Method {
     return ef21_rule(rule, in, in.uplink.alpha);
   }
   std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
-    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::accumulate, setup.step_size);
+    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::accumulate, setup.schedule);
   }
 
  protected:

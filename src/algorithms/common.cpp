@@ -30,13 +30,14 @@ void require_contractive(const std::string& method, const CompressorTraits& trai
   if (traits.kind == CompressorClass::contractive) return;
   if (traits.kind == CompressorClass::biased) {
     throw ConfigError("algorithm '" + method + "' needs a contractive compressor; this one is biased without a "
-                      "contraction guarantee (onebit, lowrank): use topk, randk, sign or contractive(<unbiased spec>)");
+                      "contraction guarantee (onebit, lowrank): use topk, randk, sign or contractive(<unbiased spec>), or run it "
+                      "without a guarantee with --allow-any-compressor");
   }
   char omega[32];
   std::snprintf(omega, sizeof omega, "%.6g", traits.omega);
   throw ConfigError("algorithm '" + method + "' needs a contractive compressor; this one is unbiased (omega = " +
                     omega + "); wrap it as contractive(<spec>), which scales it by 1/(omega+1), e.g. "
-                    "--compressor 'contractive(qsgd:s=4)'");
+                    "--compressor 'contractive(qsgd:s=4)' (or run it without a guarantee with --allow-any-compressor)");
 }
 
 TheoryStep ef21_rule(const StepSizeRule& rule, const TheoryInputs& in, double alpha, SmoothnessMean method_default) {
@@ -102,10 +103,10 @@ void compress_to_wire(const Eigen::Ref<const Eigen::VectorXd>& v, bool compress,
   round_to_wire(out, env.wire);
 }
 
-MeanStepServer::MeanStepServer(const MethodSetup& setup, Mode mode, double gamma, std::vector<double> weights)
+MeanStepServer::MeanStepServer(const MethodSetup& setup, Mode mode, StepSchedule schedule, std::vector<double> weights)
     : g_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))),
       mode_(mode),
-      gamma_(gamma),
+      schedule_(std::move(schedule)),
       clients_(static_cast<double>(setup.clients)),
       weights_(std::move(weights)),
       sum_(g_),
@@ -130,9 +131,21 @@ void MeanStepServer::end_aggregation(Phase phase) {
 }
 
 ValueFormat MeanStepServer::make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) {
-  next_ = x - gamma_ * direction();
+  next_ = x - schedule_.at(updates_++) * direction();
   out.set_dense(next_);
   return ValueFormat::fp64;
+}
+
+MomentumServer::MomentumServer(const MethodSetup& setup, Mode mode, double eta)
+    : MeanStepServer(setup, mode, setup.schedule), eta_(eta), v_(g_) {}
+
+void MomentumServer::end_aggregation(Phase phase) {
+  MeanStepServer::end_aggregation(phase);
+  if (phase == Phase::initial) {
+    v_ = g_;
+  } else {
+    v_ = eta_ * v_ + g_;
+  }
 }
 
 }  // namespace detail

@@ -1,5 +1,6 @@
-// dcgd — distributed compressed gradient descent, no error feedback (ALGORITHMS.md 1.1).
-//   client i at x^t (t >= 0): send m_i = C(grad f_i(x^t)).
+// dcgd:batch=B — distributed compressed gradient descent, no error feedback (ALGORITHMS.md 1.1).
+//   client i at x^t (t >= 0): send m_i = C(e_i(x^t)), e_i the full local gradient
+//   (batch=full) or a minibatch gradient (compressed SGD as in QSGD).
 //   server: x^{t+1} = x^t - gamma (1/n) sum_i m_i.
 // Sends what C sends. With an unbiased C (omega) the theory step is 1/(L (1 + omega/n));
 // with a contractive C (TopK) there is no guarantee and it may stall or diverge: the
@@ -14,18 +15,24 @@ namespace {
 
 class DcgdClient final : public ClientMethod {
  public:
+  explicit DcgdClient(std::unique_ptr<GradientEstimator> estimator) : estimator_(std::move(estimator)) {}
   bool initialize(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out) override {
-    return step(x0, 0, env, out);
-  }
-  bool step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) override {
-    compress_to_wire(env.objective.gradient(x, t), true, env, out);
+    compress_to_wire(estimator_->initial(x0, env), true, env, out);
     return true;
   }
+  bool step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) override {
+    compress_to_wire(estimator_->at(x, t, env), true, env, out);
+    return true;
+  }
+
+ private:
+  std::unique_ptr<GradientEstimator> estimator_;
 };
 
 class Dcgd final : public Method {
  public:
-  std::string spec() const override { return "dcgd"; }
+  explicit Dcgd(BatchSize batch) : batch_(std::move(batch)) {}
+  std::string spec() const override { return "dcgd:batch=" + batch_.text; }
   TheoryStep theory_step_size(const StepSizeRule& rule, const TheoryInputs& in) const override {
     if (in.uplink.kind == CompressorClass::contractive) {
       TheoryStep step = ef21_rule(rule, in, in.uplink.alpha);
@@ -46,16 +53,19 @@ class Dcgd final : public Method {
     step.detail = buffer;
     return step;
   }
-  std::unique_ptr<ClientMethod> make_client(const MethodSetup& /*setup*/, std::size_t /*client*/) const override {
-    return std::make_unique<DcgdClient>();
+  std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
+    return std::make_unique<DcgdClient>(make_estimator(batch_, setup));
   }
   std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
-    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, setup.step_size);
+    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, setup.schedule);
   }
+
+ private:
+  BatchSize batch_;
 };
 
 }  // namespace
 
-std::unique_ptr<Method> make_dcgd(const Spec& /*spec*/) { return std::make_unique<Dcgd>(); }
+std::unique_ptr<Method> make_dcgd(const Spec& spec) { return std::make_unique<Dcgd>(parse_batch(spec)); }
 
 }  // namespace ecco::detail

@@ -13,28 +13,29 @@ namespace {
 class Ef14Client final : public ClientMethod {
  public:
   Ef14Client(const MethodSetup& setup, std::unique_ptr<GradientEstimator> estimator)
-      : gamma_(setup.step_size),
+      : schedule_(setup.schedule),
         estimator_(std::move(estimator)),
         e_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))),
         p_(e_) {}
 
   bool initialize(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out) override {
-    return send(estimator_->initial(x0, env), env, out);
+    return send(estimator_->initial(x0, env), schedule_.at(0), env, out);
   }
   bool step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) override {
-    return send(estimator_->at(x, t, env), env, out);
+    return send(estimator_->at(x, t, env), schedule_.at(t), env, out);
   }
 
  private:
-  bool send(const Eigen::VectorXd& gradient, ClientEnv& env, Message& out) {
-    p_ = e_ + gamma_ * gradient;
+  // gamma: the step of the server update this message feeds (update t at round t).
+  bool send(const Eigen::VectorXd& gradient, double gamma, ClientEnv& env, Message& out) {
+    p_ = e_ + gamma * gradient;
     compress_to_wire(p_, true, env, out);
     e_ = p_;
     out.add_to(e_, -1.0);
     return true;
   }
 
-  double gamma_;
+  StepSchedule schedule_;
   std::unique_ptr<GradientEstimator> estimator_;
   Eigen::VectorXd e_;  // the error: what was meant to be sent but was not
   Eigen::VectorXd p_;
@@ -53,7 +54,7 @@ class Ef14 final : public Method {
   }
   std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
     // The clients already multiplied by gamma: the server moves by the plain mean.
-    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, 1.0);
+    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, StepSchedule::constant(1.0));
   }
 
  private:

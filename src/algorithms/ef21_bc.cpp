@@ -63,14 +63,15 @@ class BcServer final : public ServerMethod {
 class BcReplica final : public ModelReplica {
  public:
   explicit BcReplica(const MethodSetup& setup)
-      : gamma_(setup.step_size), g_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))) {}
+      : schedule_(setup.schedule), g_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))) {}
   void apply_downlink(const Message& downlink, Eigen::Ref<Eigen::VectorXd> x) override {
     downlink.add_to(g_);
-    x -= gamma_ * g_;
+    x -= schedule_.at(updates_++) * g_;
   }
 
  private:
-  double gamma_;
+  StepSchedule schedule_;
+  std::int64_t updates_ = 0;
   Eigen::VectorXd g_;
 };
 

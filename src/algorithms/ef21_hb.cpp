@@ -9,28 +9,6 @@
 namespace ecco::detail {
 namespace {
 
-class HbServer final : public MeanStepServer {
- public:
-  HbServer(const MethodSetup& setup, double eta)
-      : MeanStepServer(setup, Mode::accumulate, setup.step_size), eta_(eta), v_(g_) {}
-
-  void end_aggregation(Phase phase) override {
-    MeanStepServer::end_aggregation(phase);
-    if (phase == Phase::initial) {
-      v_ = g_;
-    } else {
-      v_ = eta_ * v_ + g_;
-    }
-  }
-
- protected:
-  const Eigen::VectorXd& direction() const override { return v_; }
-
- private:
-  double eta_;
-  Eigen::VectorXd v_;
-};
-
 class Ef21Hb final : public Ef21FamilyMethod {
  public:
   Ef21Hb(double eta, std::string eta_text) : Ef21FamilyMethod("ef21_hb"), eta_(eta), eta_text_(std::move(eta_text)) {}
@@ -41,7 +19,7 @@ class Ef21Hb final : public Ef21FamilyMethod {
     return make_ef21_client(setup.dim, std::move(options));
   }
   std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
-    return std::make_unique<HbServer>(setup, eta_);
+    return std::make_unique<MomentumServer>(setup, MeanStepServer::Mode::accumulate, eta_);
   }
 
  private:

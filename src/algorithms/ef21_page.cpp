@@ -16,7 +16,7 @@ class Ef21Page final : public Ef21FamilyMethod {
   std::string spec() const override { return "ef21_page:batch=" + batch_.text + ",p=" + p_text_; }
   std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
     Ef21ClientOptions options;
-    options.estimator = make_page(batch_, p_, setup.seed, setup.dim);
+    options.estimator = make_page(batch_, p_, setup);
     return make_ef21_client(setup.dim, std::move(options));
   }
 

@@ -62,7 +62,7 @@ class Ef21PlusClient final : public ClientMethod {
 class Ef21PlusServer final : public ServerMethod {
  public:
   explicit Ef21PlusServer(const MethodSetup& setup)
-      : gamma_(setup.step_size),
+      : schedule_(setup.schedule),
         clients_(static_cast<double>(setup.clients)),
         states_(static_cast<Eigen::Index>(setup.dim), static_cast<Eigen::Index>(setup.clients)),
         g_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))),
@@ -91,13 +91,14 @@ class Ef21PlusServer final : public ServerMethod {
   void end_aggregation(Phase /*phase*/) override { g_ += change_ / clients_; }
 
   ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) override {
-    next_ = x - gamma_ * g_;
+    next_ = x - schedule_.at(updates_++) * g_;
     out.set_dense(next_);
     return ValueFormat::fp64;
   }
 
  private:
-  double gamma_;
+  StepSchedule schedule_;
+  std::int64_t updates_ = 0;
   double clients_;
   Eigen::MatrixXd states_;  // column i: the server's copy of g_i
   Eigen::VectorXd g_;

@@ -31,7 +31,7 @@ class Ef21w final : public Ef21FamilyMethod {
     for (double l : setup.smoothness) total += l;
     std::vector<double> weights;
     for (double l : setup.smoothness) weights.push_back(l / total);
-    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::accumulate, setup.step_size,
+    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::accumulate, setup.schedule,
                                             std::move(weights));
   }
 

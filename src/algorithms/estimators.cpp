@@ -18,12 +18,14 @@ class FullGradient final : public GradientEstimator {
 // Mean gradient of a fresh minibatch drawn without replacement: O(batch nnz) per call.
 class MinibatchGradient final : public GradientEstimator {
  public:
-  MinibatchGradient(const BatchSize& batch, std::size_t dim) : batch_(batch), estimate_(static_cast<Eigen::Index>(dim)) {}
+  MinibatchGradient(const BatchSize& batch, std::size_t dim, bool batch_start)
+      : batch_(batch), batch_start_(batch_start), estimate_(static_cast<Eigen::Index>(dim)) {}
 
   const Eigen::VectorXd& initial(const Eigen::Ref<const Eigen::VectorXd>& x0, ClientEnv& env) override {
     const std::size_t rows = env.objective.rows();
     size_ = batch_.rows_for(rows);
     sampler_ = MinibatchSampler(rows);
+    if (batch_start_) return at(x0, 0, env);
     return env.objective.gradient(x0, 0);
   }
   const Eigen::VectorXd& at(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t /*t*/, ClientEnv& env) override {
@@ -33,6 +35,7 @@ class MinibatchGradient final : public GradientEstimator {
 
  private:
   BatchSize batch_;
+  bool batch_start_;
   std::size_t size_ = 0;
   MinibatchSampler sampler_{0};
   Eigen::VectorXd estimate_;
@@ -60,10 +63,11 @@ class Momentum final : public GradientEstimator {
 
 class Page final : public GradientEstimator {
  public:
-  Page(const BatchSize& batch, double p, std::uint64_t seed, std::size_t dim)
+  Page(const BatchSize& batch, double p, std::uint64_t seed, std::size_t dim, bool batch_start)
       : batch_(batch),
         p_(p),
         seed_(seed),
+        batch_start_(batch_start),
         v_(static_cast<Eigen::Index>(dim)),
         x_previous_(v_),
         at_new_(v_),
@@ -73,7 +77,11 @@ class Page final : public GradientEstimator {
     const std::size_t rows = env.objective.rows();
     size_ = batch_.rows_for(rows);
     sampler_ = MinibatchSampler(rows);
-    v_ = env.objective.gradient(x0, 0);
+    if (batch_start_) {
+      env.objective.batch_gradient(x0, sampler_.draw(size_, env.sample_rng), v_);
+    } else {
+      v_ = env.objective.gradient(x0, 0);
+    }
     x_previous_ = x0;
     return v_;
   }
@@ -99,6 +107,7 @@ class Page final : public GradientEstimator {
   std::size_t size_ = 0;
   double p_;
   std::uint64_t seed_;
+  bool batch_start_;
   MinibatchSampler sampler_{0};
   Eigen::VectorXd v_;
   Eigen::VectorXd x_previous_;
@@ -110,21 +119,21 @@ class Page final : public GradientEstimator {
 
 std::unique_ptr<GradientEstimator> make_full_gradient() { return std::make_unique<FullGradient>(); }
 
-std::unique_ptr<GradientEstimator> make_minibatch_gradient(const BatchSize& batch, std::size_t dim) {
-  return std::make_unique<MinibatchGradient>(batch, dim);
+std::unique_ptr<GradientEstimator> make_minibatch_gradient(const BatchSize& batch, std::size_t dim, bool batch_start) {
+  return std::make_unique<MinibatchGradient>(batch, dim, batch_start);
 }
 
 std::unique_ptr<GradientEstimator> make_momentum(std::unique_ptr<GradientEstimator> inner, double eta) {
   return std::make_unique<Momentum>(std::move(inner), eta);
 }
 
-std::unique_ptr<GradientEstimator> make_page(const BatchSize& batch, double p, std::uint64_t seed, std::size_t dim) {
-  return std::make_unique<Page>(batch, p, seed, dim);
+std::unique_ptr<GradientEstimator> make_page(const BatchSize& batch, double p, const MethodSetup& setup) {
+  return std::make_unique<Page>(batch, p, setup.seed, setup.dim, setup.batch_start);
 }
 
 std::unique_ptr<GradientEstimator> make_estimator(const BatchSize& batch, const MethodSetup& setup) {
   if (batch.full) return make_full_gradient();
-  return make_minibatch_gradient(batch, setup.dim);
+  return make_minibatch_gradient(batch, setup.dim, setup.batch_start);
 }
 
 }  // namespace ecco::detail

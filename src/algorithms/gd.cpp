@@ -3,8 +3,10 @@
 //   server: g^t = (1/n) sum_i m_i;  x^{t+1} = x^t - gamma g^t.
 // Sends d values per client per round; the compressor is not used. Theory step 1/L.
 //
-// sgd:batch=B — the same with minibatch gradients (drawn without replacement, fresh each
-// round; the step from x^0 uses the full gradient, as the EF21 family does).
+// sgd:batch=B,momentum=beta — the same with minibatch gradients (drawn without replacement,
+// fresh each round; the step from x^0 uses the full gradient, as the EF21 family does,
+// unless --start-gradient batch) and optional heavy-ball momentum at the server:
+//   v^0 = g^0, v^t = beta v^{t-1} + g^t, x^{t+1} = x^t - gamma_t v^t  (beta = 0: plain SGD).
 #include "algorithms/builtin.hpp"
 
 namespace ecco::detail {
@@ -29,8 +31,11 @@ class DirectClient final : public ClientMethod {
 
 class Gd final : public Method {
  public:
-  explicit Gd(BatchSize batch) : batch_(std::move(batch)) {}
-  std::string spec() const override { return batch_.full ? "gd" : "sgd:batch=" + batch_.text; }
+  Gd(BatchSize batch, double momentum, std::string momentum_text)
+      : batch_(std::move(batch)), momentum_(momentum), momentum_text_(std::move(momentum_text)) {}
+  std::string spec() const override {
+    return batch_.full && momentum_text_.empty() ? "gd" : "sgd:batch=" + batch_.text + ",momentum=" + momentum_text_;
+  }
   bool uses_compressor() const override { return false; }
   TheoryStep theory_step_size(const StepSizeRule& rule, const TheoryInputs& in) const override {
     return ef21_rule(rule, in, 1.0);
@@ -39,16 +44,26 @@ class Gd final : public Method {
     return std::make_unique<DirectClient>(make_estimator(batch_, setup));
   }
   std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
-    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, setup.step_size);
+    if (momentum_ > 0.0) return std::make_unique<MomentumServer>(setup, MeanStepServer::Mode::replace, momentum_);
+    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, setup.schedule);
   }
 
  private:
   BatchSize batch_;
+  double momentum_;
+  std::string momentum_text_;  // empty for gd
 };
 
 }  // namespace
 
-std::unique_ptr<Method> make_gd(const Spec& /*spec*/) { return std::make_unique<Gd>(BatchSize{}); }
-std::unique_ptr<Method> make_sgd(const Spec& spec) { return std::make_unique<Gd>(parse_batch(spec)); }
+std::unique_ptr<Method> make_gd(const Spec& /*spec*/) { return std::make_unique<Gd>(BatchSize{}, 0.0, ""); }
+
+std::unique_ptr<Method> make_sgd(const Spec& spec) {
+  const double momentum = spec.get_double("momentum");
+  if (!(momentum >= 0.0 && momentum < 1.0)) {
+    throw ConfigError("algorithm 'sgd': momentum must be in [0, 1), got '" + spec.get_string("momentum") + "'");
+  }
+  return std::make_unique<Gd>(parse_batch(spec), momentum, spec.get_string("momentum"));
+}
 
 }  // namespace ecco::detail

@@ -12,8 +12,14 @@ const detail::Registry<Method>& registry() {
       "algorithm",
       {
           {{"gd", {}, "distributed gradient descent, uncompressed (the compressor is not used)"}, detail::make_gd},
-          {{"sgd", {kBatch}, "distributed minibatch SGD, uncompressed"}, detail::make_sgd},
-          {{"dcgd", {}, "compressed gradient descent without feedback: sends C(grad f_i)"}, detail::make_dcgd},
+          {{"sgd",
+            {kBatch, {"momentum", "0", "heavy-ball momentum at the server, in [0, 1)"}},
+            "distributed minibatch SGD, uncompressed"},
+           detail::make_sgd},
+          {{"dcgd",
+            {{"batch", "full", "gradient per client: full, a count >= 1 or a fraction of N_i"}},
+            "compressed gradient descent without feedback: sends C(grad f_i); with batch=, compressed SGD (QSGD)"},
+           detail::make_dcgd},
           {{"ef14",
             {{"batch", "full", "gradient per client: full, a count >= 1 or a fraction of N_i"}},
             "classic error feedback: sends C(e_i + gamma grad), keeps the rest in e_i"},
@@ -56,5 +62,43 @@ const detail::Registry<Method>& registry() {
 std::span<const SpecEntry> method_table() { return registry().entries(); }
 
 std::unique_ptr<Method> make_method(std::string_view spec_text) { return registry().make(spec_text); }
+
+namespace {
+
+bool has_batch_key(const SpecEntry& entry) {
+  for (const SpecKey& key : entry.keys) {
+    if (key.name == "batch") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string method_with_batch(std::string_view spec_text, std::size_t rows) {
+  const ParsedSpec parsed = parse_spec("algorithm", spec_text);
+  const Spec resolved = resolve_spec("algorithm", spec_text, method_table());
+  if (!resolved.has("batch")) {
+    std::string with;
+    for (const SpecEntry& entry : method_table()) {
+      if (has_batch_key(entry)) with += (with.empty() ? "" : ", ") + entry.name;
+    }
+    throw ConfigError("--batch: algorithm '" + parsed.name + "' has no minibatch (methods with one: " + with + ")");
+  }
+  for (const auto& [key, value] : parsed.pairs) {
+    if (key == "batch") {
+      throw ConfigError("--batch " + std::to_string(rows) + " and --algorithm " + std::string(spec_text) +
+                        " both set the minibatch; give one of them");
+    }
+  }
+  std::string text(spec_text);
+  text += (parsed.pairs.empty() ? ":" : ",") + std::string("batch=") + std::to_string(rows);
+  return text;
+}
+
+std::size_t method_batch_rows(std::string_view spec_text, std::size_t shard_rows) {
+  const Spec spec = resolve_spec("algorithm", spec_text, method_table());
+  if (!spec.has("batch")) return shard_rows;
+  return detail::parse_batch(spec).rows_for(shard_rows);
+}
 
 }  // namespace ecco

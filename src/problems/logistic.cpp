@@ -73,6 +73,7 @@ class Logistic final : public Problem {
 
   double smoothness() const override { return logistic_smoothness(data_, lambda_); }
 
+  bool classifies() const override { return true; }
   // Rows with y a^T x > 0 (a zero margin counts as wrong).
   std::optional<std::size_t> correct(Eigen::Ref<const Eigen::VectorXd> x) const override {
     margins_.noalias() = data_.features * x;

@@ -49,6 +49,7 @@ class DenseNetwork : public Problem {
   double batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
                         Eigen::Ref<Eigen::VectorXd> grad) const override;
   // Rows whose largest logit (the smaller class index on ties) is their class.
+  bool classifies() const override { return true; }
   std::optional<std::size_t> correct(Eigen::Ref<const Eigen::VectorXd> x) const override;
 
  protected:

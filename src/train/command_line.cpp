@@ -3,6 +3,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <cxxopts.hpp>
 
@@ -11,6 +14,7 @@
 #include "ecco/dataset.hpp"
 #include "ecco/error.hpp"
 #include "ecco/problem.hpp"
+#include "ecco/step_schedule.hpp"
 
 namespace ecco {
 namespace {
@@ -45,6 +49,27 @@ void list_family(std::string& out, const char* title, const char* flag, std::spa
   out += "\n";
 }
 
+// The default job: what ecco-train runs without --data. Each flag applies unless the
+// command line gives it.
+constexpr std::pair<const char*, const char*> kDefaultJob[] = {
+    {"data", "fashion_mnist"},
+    {"problem", "mlp:hidden=512x512"},
+    {"clients", "8"},
+    {"algorithm", "ef21_sgdm:eta=0.1,init=compressed"},
+    {"compressor", "topk:k=0.01"},
+    {"batch", "64"},
+    {"lr", "0.1"},
+    {"rounds", "600"},
+    {"eval-every", "100"},
+    {"log-every", "10"},
+};
+
+std::string default_job_text() {
+  std::string text;
+  for (const auto& [flag, value] : kDefaultJob) text += std::string(text.empty() ? "" : " ") + "--" + flag + " " + value;
+  return text;
+}
+
 // --help: each group of flags followed by an example of it.
 std::string grouped_help(const cxxopts::Options& options) {
   const std::pair<const char*, const char*> groups[] = {
@@ -63,6 +88,7 @@ std::string grouped_help(const cxxopts::Options& options) {
     text += options.help({group}, false);
     text += "  e.g. " + std::string(example) + "\n";
   }
+  text += "\nDefault job (without --data; every flag can still be given):\n  " + default_job_text() + "\n";
   text += "\nExample:\n  mpirun -np 4 ecco-train --data mushrooms.txt --problem logistic:lambda=0.1 --clients 20 \\\n"
           "      --algorithm ef21 --compressor topk:k=1 --lr theory --rounds 1000 --seed 1 --out run.csv\n";
   return text;
@@ -78,6 +104,7 @@ std::string list_text() {
   list_family(out, "problems", "--problem", problem_table());
   list_family(out, "data sources", "--data; any other value is a LIBSVM file", data_generator_table());
   list_family(out, "splits", "--split", split_table());
+  list_family(out, "step-size schedules", "--lr-schedule", step_schedule_table());
   out += "step sizes (--lr)\n  a number > 0, or theory[:mult=1,mean=auto|qm|am,pl=false]: the method's theory rule\n";
   return out;
 }
@@ -87,9 +114,11 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   const RunConfig defaults;
   // clang-format off
   options.add_options("Data")
-    ("data", "LIBSVM file, or a spec: synthetic_classification[:...], synthetic[:...], fashion_mnist[:...], "
-     "idx:images=,labels= (see --list)",
-     cxxopts::value<std::string>()->default_value(defaults.data), "PATH|SPEC")
+    ("data", "LIBSVM file, fashion_mnist[:dir=], idx:images=,labels=, or a generator: synthetic_classification[:...], "
+     "synthetic[:...] (see --list). Without --data: the default job (below)", cxxopts::value<std::string>(), "PATH|SPEC")
+    ("test-data", "test set: auto (t10k files for fashion_mnist, else none), none, a LIBSVM file, idx:images=,labels= or "
+     "synthetic_classification:seed=...",
+     cxxopts::value<std::string>()->default_value(defaults.test_data), "PATH|SPEC")
     ("dim", "feature dimension (default: largest index in the file)", cxxopts::value<std::string>(), "D")
     ("clients", "number of clients n",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.clients)), "N")
@@ -106,10 +135,26 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value(defaults.down_compressor), "SPEC")
     ("lr", "step size: a number, or theory[:mult=M,mean=auto|qm|am,pl=false]",
      cxxopts::value<std::string>()->default_value(defaults.step_size), "RULE")
-    ("x0", "starting point: zero or gaussian (seeded)", cxxopts::value<std::string>()->default_value(defaults.x0), "P")
+    ("lr-schedule", "constant[:warmup=W] or cosine[:warmup=W,final=F] (over --rounds)",
+     cxxopts::value<std::string>()->default_value(defaults.lr_schedule), "SPEC")
+    ("batch", "minibatch rows per client and round (sets batch= of sgd, ef14, ef21_sgd, ef21_sgdm, ef21_page, "
+     "econtrol)", cxxopts::value<std::string>(), "B")
+    ("start-gradient", "minibatch methods' estimate at x0: full, batch, or auto (batch for softmax/mlp)",
+     cxxopts::value<std::string>()->default_value(defaults.start_gradient), "G")
+    ("granularity", "global (one compressor over x) or tensor (each named tensor of the model separately)",
+     cxxopts::value<std::string>()->default_value(defaults.granularity), "G")
+    ("allow-any-compressor", "let EF methods use compressors without a contraction guarantee (qsgd, lowrank, "
+     "onebit): runs without the theory's guarantee, constant --lr only")
+    ("dense-below", "with --granularity tensor: tensors smaller than N coordinates travel dense",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.dense_below)), "N")
+    ("x0", "starting point: auto (the problem's own init, e.g. the MLP's; else zero), zero or gaussian (seeded)",
+     cxxopts::value<std::string>()->default_value(defaults.x0), "P")
     ("wire", "value precision on the wire: fp32 or fp64", cxxopts::value<std::string>()->default_value("fp32"), "F");
   options.add_options("Run")
     ("rounds", "number of server updates", cxxopts::value<std::string>()->default_value(std::to_string(defaults.rounds)), "T")
+    ("epochs", "passes over the training set instead of --rounds: rounds = ceil(E N / (n B))", cxxopts::value<std::string>(), "E")
+    ("eval-every", "test-set evaluation every N rounds (0: at every logged round)",
+     cxxopts::value<std::string>()->default_value(std::to_string(defaults.eval_every)), "N")
     ("seed", "global seed of every random stream", cxxopts::value<std::string>()->default_value(std::to_string(defaults.seed)), "S")
     ("target-grad-norm-sq", "stop at the first logged round with ||grad f||^2 <= EPS", cxxopts::value<std::string>(), "EPS")
     ("target-accuracy", "stop at the first logged round with training accuracy >= A (classification)",
@@ -120,6 +165,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("quiet", "no banner, progress or final summary (errors and warnings only)")
     ("log-every", "log a CSV row every N rounds (and the last)",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.log_every)), "N")
+    ("train-metrics", "what a row measures on the training data: full (f, ||grad f||^2, accuracy over all rows), "
+     "batch (mean minibatch loss since the last row), auto (batch for softmax/mlp)",
+     cxxopts::value<std::string>()->default_value(defaults.train_metrics), "M")
     ("print-constants", "print L, L_i statistics, alpha, xi and the step size")
     ("log-level", "trace, debug, info, warn or error", cxxopts::value<std::string>()->default_value("info"), "LEVEL")
     ("list", "list every algorithm, compressor, problem, data source and split with keys and defaults")
@@ -127,16 +175,32 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("h,help", "print this help and exit");
   // clang-format on
 
-  cxxopts::ParseResult parsed;
-  try {
-    parsed = options.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    // cxxopts quotes with U+2018/U+2019; keep the line plain ASCII.
-    std::string what = e.what();
-    for (const char* quote : {"\u2018", "\u2019"}) {
-      for (auto at = what.find(quote); at != std::string::npos; at = what.find(quote)) what.replace(at, 3, "'");
+  const auto parse = [&](int count, const char* const* args) {
+    try {
+      return options.parse(count, args);
+    } catch (const cxxopts::exceptions::exception& e) {
+      // cxxopts quotes with U+2018/U+2019; keep the line plain ASCII.
+      std::string what = e.what();
+      for (const char* quote : {"\u2018", "\u2019"}) {
+        for (auto at = what.find(quote); at != std::string::npos; at = what.find(quote)) what.replace(at, 3, "'");
+      }
+      throw ConfigError(what + " (see --help)");
     }
-    throw ConfigError(what + " (see --help)");
+  };
+  cxxopts::ParseResult parsed = parse(argc, argv);
+  const cxxopts::ParseResult given = parsed;
+  if (parsed.count("data") == 0 && argc >= 1) {
+    // The default job: its flags first, then the user's, so that a given flag wins.
+    std::vector<std::string> flags;
+    for (const auto& [flag, value] : kDefaultJob) {
+      if (parsed.count(flag) > 0) continue;
+      flags.push_back(std::string("--") + flag);
+      flags.emplace_back(value);
+    }
+    std::vector<const char*> args{argv[0]};
+    for (const std::string& f : flags) args.push_back(f.c_str());
+    for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+    parsed = parse(static_cast<int>(args.size()), args.data());
   }
   if (!parsed.unmatched().empty()) {
     throw ConfigError("unexpected argument '" + parsed.unmatched().front() + "' (flags start with --; see --help)");
@@ -151,6 +215,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 
   RunConfig& c = cl.config;
   c.data = parsed["data"].as<std::string>();
+  cl.default_job = given.count("data") == 0;
   constexpr std::uint64_t kMaxDim = std::uint64_t{1} << 31;  // 16 GiB per double vector
   constexpr std::uint64_t kMaxCount = std::uint64_t{1} << 62;
   if (parsed.count("dim") > 0) c.dim = static_cast<std::size_t>(integer_flag(parsed, "dim", 1, kMaxDim));
@@ -159,13 +224,32 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   c.algorithm = parsed["algorithm"].as<std::string>();
   c.compressor = parsed["compressor"].as<std::string>();
   c.down_compressor = parsed["down-compressor"].as<std::string>();
-  cl.down_compressor_given = parsed.count("down-compressor") > 0;
+  cl.down_compressor_given = given.count("down-compressor") > 0;
   c.split = parsed["split"].as<std::string>();
-  cl.compressor_given = parsed.count("compressor") > 0;
+  cl.compressor_given = given.count("compressor") > 0;
+  c.test_data = parsed["test-data"].as<std::string>();
+  c.lr_schedule = parsed["lr-schedule"].as<std::string>();
+  if (parsed.count("batch") > 0) c.batch = static_cast<std::size_t>(integer_flag(parsed, "batch", 1, std::uint64_t{1} << 31));
+  c.start_gradient = parsed["start-gradient"].as<std::string>();
+  c.granularity = parsed["granularity"].as<std::string>();
+  c.dense_below = static_cast<std::size_t>(integer_flag(parsed, "dense-below", 0, kMaxDim));
+  c.eval_every = static_cast<std::int64_t>(integer_flag(parsed, "eval-every", 0, kMaxCount));
+  c.train_metrics = parsed["train-metrics"].as<std::string>();
+  c.allow_any_compressor = parsed.count("allow-any-compressor") > 0;
   c.step_size = parsed["lr"].as<std::string>();
   c.x0 = parsed["x0"].as<std::string>();
   c.wire = parse_value_format(parsed["wire"].as<std::string>());
   c.rounds = static_cast<std::int64_t>(integer_flag(parsed, "rounds", 0, kMaxCount));
+  if (given.count("epochs") > 0) {
+    if (given.count("rounds") > 0) throw ConfigError("--epochs and --rounds both set the length of the run; give one");
+    const std::string text = parsed["epochs"].as<std::string>();
+    char* end = nullptr;
+    const double epochs = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(epochs > 0.0 && epochs <= 1e6)) {
+      throw ConfigError("--epochs: '" + text + "' is not a number in (0, 1e6]");
+    }
+    c.epochs = epochs;
+  }
   c.seed = integer_flag(parsed, "seed", 0, ~std::uint64_t{0});
   c.log_every = static_cast<std::int64_t>(integer_flag(parsed, "log-every", 1, kMaxCount));
   if (parsed.count("out") > 0) {

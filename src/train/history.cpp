@@ -6,18 +6,31 @@
 
 namespace ecco {
 
+namespace {
+
+// ",value" with 17 significant digits, or "," alone for NaN (no value).
+void append_optional(std::string& line, double value) {
+  line += ',';
+  if (std::isnan(value)) return;
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  line += buffer;
+}
+
+}  // namespace
+
 std::string csv_line(const MetricsRow& row) {
   char buffer[256];
-  std::snprintf(buffer, sizeof buffer,
-                "%" PRId64 ",%.17g,%.17g,%" PRIu64 ",%" PRIu64 ",%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64, row.round,
-                row.grad_norm_sq, row.loss, row.bits_up, row.bits_down, row.seconds, row.bits_up_header,
-                row.bits_up_index, row.bits_up_value);
+  std::snprintf(buffer, sizeof buffer, "%" PRId64, row.round);
   std::string line = buffer;
-  line += ',';
-  if (!std::isnan(row.train_accuracy)) {
-    std::snprintf(buffer, sizeof buffer, "%.17g", row.train_accuracy);
-    line += buffer;
-  }
+  append_optional(line, row.grad_norm_sq);
+  std::snprintf(buffer, sizeof buffer,
+                ",%.17g,%" PRIu64 ",%" PRIu64 ",%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64, row.loss, row.bits_up,
+                row.bits_down, row.seconds, row.bits_up_header, row.bits_up_index, row.bits_up_value);
+  line += buffer;
+  append_optional(line, row.train_accuracy);
+  append_optional(line, row.test_loss);
+  append_optional(line, row.test_accuracy);
   return line;
 }
 

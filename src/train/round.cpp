@@ -66,7 +66,9 @@ class RoundRunner {
         dim_(static_cast<std::uint32_t>(state.info.dim)),
         clients_(state.info.config.clients),
         wire_(state.info.config.wire),
-        metrics_(static_cast<Eigen::Index>(state.info.dim) + 2) {}
+        full_(state.info.full_metrics),
+        classifies_(state.info.classifies),
+        metrics_(static_cast<Eigen::Index>(full_ ? state.info.dim : 0) + kScalarMetrics) {}
 
   // Every process: each local client's message (initial or round t) into one block of frames.
   void client_messages(std::int64_t t) {
@@ -155,34 +157,49 @@ class RoundRunner {
     return 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_;
   }
 
-  // Collective: f(x^t), ||grad f(x^t)||^2 and the training accuracy at the server, summed
-  // in client order.
-  void measure(std::int64_t t, MetricsRow& row) {
+  // Collective: the metrics of row t, summed in client order (so any number of ranks gives
+  // the same bits). Training data: with full metrics f(x^t), ||grad f(x^t)||^2 and the
+  // training accuracy over every row; otherwise the mean of the clients' minibatch losses
+  // since the previous row. With evaluate, the loss and accuracy on the test set, each
+  // client summing its slice.
+  void measure(std::int64_t t, bool evaluate, MetricsRow& row) {
     Clock clock;
     const double gradient_before = gradient_seconds();
-    bool classifies = false;
+    const auto d = full_ ? static_cast<Eigen::Index>(dim_) : Eigen::Index{0};
     transport_.ordered_fold(metrics_, [&](Eigen::Ref<Eigen::VectorXd> acc) {
-      const auto d = static_cast<Eigen::Index>(dim_);
       for (LocalClient& c : state_.clients) {
-        acc.head(d) += c.oracle->gradient(state_.x, t);
-        acc[d] += c.oracle->loss(state_.x, t);
-        if (const auto right = c.problem->correct(state_.x)) {
-          acc[d + 1] += static_cast<double>(*right);
-          classifies = true;
+        if (full_) {
+          acc.head(d) += c.oracle->gradient(state_.x, t);
+          acc[d + kLoss] += c.oracle->loss(state_.x, t);
+          acc[d + kLossCount] += 1.0;
+          if (classifies_) acc[d + kTrainCorrect] += static_cast<double>(c.problem->correct(state_.x).value_or(0));
+        } else if (const double mean = c.oracle->take_mean_loss(); !std::isnan(mean)) {
+          acc[d + kLoss] += mean;
+          acc[d + kLossCount] += 1.0;
+        }
+        if (evaluate && c.test_problem != nullptr) {
+          const auto rows = static_cast<double>(c.test_problem->rows());
+          acc[d + kTestLoss] += rows * c.test_problem->loss(state_.x);
+          acc[d + kTestCorrect] += static_cast<double>(c.test_problem->correct(state_.x).value_or(0));
         }
       }
     });
-    const auto n = static_cast<double>(clients_);
-    const auto d = static_cast<Eigen::Index>(dim_);
     row.round = t;
-    row.grad_norm_sq = (metrics_.head(d) / n).squaredNorm();
-    row.loss = metrics_[d] / n;
-    // Rank 0 always hosts client 0, so it knows whether the problem classifies.
-    row.train_accuracy = classifies ? metrics_[d + 1] / static_cast<double>(state_.info.rows)
-                                    : std::numeric_limits<double>::quiet_NaN();
-    if (transport_.is_server() && !(std::isfinite(row.grad_norm_sq) && std::isfinite(row.loss))) {
-      throw NumericError("round " + std::to_string(t) + ": f or ||grad f||^2 is not finite; the iterates diverged "
-                         "(step size too large?)");
+    row.grad_norm_sq = full_ ? (metrics_.head(d) / static_cast<double>(clients_)).squaredNorm()
+                             : std::numeric_limits<double>::quiet_NaN();
+    row.loss = metrics_[d + kLoss] / metrics_[d + kLossCount];
+    row.train_accuracy = full_ && classifies_ ? metrics_[d + kTrainCorrect] / static_cast<double>(state_.info.rows)
+                                              : std::numeric_limits<double>::quiet_NaN();
+    const auto test_rows = static_cast<double>(state_.info.test_rows);
+    const bool tested = evaluate && state_.info.test_rows > 0;
+    row.test_loss = tested ? metrics_[d + kTestLoss] / test_rows : std::numeric_limits<double>::quiet_NaN();
+    row.test_accuracy = tested && classifies_ ? metrics_[d + kTestCorrect] / test_rows
+                                              : std::numeric_limits<double>::quiet_NaN();
+    const bool finite = std::isfinite(row.loss) && (!full_ || std::isfinite(row.grad_norm_sq)) &&
+                        (!tested || std::isfinite(row.test_loss));
+    if (transport_.is_server() && metrics_[d + kLossCount] > 0.0 && !finite) {
+      throw NumericError("round " + std::to_string(t) + ": the loss or ||grad f||^2 is not finite; the iterates "
+                         "diverged (step size too large?)");
     }
     const double gradient = gradient_seconds() - gradient_before;
     phases_.gradient += gradient;
@@ -216,7 +233,13 @@ class RoundRunner {
     return total;
   }
 
-  Eigen::VectorXd metrics_;  // [sum_i grad f_i ; sum_i f_i]
+  // Positions after the gradient block (full metrics only) of the folded metrics.
+  static constexpr Eigen::Index kLoss = 0, kLossCount = 1, kTrainCorrect = 2, kTestLoss = 3, kTestCorrect = 4,
+                                kScalarMetrics = 5;
+
+  bool full_;        // full training metrics (RunInfo::full_metrics)
+  bool classifies_;  // the problem has an accuracy
+  Eigen::VectorXd metrics_;  // [sum_i grad f_i (full metrics only); the scalars above]
   PhaseSeconds phases_;
   std::uint64_t messages_ = 0;  // received by the server
 };
@@ -230,7 +253,8 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   MethodSetup setup;
   setup.dim = info.dim;
   setup.clients = config.clients;
-  setup.step_size = info.step_size;
+  setup.schedule = StepSchedule::parse(config.lr_schedule, info.step_size, config.rounds);
+  setup.batch_start = info.batch_start;
   setup.seed = config.seed;
   setup.wire = config.wire;
   setup.down_compressor = state.down_compressor.get();
@@ -251,8 +275,12 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   const Clock clock;
   MetricsRow row;
 
+  // Evaluation rounds (always logged): every eval_every rounds, or every logged round.
+  const auto evaluates = [&](std::int64_t t) {
+    return config.eval_every == 0 || t % config.eval_every == 0 || t == config.rounds;
+  };
   const auto log_row = [&](std::int64_t t) {
-    runner.measure(t, row);
+    runner.measure(t, evaluates(t), row);
     if (!result.is_server) return;
     row.seconds = clock.seconds();
     result.history.push_back(row);
@@ -278,7 +306,8 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     runner.client_messages(t);
     row.bits_up += runner.aggregate(Phase::round, row);
     if (observer != nullptr) observer->on_progress(t, clock.seconds());
-    if (t % config.log_every == 0 || t == config.rounds) {
+    const bool evaluation = config.eval_every > 0 && evaluates(t);
+    if (t % config.log_every == 0 || t == config.rounds || evaluation) {
       log_row(t);
       stop = has_target && runner.agree(target_reached());
     }

@@ -20,6 +20,7 @@ struct LocalClient {
   std::size_t id = 0;
   std::unique_ptr<Problem> problem;
   std::unique_ptr<GradientOracle> oracle;
+  std::unique_ptr<Problem> test_problem;  // this client's slice of the test set (null: none)
   Rng rng;         // compressor stream (seed, client, compressor)
   Rng sample_rng;  // minibatch / participation stream (seed, client, minibatch)
   CompressorWorkspace workspace;

@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -8,16 +12,32 @@
 namespace ecco::detail {
 namespace {
 
-// Checks --x0 before any data is read.
-void check_initial_point(const RunConfig& config) {
-  if (config.x0 != "zero" && config.x0 != "gaussian") {
-    throw ConfigError("--x0: unknown starting point '" + config.x0 + "' (valid: zero, gaussian)");
+// Checks the choice flags before any data is read.
+void check_choices(const RunConfig& config) {
+  const auto one_of = [](const std::string& flag, const std::string& value, std::initializer_list<const char*> valid) {
+    std::string list;
+    for (const char* v : valid) {
+      if (value == v) return;
+      list += (list.empty() ? "" : ", ") + std::string(v);
+    }
+    throw ConfigError("--" + flag + ": unknown value '" + value + "' (valid: " + list + ")");
+  };
+  one_of("x0", config.x0, {"auto", "zero", "gaussian"});
+  one_of("train-metrics", config.train_metrics, {"auto", "full", "batch"});
+  one_of("start-gradient", config.start_gradient, {"auto", "full", "batch"});
+  one_of("granularity", config.granularity, {"global", "tensor"});
+  if (config.eval_every < 0) throw ConfigError("--eval-every must be >= 0, got " + std::to_string(config.eval_every));
+  if (config.epochs && !(*config.epochs > 0.0 && *config.epochs <= 1e6)) {
+    throw ConfigError("--epochs must be in (0, 1e6]");
   }
 }
 
-// x^0: zero, or N(0, I) drawn from the run's seed (the same on every process).
-Eigen::VectorXd initial_point(const RunConfig& config, std::size_t dim) {
+// x^0: the problem's own initialisation (auto, when it has one), zero, or N(0, I) drawn
+// from the run's seed (the same on every process).
+Eigen::VectorXd initial_point(const RunConfig& config, const ProblemFactory& factory, std::size_t dim) {
   Eigen::VectorXd x = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(dim));
+  if (config.x0 == "auto" && factory.initial_point(x)) return x;
+  x.setZero();
   if (config.x0 == "gaussian") {
     Rng rng(derive_seed(config.seed, kNoClient, SeedPurpose::initial_point));
     for (Eigen::Index j = 0; j < x.size(); ++j) x[j] = rng.normal();
@@ -58,11 +78,14 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   if (config.clients < 1) throw ConfigError("--clients must be at least 1");
   if (config.dim && *config.dim == 0) throw ConfigError("--dim must be at least 1");
   const StepSizeRule rule = parse_step_size(config.step_size);
-  state.method = make_method(config.algorithm);
+  check_choices(config);
+  if (config.batch) info.config.algorithm = method_with_batch(config.algorithm, *config.batch);
+  // Syntax and names before the data is read (warmup against the rounds is checked below).
+  StepSchedule::parse(config.lr_schedule, 1.0, std::numeric_limits<std::int64_t>::max());
+  state.method = make_method(info.config.algorithm);
   state.compressor = make_compressor(config.compressor);
   state.down_compressor = make_compressor(config.down_compressor);
   const auto factory = make_problem_factory(config.problem);
-  check_initial_point(config);
   parse_spec("split", config.split);  // syntax only; names and keys are checked with the data
   state.method->check_clients(config.clients);
   info.algorithm_spec = state.method->spec();
@@ -74,13 +97,43 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   const Dataset data = load_dataset(config.data, config.dim, config.clients);
   factory->prepare(data);
   info.data_source = data.source;
-  info.dim = data.dim();
   info.rows = data.rows();
+  info.tensors = factory->tensors(data);
+  info.dim = layout_dim(info.tensors);
   info.data_fingerprint = fingerprint(data);
+  const std::optional<Dataset> test = load_test_dataset(config.test_data, config.data, data.dim());
+  if (test) {
+    info.test_source = test->source;
+    info.test_rows = test->rows();
+    info.data_fingerprint ^= fingerprint(*test) * 0x9E3779B97F4A7C15ULL;
+  }
   const ClientSplit split = make_split(data, config.clients, config.split);
   info.split_spec = resolve_spec("split", config.split, split_table()).to_string();
+  const bool costly = !factory->cheap_full_gradient();
+  info.full_metrics = config.train_metrics == "auto" ? !costly : config.train_metrics == "full";
+  info.batch_start = config.start_gradient == "auto" ? costly : config.start_gradient == "batch";
+  if (config.epochs) {
+    const std::size_t shard = std::max<std::size_t>(1, info.rows / config.clients);
+    const double per_round = static_cast<double>(config.clients * method_batch_rows(info.config.algorithm, shard));
+    info.config.rounds = static_cast<std::int64_t>(std::ceil(*config.epochs * static_cast<double>(info.rows) / per_round));
+  }
+  info.lr_schedule_spec = StepSchedule::parse(config.lr_schedule, 1.0, info.config.rounds).spec();
+  if (config.granularity == "tensor") {
+    state.compressor = make_tensorwise_compressor(config.compressor, info.tensors, config.dense_below);
+    info.granularity = "tensor (" + std::to_string(info.tensors.size()) + " tensors, dense below " +
+                       std::to_string(config.dense_below) + ")";
+  } else {
+    info.granularity = "global";
+  }
   const CompressorTraits uplink = state.compressor->traits(info.dim);
-  if (state.method->uses_compressor()) state.method->check_compressor(uplink);
+  if (state.method->uses_compressor()) {
+    if (!config.allow_any_compressor) {
+      state.method->check_compressor(uplink);
+    } else if (rule.theory && uplink.kind != CompressorClass::contractive) {
+      throw ConfigError("--allow-any-compressor: compressor " + state.compressor->spec() + " has no contraction "
+                        "guarantee, so no theory step size applies; pass --lr VALUE");
+    }
+  }
 
   state.first_client = first_client_of_rank(config.clients, ranks, rank);
   const std::size_t end_client = first_client_of_rank(config.clients, ranks, rank + 1);
@@ -88,18 +141,30 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
     LocalClient client;
     client.id = i;
     client.problem = factory->make(split.shard(data, i));
+    if (test) {
+      // Client i evaluates the test rows [i N_t / n, (i + 1) N_t / n): the sums are folded in
+      // client order, so the result does not depend on the number of ranks.
+      const std::size_t begin = test->rows() * i / config.clients;
+      const std::size_t end = test->rows() * (i + 1) / config.clients;
+      if (end > begin) client.test_problem = factory->make(test->slice(begin, end));
+    }
     client.oracle = std::make_unique<GradientOracle>(*client.problem);
     client.rng = Rng(derive_seed(config.seed, i, SeedPurpose::compressor));
     client.sample_rng = Rng(derive_seed(config.seed, i, SeedPurpose::minibatch));
     state.clients.push_back(std::move(client));
   }
-  state.x = initial_point(config, info.dim);
+  info.classifies = state.clients.empty() ? factory->make(split.shard(data, 0))->classifies()
+                                          : state.clients.front().problem->classifies();
+  state.x = initial_point(config, *factory, info.dim);
   if (config.target_accuracy) {
     if (!(*config.target_accuracy >= 0.0 && *config.target_accuracy <= 1.0)) {
       throw ConfigError("--target-accuracy must be in [0, 1]");
     }
-    if (!state.clients.empty() && !state.clients.front().problem->correct(state.x)) {
+    if (!info.classifies) {
       throw ConfigError("--target-accuracy: problem '" + info.problem_spec + "' has no accuracy (classification only)");
+    }
+    if (!info.full_metrics) {
+      throw ConfigError("--target-accuracy is checked on the training accuracy, which needs --train-metrics full");
     }
   }
 

@@ -81,6 +81,13 @@ class Json {
 
 }  // namespace
 
+const MetricsRow* last_evaluation(const std::vector<MetricsRow>& history) {
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    if (!std::isnan(it->test_loss)) return &*it;
+  }
+  return nullptr;
+}
+
 std::string summary_json(const RunResult& result) {
   const RunInfo& info = result.info;
   const RunConfig& c = info.config;
@@ -91,20 +98,33 @@ std::string summary_json(const RunResult& result) {
   j.open("config");
   j.string("data", info.data_source);
   j.integer("rows", info.rows);
+  j.string("test_data", info.test_source);
+  j.integer("test_rows", info.test_rows);
   j.integer("dim", info.dim);
   j.string("problem", info.problem_spec);
   j.integer("clients", c.clients);
   j.string("split", info.split_spec);
   j.string("algorithm", info.algorithm_spec);
   j.string("compressor", info.compressor_spec);
+  j.string("granularity", info.granularity);
+  j.boolean("allow_any_compressor", c.allow_any_compressor);
   j.string("down_compressor", info.down_compressor_spec);
   j.string("step_size_rule", info.step_size_rule);
+  j.string("lr_schedule", info.lr_schedule_spec);
+  j.string("start_gradient", info.batch_start ? "batch" : "full");
+  j.string("train_metrics", info.full_metrics ? "full" : "batch");
   j.string("wire", std::string(to_string(c.wire)));
   j.string("aggregation", "gather");
   j.string("x0", c.x0);
   j.integer("seed", c.seed);
   j.integer("rounds", static_cast<std::uint64_t>(c.rounds));
+  if (c.epochs) {
+    j.number("epochs", *c.epochs);
+  } else {
+    j.null("epochs");
+  }
   j.integer("log_every", static_cast<std::uint64_t>(c.log_every));
+  j.integer("eval_every", static_cast<std::uint64_t>(c.eval_every));
   if (c.target_grad_norm_sq) {
     j.number("target_grad_norm_sq", *c.target_grad_norm_sq);
   } else {
@@ -143,6 +163,8 @@ std::string summary_json(const RunResult& result) {
 
   const MetricsRow last = result.history.empty() ? MetricsRow{} : result.history.back();
   const double dense = 32.0 * static_cast<double>(info.dim) * static_cast<double>(result.messages_up);
+  const double dense_down = 32.0 * static_cast<double>(info.dim) * static_cast<double>(c.clients) *
+                            static_cast<double>(result.rounds_run);
   j.open("totals");
   j.integer("rounds_run", static_cast<std::uint64_t>(result.rounds_run));
   j.integer("messages_up", result.messages_up);
@@ -153,6 +175,7 @@ std::string summary_json(const RunResult& result) {
   j.integer("bits_down", last.bits_down);
   j.number("dense_fp32_bits_up", dense);
   j.number("compression_ratio_up", last.bits_up > 0 ? dense / static_cast<double>(last.bits_up) : 0.0);
+  j.number("dense_fp32_bits_down", dense_down);
   j.close();
 
   j.number("seconds", result.seconds);
@@ -170,6 +193,16 @@ std::string summary_json(const RunResult& result) {
   j.number("grad_norm_sq", last.grad_norm_sq);
   j.number("loss", last.loss);
   j.number("train_accuracy", last.train_accuracy);  // null without an accuracy
+  const MetricsRow* tested = last_evaluation(result.history);
+  if (tested != nullptr) {
+    j.integer("test_round", static_cast<std::uint64_t>(tested->round));
+    j.number("test_loss", tested->test_loss);
+    j.number("test_accuracy", tested->test_accuracy);
+  } else {
+    j.null("test_round");
+    j.null("test_loss");
+    j.null("test_accuracy");
+  }
   j.close();
 
   j.boolean("stopped_early", result.stopped_early);

@@ -23,7 +23,11 @@ check() {
   shift
   local out="$work/existing.csv"
   local log="$work/log"
-  "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "$@" > "$log" 2>&1 < /dev/null
+  # Without --data ecco-train runs the default job (Fashion-MNIST); these cases use the
+  # small built-in generator unless they name their data.
+  local data=(--data synthetic_classification)
+  case " $* " in *" --data "*) data=() ;; esac
+  "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "${data[@]}" "$@" > "$log" 2>&1 < /dev/null
   local status=$?
   local errors
   errors=$(grep -c '\[error\]' "$log")
@@ -54,7 +58,7 @@ check "lambda must be in \[0, 1e300\]" --problem logistic:lambda=-1
 check "--lr: step size must be a finite number > 0" --lr -1
 check "mean must be auto, qm or am" --lr theory:mean=gm
 check "unknown value format 'fp8'" --wire fp8
-check "unknown starting point 'ones'" --x0 ones
+check "--x0: unknown value 'ones' (valid: auto, zero, gaussian)" --x0 ones
 check "exceeds the 2000 data rows" --clients 5000
 check "cannot open (No such file or directory)" --data "$work/missing.svm"
 check "is a directory" --data "$work"

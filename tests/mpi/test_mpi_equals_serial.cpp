@@ -1,5 +1,6 @@
 // The main oracle: an MPI run with P ranks equals the serial run bit for bit.
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -29,6 +30,9 @@ void expect_mpi_equals_serial(const ecco::RunConfig& config) {
     EXPECT_EQ(a.round, b.round);
     EXPECT_TRUE(same_bits(a.grad_norm_sq, b.grad_norm_sq)) << "round " << b.round << ": " << a.grad_norm_sq << " vs " << b.grad_norm_sq;
     EXPECT_TRUE(same_bits(a.loss, b.loss)) << "round " << b.round;
+    EXPECT_TRUE(same_bits(a.train_accuracy, b.train_accuracy)) << "round " << b.round;
+    EXPECT_TRUE(same_bits(a.test_loss, b.test_loss)) << "round " << b.round;
+    EXPECT_TRUE(same_bits(a.test_accuracy, b.test_accuracy)) << "round " << b.round;
     EXPECT_EQ(a.bits_up, b.bits_up) << "round " << b.round;
     EXPECT_EQ(a.bits_down, b.bits_down) << "round " << b.round;
   }
@@ -170,5 +174,49 @@ TEST(MpiEqualsSerialData, MushroomsEf21Top1) {
   c.compressor = "topk:k=1";
   c.rounds = 200;
   c.seed = 1;
+  expect_mpi_equals_serial(c);
+}
+
+// Model training: an MLP with minibatch momentum, a cosine schedule, minibatch-loss metrics
+// and a test set evaluated in per-client slices.
+TEST(MpiEqualsSerial, MlpWithTestSetAndSchedule) {
+  ecco::RunConfig c;
+  c.data = "synthetic_classification:rows=400,dim=20,density=0.5,seed=4";
+  c.test_data = "synthetic_classification:rows=97,dim=20,density=0.5,seed=5";
+  c.problem = "mlp:hidden=16x8,init_seed=3";
+  c.clients = 7;
+  c.algorithm = "ef21_sgdm:eta=0.2,init=compressed";
+  c.batch = 8;
+  c.compressor = "topk:k=0.05";
+  c.step_size = "0.2";
+  c.lr_schedule = "cosine:warmup=5,final=0.1";
+  c.rounds = 40;
+  c.eval_every = 10;
+  c.log_every = 3;
+  c.seed = 5;
+  expect_mpi_equals_serial(c);
+  c.algorithm = "ef14";
+  c.compressor = "qsgd:s=8";
+  c.compressor = "contractive(qsgd:s=8)";
+  c.problem = "softmax:lambda=0.01";
+  expect_mpi_equals_serial(c);
+}
+
+// The same on the real data (skipped without the Debian package dataset-fashion-mnist).
+TEST(MpiEqualsSerial, MlpOnFashionMnist) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "/usr/share/datasets/fashion-mnist is absent (apt-get install dataset-fashion-mnist)";
+  }
+  ecco::RunConfig c;
+  c.data = "fashion_mnist:rows=800,test_rows=300";
+  c.problem = "mlp:hidden=32x16";
+  c.clients = 6;
+  c.algorithm = "ef21_sgdm";
+  c.batch = 16;
+  c.compressor = "topk:k=0.01";
+  c.step_size = "0.1";
+  c.rounds = 12;
+  c.eval_every = 6;
+  c.log_every = 4;
   expect_mpi_equals_serial(c);
 }

@@ -27,9 +27,31 @@ std::string error_of(std::vector<std::string> args) {
 
 }  // namespace
 
-TEST(CommandLine, Defaults) {
+TEST(CommandLine, NoDataRunsTheDefaultJob) {
   const auto cl = parse({});
+  EXPECT_TRUE(cl.default_job);
+  EXPECT_EQ(cl.config.data, "fashion_mnist");
+  EXPECT_EQ(cl.config.problem, "mlp:hidden=512x512");
+  EXPECT_EQ(cl.config.algorithm.rfind("ef21_sgdm", 0), 0U);
+  EXPECT_EQ(cl.config.compressor, "topk:k=0.01");
+  EXPECT_EQ(cl.config.batch.value_or(0), 64U);
+  EXPECT_FALSE(cl.compressor_given);
+  // A flag given on the command line wins over the default job's.
+  const auto mine = parse({"--compressor", "identity", "--rounds", "7"});
+  EXPECT_TRUE(mine.default_job);
+  EXPECT_EQ(mine.config.data, "fashion_mnist");
+  EXPECT_EQ(mine.config.compressor, "identity");
+  EXPECT_EQ(mine.config.rounds, 7);
+  EXPECT_TRUE(mine.compressor_given);
+  // --epochs replaces the default job's --rounds, but not one given by the user.
+  EXPECT_EQ(parse({"--epochs", "2"}).config.epochs.value_or(0.0), 2.0);
+  EXPECT_NE(error_of({"--epochs", "2", "--rounds", "5"}).find("--epochs and --rounds both set"), std::string::npos);
+}
+
+TEST(CommandLine, Defaults) {
+  const auto cl = parse({"--data", "synthetic_classification"});
   const ecco::RunConfig defaults;
+  EXPECT_FALSE(cl.default_job);
   EXPECT_EQ(cl.config.data, defaults.data);
   EXPECT_EQ(cl.config.algorithm, "ef21");
   EXPECT_EQ(cl.config.compressor, "topk:k=1");

@@ -355,7 +355,7 @@ TEST(EfFamily, Ef21PlusKeepsTheCandidateCloserToTheGradient) {
   ecco::MethodSetup setup;
   setup.dim = 4;
   setup.clients = 1;
-  setup.step_size = 0.1;
+  setup.schedule = ecco::StepSchedule::constant(0.1);
   const auto client = method->make_client(setup, 0);
   const auto server = method->make_server(setup);
   Eigen::VectorXd g0(4), g1(4), g2(4);

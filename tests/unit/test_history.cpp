@@ -66,7 +66,7 @@ TEST(History, WriterPublishesOnlyOnCommit) {
   }
   EXPECT_TRUE(std::filesystem::exists(path));
   EXPECT_FALSE(std::filesystem::exists(path.string() + ".partial"));
-  EXPECT_EQ(slurp(path), std::string(ecco::kCsvHeader) + "\n0,0,0,0,0,0.000000,0,0,0,\n");
+  EXPECT_EQ(slurp(path), std::string(ecco::kCsvHeader) + "\n0,0,0,0,0,0.000000,0,0,0,,,\n");
   std::filesystem::remove_all(dir);
 }
 
