@@ -148,7 +148,7 @@ Dataset read_spec(const Spec& spec, std::size_t clients) {
 Dataset load_spec(const std::string& text, std::optional<std::size_t> dim, std::size_t clients);
 
 Dataset read_test_file(const std::string& test_text, std::size_t dim) {
-  if (is_spec_named(test_text, "synthetic_classification")) return load_spec(test_text, dim, 1);
+  if (is_spec_named(test_text, "synthetic_classification")) return load_spec(test_text, std::nullopt, 1);
   if (!is_spec_named(test_text, "idx")) return read_libsvm(test_text, dim);
   const Spec spec = resolve_spec("test data source", test_text, only("idx"));
   return read_idx(spec.get_string("images"), spec.get_string("labels"));

@@ -79,5 +79,23 @@ check "needs a contractive compressor; this one is unbiased (omega = 1.*wrap it 
 check "client 0, round 0: message value at coordinate 0 is not finite" --data "$work/overflow.svm" --clients 1 --lr 0.1
 check "--out $work/no/such/dir/run.csv: cannot create" --data synthetic_classification --out "$work/no/such/dir/run.csv"
 
+# Model training.
+printf '5 1:1\n' > "$work/unknown_class.svm"
+check "--batch: algorithm 'ef21' has no minibatch (methods with one: sgd" --batch 8
+check "--epochs and --rounds both set the length of the run" --epochs 2
+check "unknown lr schedule 'linear'" --lr-schedule linear
+check "--lr-schedule constant: warmup must be in \[0, --rounds = 3\]" --lr-schedule constant:warmup=10 --lr 0.1
+check "--granularity: unknown value 'layer' (valid: global, tensor)" --granularity layer
+check "--train-metrics: unknown value 'some' (valid: auto, full, batch)" --train-metrics some
+check "--dense-below: '-1' is not a whole number" --dense-below -1
+check "problem 'mlp' has no smoothness constant; give a constant step size (--lr VALUE)" --problem mlp:hidden=4
+check "apt-get install dataset-fashion-mnist" --data "fashion_mnist:dir=$work/no_fashion"
+check "--target-accuracy is checked on the training accuracy, which needs --train-metrics full" \
+  --problem softmax --lr 0.1 --target-accuracy 0.5
+check "the test set has d = 7 features but the training data has d = 50" --test-data synthetic_classification:dim=7
+check "label 5 in row 1 is not one of the 2 training classes" --problem softmax --lr 0.1 --test-data "$work/unknown_class.svm"
+check "--allow-any-compressor: compressor qsgd:norm=2,s=4 has no contraction guarantee" \
+  --algorithm ef21 --compressor qsgd:s=4 --allow-any-compressor
+
 echo "$failures failed"
 [ "$failures" -eq 0 ]

@@ -3,6 +3,7 @@
 // problem's own starting point. References are written here: hand-driven gradient loops
 // (no method objects), the schedule formulas, and the problems evaluated directly.
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <numbers>
 #include <string>
@@ -415,4 +416,36 @@ TEST(FashionMnist, ShortCompressedTrainingLearns) {
   // The uplink carried about 1% of the dense fp32 bytes (values and indices of the top 1%).
   const double dense = 32.0 * static_cast<double>(result.info.dim) * static_cast<double>(result.messages_up);
   EXPECT_LT(static_cast<double>(result.history.back().bits_up), 0.03 * dense);
+}
+
+// A LIBSVM multiclass file (labels 1, 2, 7) trains softmax: three classes, weight 3 x d.
+TEST(Multiclass, LibsvmLabelsBecomeClasses) {
+  const auto path = std::filesystem::temp_directory_path() / "ecco_multiclass_test.svm";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    for (int r = 0; r < 60; ++r) {
+      const int label = r % 3 == 0 ? 1 : (r % 3 == 1 ? 2 : 7);
+      std::fprintf(f, "%d %d:1 4:%g\n", label, 1 + r % 3, 0.1 * (r % 5));
+    }
+    std::fclose(f);
+  }
+  ecco::RunConfig c;
+  c.data = path.string();
+  c.problem = "softmax:lambda=0.01";
+  c.clients = 3;
+  c.split = "shuffle:seed=2";
+  c.algorithm = "gd";
+  c.step_size = "1";
+  c.rounds = 200;
+  c.log_every = 200;
+  c.train_metrics = "full";
+  const auto result = ecco::run_serial(c);
+  std::filesystem::remove(path);
+  ASSERT_EQ(result.info.tensors.size(), 2U);
+  EXPECT_EQ(result.info.tensors[0].rows, 3U);  // classes
+  EXPECT_EQ(result.info.tensors[0].cols, 4U);  // features
+  EXPECT_EQ(result.info.dim, 3U * 4U + 3U);
+  // Feature (1 + r % 3) identifies the class: the model separates them.
+  EXPECT_EQ(result.history.back().train_accuracy, 1.0);
 }
