@@ -167,6 +167,9 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
       throw ConfigError("--target-accuracy is checked on the training accuracy, which needs --train-metrics full");
     }
   }
+  if (config.target_grad_norm_sq && !info.full_metrics) {
+    throw ConfigError("--target-grad-norm-sq needs the full gradient at logged rounds: --train-metrics full");
+  }
 
   if (rank == 0) {
     if (rule.theory || options.compute_constants || state.method->needs_smoothness()) {
