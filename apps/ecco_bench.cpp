@@ -3,6 +3,7 @@
 //   ecco-bench compress [--dim 10000000] [--ratio 0.01] [--wire fp32] [--repeat 7] [--seed 1]
 //                       [--compressors SPEC;SPEC;...]
 //   ecco-bench list
+//   mpirun -np P ecco-bench collective | round [--dims 100000,1000000,10000000] ...  (bench_mpi.hpp)
 //
 // `compress` times, on one core and one Gaussian vector of dimension d, for every compressor:
 // compress + round_to_wire + encode (what a client does), and decode + add_to (what the server
@@ -24,7 +25,9 @@
 #include <Eigen/Core>
 #include <cxxopts.hpp>
 
+#include "bench_mpi.hpp"
 #include "compressors/index_codecs.hpp"
+#include "ecco/communicator.hpp"
 #include "ecco/codec.hpp"
 #include "ecco/compressor.hpp"
 #include "ecco/error.hpp"
@@ -204,7 +207,8 @@ int run_compress(const cxxopts::ParseResult& args) {
 
 int main(int argc, char** argv) {
   try {
-    cxxopts::Options options("ecco-bench", "Micro-benchmarks of ecco (ecco-bench compress | list)");
+    cxxopts::Options options("ecco-bench",
+                             "Micro-benchmarks of ecco (ecco-bench compress | list; under mpirun: collective | round)");
     // clang-format off
     options.add_options()
       ("command", "compress or list", cxxopts::value<std::string>())
@@ -214,10 +218,14 @@ int main(int argc, char** argv) {
       ("repeat", "timed runs per line (median)", cxxopts::value<int>()->default_value("7"))
       ("seed", "seed of the test vector", cxxopts::value<long long>()->default_value("1"))
       ("compressors", "';'-separated specs (default: one of each)", cxxopts::value<std::string>())
+      ("dims", "collective, round: comma-separated dimensions",
+       cxxopts::value<std::string>()->default_value("100000,1000000,10000000"))
+      ("rounds", "round: rounds per run", cxxopts::value<int>()->default_value("20"))
+      ("clients", "round: clients (0: one per rank)", cxxopts::value<int>()->default_value("0"))
       ("h,help", "print this help");
     // clang-format on
     options.parse_positional({"command"});
-    options.positional_help("compress|list");
+    options.positional_help("compress|list|collective|round");
     const auto args = options.parse(argc, argv);
     if (args.count("help") > 0 || args.count("command") == 0) {
       std::printf("%s\n", options.help().c_str());
@@ -229,7 +237,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "compress") return run_compress(args);
-    std::fprintf(stderr, "ecco-bench: unknown command '%s' (compress, list)\n", command.c_str());
+    if (command == "collective" || command == "round") {
+      ecco::MpiEnvironment mpi(argc, argv);
+      return command == "collective" ? ecco::bench::run_collective(args) : ecco::bench::run_round(args);
+    }
+    std::fprintf(stderr, "ecco-bench: unknown command '%s' (compress, list, collective, round)\n", command.c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ecco-bench: %s\n", e.what());
