@@ -5,6 +5,7 @@
 #include <string>
 
 #include "console.hpp"
+#include "plan.hpp"
 #include "ecco/command_line.hpp"
 #include "ecco/communicator.hpp"
 #include "ecco/log.hpp"
@@ -33,6 +34,16 @@ int main(int argc, char** argv) {
       std::printf("%s", text.c_str());
     }
     return 0;
+  }
+
+  if (cl.plan) {
+    try {
+      return ecco::app::run_plan(cl, world);
+    } catch (const std::exception& e) {
+      ecco::log().error("{}", e.what());
+      if (world.size() > 1) world.abort(1);
+      return 1;
+    }
   }
 
   ecco::app::ConsoleObserver console(cl);

@@ -13,6 +13,7 @@ struct CommandLine {
   bool quiet = false;   // no banner, progress or summary paragraph
   bool default_job = false;  // no --data: the default job's flags filled in
   bool print_constants = false;
+  bool plan = false;  // --plan: predict instead of running (apps/plan.hpp)
   std::string log_level = "info";
   bool compressor_given = false;       // --compressor was on the command line
   bool down_compressor_given = false;  // --down-compressor was on the command line

@@ -169,6 +169,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      "batch (mean minibatch loss since the last row), auto (batch for softmax/mlp)",
      cxxopts::value<std::string>()->default_value(defaults.train_metrics), "M")
     ("print-constants", "print L, L_i statistics, alpha, xi and the step size")
+    ("plan", "instead of the run: measure the links and a few rounds per candidate compressor, predict the time "
+     "per round against a dense allreduce, recommend one")
     ("log-level", "trace, debug, info, warn or error", cxxopts::value<std::string>()->default_value("info"), "LEVEL")
     ("list", "list every algorithm, compressor, problem, data source and split with keys and defaults")
     ("version", "print the version and exit")
@@ -281,6 +283,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   }
   cl.quiet = parsed.count("quiet") > 0;
   cl.print_constants = parsed.count("print-constants") > 0;
+  cl.plan = parsed.count("plan") > 0;
   cl.log_level = parsed["log-level"].as<std::string>();
   return cl;
 }

@@ -97,5 +97,7 @@ check "label 5 in row 1 is not one of the 2 training classes" --problem softmax 
 check "--allow-any-compressor: compressor qsgd:norm=2,s=4 has no contraction guarantee" \
   --algorithm ef21 --compressor qsgd:s=4 --allow-any-compressor
 
+check "needs a contractive compressor; this one is unbiased" --plan --algorithm ef21 --compressor qsgd:s=4
+
 echo "$failures failed"
 [ "$failures" -eq 0 ]

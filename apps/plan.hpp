@@ -1,0 +1,31 @@
+#pragma once
+// ecco-train --plan: "will compression pay on this network?" (collective; every rank calls it).
+//
+// 1. Links: rank 0 ping-pongs 8 B and 1 MiB messages with every other rank; the one-way
+//    times give each link's latency alpha and bandwidth beta = (1 MiB - 8 B) / (t_1MiB - t_8B);
+//    the plan uses the largest alpha and the smallest beta.
+// 2. Compute: a few real rounds (--plan-rounds, default 5) of the run as configured, once per
+//    candidate compressor (the chosen one and a standard list; candidates the method refuses
+//    are listed as such), measure on rank 0 the client time (gradient, compress+encode) and
+//    the server time (decode+aggregate, apply) per round, and the bytes up and down.
+// 3. Prediction per round, for the parameter-server pattern of ecco's rounds, where rank 0's
+//    link carries everything:
+//      uplink    alpha + (bytes sent by clients not on rank 0) / beta
+//      downlink  (P - 1) (alpha + downlink bytes per process / beta)
+//      round     client time + uplink + server time + downlink
+//    and for dense fp32 allreduce (what an uncompressed data-parallel step costs): the client
+//    gradient time of the identity run plus a ring allreduce of 4 d bytes,
+//    2 (P - 1) (alpha + 4 d / (P beta)).
+// Printed on rank 0: one row per candidate (bytes, predicted ms per round, speed-up over the
+// dense allreduce, the probe's own measured ms per round), then the recommendation (the
+// fastest predicted round; compressors also change how many rounds a target takes, which a
+// plan of a few rounds cannot know).
+#include "ecco/command_line.hpp"
+#include "ecco/communicator.hpp"
+
+namespace ecco::app {
+
+// Returns the process exit status (0; 2 when the configuration itself is refused).
+int run_plan(const CommandLine& cl, const Communicator& comm);
+
+}  // namespace ecco::app
