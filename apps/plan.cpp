@@ -184,7 +184,12 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
     std::printf("%-28s %12s %12s %10s %10s %10s %10s %12.2f %8.2fx\n", "dense fp32 ring allreduce",
                 megabytes(dim_bytes * n).c_str(), "-", "", "", "", "", 1e3 * dense, 1.0);
   }
-  if (best != nullptr) {
+  if (best != nullptr && dense > 0.0 && best->predicted_seconds > dense) {
+    const double down = static_cast<double>(p - 1) * transfer(best->down_bytes);
+    std::printf("recommendation: a dense fp32 allreduce (%.2f ms per round predicted); no candidate beats it here: "
+                "the best, %s, needs %.2f ms, of which %.2f ms is the model downlink.\n",
+                1e3 * dense, best->compressor.c_str(), 1e3 * best->predicted_seconds, 1e3 * down);
+  } else if (best != nullptr) {
     char speedup[64] = "";
     if (dense > 0.0) std::snprintf(speedup, sizeof speedup, ", speed-up %.2fx over the dense allreduce", dense / best->predicted_seconds);
     std::printf("recommendation: %s (%.2f ms per round predicted%s). Compressors also change how many rounds a "
