@@ -80,7 +80,9 @@ void Communicator::allgather_bytes(std::span<const std::byte> local, std::vector
   for (std::size_t r = 0; r < counts.size(); ++r) {
     displacements[r] = static_cast<int>(total);
     total += counts[r];
-    if (total > INT_MAX) throw CommError("allgather: total of " + std::to_string(total) + " bytes exceeds MPI's int count");
+    if (total > INT_MAX) {
+      throw CommError("allgather: total of " + std::to_string(total) + " bytes exceeds MPI's int count");
+    }
   }
   all.resize(static_cast<std::size_t>(total));
   check_mpi(MPI_Allgatherv(local.data(), count, MPI_BYTE, all.data(), counts.data(), displacements.data(), MPI_BYTE,

@@ -103,7 +103,9 @@ class RoundRunner {
     Clock clock;
     if (allgather_) {
       transport_.allgather(frames_, received_);
-      allgather_received_ += 8 * static_cast<std::uint64_t>(received_.size()) * static_cast<std::uint64_t>(transport_.size() - 1);
+      // Each process received every block but its own: (P - 1) copies of all frames in total.
+      const auto others = static_cast<std::uint64_t>(transport_.size() - 1);
+      allgather_received_ += 8 * static_cast<std::uint64_t>(received_.size()) * others;
     } else {
       transport_.gather(frames_, received_);
     }

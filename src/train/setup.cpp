@@ -101,8 +101,8 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   const StepSizeRule rule = parse_step_size(config.step_size);
   check_choices(config);
   if (config.dedicated_server && ranks < 2) {
-    throw ConfigError("--dedicated-server needs at least 2 processes (rank 0 serves, ranks 1.. host the clients); got " +
-                      std::to_string(ranks));
+    throw ConfigError("--dedicated-server needs at least 2 processes (rank 0 serves, ranks 1.. host the clients); "
+                      "got " + std::to_string(ranks));
   }
   if (config.batch) info.config.algorithm = method_with_batch(config.algorithm, *config.batch);
   // Syntax and names before the data is read (warmup against the rounds is checked below).

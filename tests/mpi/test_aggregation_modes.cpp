@@ -167,7 +167,8 @@ TEST(AggregationModes, DedicatedServerNeedsTwoProcesses) {
     ecco::run_serial(config);
     ADD_FAILURE() << "expected ConfigError";
   } catch (const ecco::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("--dedicated-server needs at least 2 processes"), std::string::npos) << e.what();
+    const std::string what = e.what();
+    EXPECT_NE(what.find("--dedicated-server needs at least 2 processes"), std::string::npos) << what;
   }
 }
 
