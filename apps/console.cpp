@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <csignal>
@@ -14,6 +15,7 @@
 #include "ecco/error.hpp"
 #include "ecco/log.hpp"
 #include "ecco/summary.hpp"
+#include "ecco/trainer.hpp"
 
 namespace ecco::app {
 namespace {
@@ -33,12 +35,21 @@ std::string human_bytes(double bits) {
   return buffer;
 }
 
+// "5" or "4-5" (the smallest and largest block), with "rank 0 none, " before it under
+// --dedicated-server.
 std::string clients_per_rank(const RunInfo& info) {
-  const std::size_t n = info.config.clients;
-  const auto p = static_cast<std::size_t>(info.ranks);
-  const std::size_t low = n / p;
-  const std::size_t high = (n + p - 1) / p;
-  return low == high ? std::to_string(low) : std::to_string(low) + "-" + std::to_string(high);
+  const RunConfig& c = info.config;
+  const int first = c.dedicated_server ? 1 : 0;
+  std::size_t low = c.clients;
+  std::size_t high = 0;
+  for (int r = first; r < info.ranks; ++r) {
+    const std::size_t count = first_client_of_rank(c.clients, info.ranks, r + 1, c.dedicated_server) -
+                              first_client_of_rank(c.clients, info.ranks, r, c.dedicated_server);
+    low = std::min(low, count);
+    high = std::max(high, count);
+  }
+  const std::string blocks = low == high ? std::to_string(low) : std::to_string(low) + "-" + std::to_string(high);
+  return c.dedicated_server ? "rank 0 none, " + blocks : blocks;
 }
 
 // Partial output files removed if SIGINT or SIGTERM ends the run (mpirun forwards them).
@@ -110,10 +121,10 @@ void ConsoleObserver::on_start(const RunInfo& info) {
                  info.granularity, info.lr_schedule_spec, info.batch_start ? "minibatch" : "full",
                  info.full_metrics ? "full" : "minibatch loss");
     }
-    log().info("{} clients on {} rank{} ({} per rank) | aggregation gather | wire format v2 (smallest index codec), values {} | step size {} "
+    log().info("{} clients on {} rank{} ({} per rank) | aggregation {}, downlink {} | wire format v2 (smallest index codec), values {} | step size {} "
                "= {:.6g} | {} rounds{}",
                info.config.clients, info.ranks, info.ranks == 1 ? "" : "s", clients_per_rank(info),
-               to_string(info.config.wire), info.step_size_rule, info.step_size, info.config.rounds,
+               info.config.aggregation, info.config.downlink, to_string(info.config.wire), info.step_size_rule, info.step_size, info.config.rounds,
                (info.config.target_grad_norm_sq
                     ? fmt::format(" or until grad_norm_sq <= {:.6g}", *info.config.target_grad_norm_sq)
                     : std::string()) +
@@ -216,6 +227,10 @@ void ConsoleObserver::on_finish(const RunResult& result) {
       human_bytes(static_cast<double>(last.bits_up)), last.bits_up, human_bytes(static_cast<double>(last.bits_down)),
       human_bytes(dense_up), last.bits_up > 0 ? dense_up / static_cast<double>(last.bits_up) : 0.0,
       human_bytes(dense_down));
+  if (result.info.config.aggregation == "allgather") {
+    text += fmt::format("  allgather: no downlink; the ranks received {} of frames from each other.\n",
+                        human_bytes(static_cast<double>(result.bits_allgather_received)));
+  }
   text += fmt::format("  CSV: {}{}{}\n", cl_.out.empty() ? "(none; use --out PATH)" : cl_.out,
                       cl_.summary.empty() ? "" : "  JSON: ", cl_.summary);
   std::fputs(text.c_str(), stdout);

@@ -10,6 +10,9 @@
 //   server:  begin_aggregation(); accumulate(i, m_i) for the clients that sent, in client
 //            order; end_aggregation(Phase::round)
 //
+// With --aggregation allgather every process plays the server's part on all messages and
+// makes the downlink itself (nothing is broadcast); the calls and their order are the same.
+//
 // Before round 1 every client runs initialize() at x^0 and the server aggregates those
 // messages with Phase::initial. A client applies to its own state exactly the message the
 // server decodes: it calls round_to_wire(out, env.wire) before using out.
@@ -86,6 +89,10 @@ struct MethodSetup {
   ValueFormat wire = ValueFormat::fp32;
   std::vector<double> smoothness;              // L_i of every client, if Method::needs_smoothness()
   const Compressor* down_compressor = nullptr;  // if Method::uses_down_compressor()
+  // --downlink delta (only for methods whose supports_delta_downlink() is true): the
+  // server's downlink is its aggregated update instead of the model, and make_replica
+  // returns a replica that keeps the server's step state and recomputes x^{t+1} itself.
+  bool delta_downlink = false;
 };
 
 // What a theory step-size rule may use.
@@ -111,6 +118,8 @@ class Method {
   // False for methods that send uncompressed vectors (gd, sgd): --compressor is not used.
   virtual bool uses_compressor() const { return true; }
   virtual bool uses_down_compressor() const { return false; }
+  // True if the method can run with MethodSetup::delta_downlink (--downlink delta).
+  virtual bool supports_delta_downlink() const { return false; }
   // True if clients need every L_i (MethodSetup::smoothness).
   virtual bool needs_smoothness() const { return false; }
   // ConfigError if the method cannot run with this uplink compressor.
@@ -121,7 +130,8 @@ class Method {
   virtual TheoryStep theory_step_size(const StepSizeRule& rule, const TheoryInputs& in) const = 0;
   virtual std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t client) const = 0;
   virtual std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const = 0;
-  // Default: the downlink is the dense model, assigned to x.
+  // Default: the downlink is the dense model, assigned to x. Every process, the server
+  // included, applies the decoded downlink through its own replica.
   virtual std::unique_ptr<ModelReplica> make_replica(const MethodSetup& setup) const;
 };
 

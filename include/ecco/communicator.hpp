@@ -43,6 +43,11 @@ class Communicator {
   void gather_bytes(std::span<const std::byte> local, std::vector<std::byte>& all, std::vector<int>& counts,
                     int root) const;
 
+  // The same as gather_bytes, but every rank receives all blocks (and counts).
+  // Cost: one MPI_Allgather of an int, one MPI_Allgatherv of the bytes; each rank receives
+  // the blocks of the P - 1 others.
+  void allgather_bytes(std::span<const std::byte> local, std::vector<std::byte>& all, std::vector<int>& counts) const;
+
   // root's bytes to every rank; other ranks' vectors are resized to match.
   // Cost: one MPI_Bcast of the size, one of the bytes.
   void broadcast_bytes(std::vector<std::byte>& bytes, int root) const;

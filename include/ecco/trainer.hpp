@@ -62,6 +62,16 @@ struct RunConfig {
   std::string granularity = "global";
   std::size_t dense_below = 0;
   ValueFormat wire = ValueFormat::fp32;
+  // Rank 0 hosts no clients (a parameter server); the clients are dealt over ranks 1..P-1.
+  // Needs at least 2 processes (ConfigError with one, so run_serial refuses it).
+  bool dedicated_server = false;
+  // How the client messages reach the server method: "gather" (to rank 0, which broadcasts
+  // the downlink) or "allgather" (every rank receives every message and runs its own copy of
+  // the server method; no downlink is sent).
+  std::string aggregation = "gather";
+  // What the server broadcasts: "model" (x^{t+1}, dense fp64) or "delta" (its aggregated
+  // update, from which every rank recomputes x^{t+1}; mean-step methods only).
+  std::string downlink = "model";
   std::int64_t log_every = 1;
   // Stop at the first logged round with ||grad f||^2 <= this (checked on logged rounds).
   std::optional<double> target_grad_norm_sq;
@@ -76,7 +86,7 @@ struct MetricsRow {
   double loss = 0.0;           // f(x^t)
   double train_accuracy = std::numeric_limits<double>::quiet_NaN();  // classification problems: correct rows / N
   std::uint64_t bits_up = 0;   // cumulative, all clients, encoded message bytes * 8
-  std::uint64_t bits_down = 0; // cumulative, model bytes * 8 * clients
+  std::uint64_t bits_down = 0; // cumulative, downlink bytes * 8 * clients (0 with --aggregation allgather)
   double seconds = 0.0;        // wall time since the start of round 0
   // bits_up split by section of the encoded messages (header incl. codec parameters).
   std::uint64_t bits_up_header = 0;
@@ -138,6 +148,9 @@ struct RunResult {
   double seconds = 0.0;            // wall time of the rounds (set-up excluded)
   std::int64_t rounds_run = 0;     // server updates performed
   std::uint64_t messages_up = 0;   // client messages the server received (absent clients excluded)
+  // --aggregation allgather: bits of the frames (messages and their 4-byte lengths) that the
+  // ranks received from the other ranks, summed over ranks: (P - 1) * all frames (0 otherwise).
+  std::uint64_t bits_allgather_received = 0;
   bool stopped_early = false;      // a target was reached before --rounds
   std::string stop_reason;         // why the run ended, in words
   PhaseSeconds phases;             // this process's time per phase
@@ -174,6 +187,11 @@ class SetupFailure : public Error {
  private:
   bool report_;
 };
+
+// First client hosted by `rank` when n clients are dealt to `ranks` processes in contiguous
+// blocks whose sizes differ by at most one: over ranks 0..P-1, or with dedicated_server over
+// ranks 1..P-1 (rank 0 hosts none; needs ranks >= 2). rank == ranks gives n.
+std::size_t first_client_of_rank(std::size_t clients, int ranks, int rank, bool dedicated_server);
 
 RunResult run_serial(const RunConfig& config, const RunOptions& options = {});
 RunResult run_mpi(const RunConfig& config, const Communicator& comm, const RunOptions& options = {});

@@ -2,6 +2,7 @@
 // Factories of the built-in methods and the pieces they share: gradient estimators,
 // server states and step-size helpers (private to src/algorithms).
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -116,66 +117,58 @@ std::unique_ptr<ClientMethod> make_ef21_client(std::size_t dim, Ef21ClientOption
 
 // ---- shared server pieces --------------------------------------------------------------
 
-// Server of methods whose model step is x <- x - gamma * g with g built from the decoded
-// client messages m_i (weighted by w_i, or by 1/n when weights is empty):
+// The step of methods whose model moves as x <- x - gamma_k * direction, with g built from
+// the decoded client messages m_i (weighted by w_i, or by 1/n when weights is empty):
 //   replace:    g = sum_i w_i m_i every aggregation (gd, sgd, dcgd, ef14 with gamma = 1);
 //   accumulate: g = sum_i w_i m_i initially, then g += sum_i w_i m_i (ef21 family, econtrol).
-// The downlink is the dense fp64 model x - gamma * direction().
-class MeanStepServer : public ServerMethod {
- public:
-  enum class Mode { replace, accumulate };
-  // Update k moves by schedule.at(k) * direction().
-  MeanStepServer(const MethodSetup& setup, Mode mode, StepSchedule schedule, std::vector<double> weights = {});
-
-  void begin_aggregation() override;
-  void accumulate(std::size_t client, const Message& message) override;
-  void end_aggregation(Phase phase) override;
-  ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) override;
-
- protected:
-  // The vector the model moves along (g; EF21-HB overrides it with its momentum).
-  virtual const Eigen::VectorXd& direction() const { return g_; }
-
-  Eigen::VectorXd g_;
-
- private:
-  Mode mode_;
-  StepSchedule schedule_;
-  std::int64_t updates_ = 0;
-  double clients_;
-  std::vector<double> weights_;
-  Eigen::VectorXd sum_;
-  Eigen::VectorXd next_;
+// direction = g, or with momentum eta the heavy-ball average v^0 = g^0, v^k = eta v^{k-1} + g^k
+// (EF21-HB with accumulate, sgd:momentum= with replace). Update k moves by schedule.at(k).
+enum class MeanStepMode { replace, accumulate };
+struct MeanStepRule {
+  MeanStepMode mode = MeanStepMode::accumulate;
+  StepSchedule schedule;
+  std::vector<double> weights;    // empty: 1/n
+  std::optional<double> momentum;  // eta in [0, 1), or none
 };
 
-// MeanStepServer with heavy-ball momentum on g: v^0 = g^0, v^k = eta v^{k-1} + g^k, and the
-// model moves along v (EF21-HB with accumulate, sgd:momentum= with replace). eta in [0, 1).
-class MomentumServer final : public MeanStepServer {
+// The server of a mean-step method. Downlink with --downlink model: the dense fp64 model
+// x - gamma_k direction. With --downlink delta: the aggregated update u^k (g = u^k, or g += u^k)
+// in fp64, sparse when fewer than 2/3 of its coordinates are non-zero (the encoder then
+// picks the smallest index code), which the MeanStepReplica turns into x^{k+1}.
+std::unique_ptr<ServerMethod> make_mean_step_server(const MethodSetup& setup, MeanStepRule rule);
+// The replica of a mean-step method: the default model assignment, or with
+// MethodSetup::delta_downlink one that keeps g (and v) and steps x exactly as the server in
+// model mode (same operations, so the same bits).
+std::unique_ptr<ModelReplica> make_mean_step_replica(const MethodSetup& setup, MeanStepRule rule);
+
+// Base of the methods built on the mean step: they support --downlink delta.
+class MeanStepMethod : public Method {
  public:
-  MomentumServer(const MethodSetup& setup, Mode mode, double eta);
-  void end_aggregation(Phase phase) override;
+  bool supports_delta_downlink() const override { return true; }
+  std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
+    return make_mean_step_server(setup, mean_step(setup));
+  }
+  std::unique_ptr<ModelReplica> make_replica(const MethodSetup& setup) const override {
+    return make_mean_step_replica(setup, mean_step(setup));
+  }
 
  protected:
-  const Eigen::VectorXd& direction() const override { return v_; }
-
- private:
-  double eta_;
-  Eigen::VectorXd v_;
+  virtual MeanStepRule mean_step(const MethodSetup& setup) const = 0;
 };
 
 // Base of the EF21 family: contractive compressor required, EF21 theory rule, EF21 server.
-class Ef21FamilyMethod : public Method {
+class Ef21FamilyMethod : public MeanStepMethod {
  public:
   explicit Ef21FamilyMethod(std::string name) : name_(std::move(name)) {}
   void check_compressor(const CompressorTraits& traits) const override { require_contractive(name_, traits); }
   TheoryStep theory_step_size(const StepSizeRule& rule, const TheoryInputs& in) const override {
     return ef21_rule(rule, in, in.uplink.alpha);
   }
-  std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
-    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::accumulate, setup.schedule);
-  }
 
  protected:
+  MeanStepRule mean_step(const MethodSetup& setup) const override {
+    return {MeanStepMode::accumulate, setup.schedule, {}, std::nullopt};
+  }
   const std::string& name() const { return name_; }
 
  private:

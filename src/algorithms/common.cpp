@@ -103,49 +103,125 @@ void compress_to_wire(const Eigen::Ref<const Eigen::VectorXd>& v, bool compress,
   round_to_wire(out, env.wire);
 }
 
-MeanStepServer::MeanStepServer(const MethodSetup& setup, Mode mode, StepSchedule schedule, std::vector<double> weights)
-    : g_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))),
-      mode_(mode),
-      schedule_(std::move(schedule)),
-      clients_(static_cast<double>(setup.clients)),
-      weights_(std::move(weights)),
-      sum_(g_),
-      next_(g_) {}
+namespace {
 
-void MeanStepServer::begin_aggregation() { sum_.setZero(); }
+class MeanStepServer final : public ServerMethod {
+ public:
+  MeanStepServer(const MethodSetup& setup, MeanStepRule rule)
+      : rule_(std::move(rule)),
+        delta_(setup.delta_downlink),
+        clients_(static_cast<double>(setup.clients)),
+        sum_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))),
+        update_(sum_),
+        g_(sum_),
+        v_(sum_),
+        next_(sum_) {}
 
-void MeanStepServer::accumulate(std::size_t client, const Message& message) {
-  message.add_to(sum_, weights_.empty() ? 1.0 : weights_[client]);
-}
+  void begin_aggregation() override { sum_.setZero(); }
 
-void MeanStepServer::end_aggregation(Phase phase) {
-  // Unweighted sums are divided once by n, so that the result does not depend on how the
-  // messages were grouped.
-  if (mode_ == Mode::replace || phase == Phase::initial) {
-    g_ = weights_.empty() ? Eigen::VectorXd(sum_ / clients_) : sum_;
-  } else if (weights_.empty()) {
-    g_ += sum_ / clients_;
-  } else {
-    g_ += sum_;
+  void accumulate(std::size_t client, const Message& message) override {
+    message.add_to(sum_, rule_.weights.empty() ? 1.0 : rule_.weights[client]);
   }
-}
 
-ValueFormat MeanStepServer::make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) {
-  next_ = x - schedule_.at(updates_++) * direction();
-  out.set_dense(next_);
-  return ValueFormat::fp64;
-}
-
-MomentumServer::MomentumServer(const MethodSetup& setup, Mode mode, double eta)
-    : MeanStepServer(setup, mode, setup.schedule), eta_(eta), v_(g_) {}
-
-void MomentumServer::end_aggregation(Phase phase) {
-  MeanStepServer::end_aggregation(phase);
-  if (phase == Phase::initial) {
-    v_ = g_;
-  } else {
-    v_ = eta_ * v_ + g_;
+  void end_aggregation(Phase phase) override {
+    // Unweighted sums are divided once by n, so that the result does not depend on how the
+    // messages were grouped.
+    if (rule_.weights.empty()) {
+      update_ = sum_ / clients_;
+    } else {
+      update_ = sum_;
+    }
+    if (delta_) return;  // the replicas apply update_ (make_downlink)
+    if (rule_.mode == MeanStepMode::replace || phase == Phase::initial) {
+      g_ = update_;
+    } else {
+      g_ += update_;
+    }
+    if (rule_.momentum) {
+      if (phase == Phase::initial) {
+        v_ = g_;
+      } else {
+        v_ = *rule_.momentum * v_ + g_;
+      }
+    }
   }
+
+  ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) override {
+    if (delta_) {
+      const auto dim = static_cast<std::uint32_t>(update_.size());
+      const auto nonzero = static_cast<std::size_t>((update_.array() != 0.0).count());
+      if (3 * nonzero < 2 * static_cast<std::size_t>(dim)) {
+        // Skipping the zeros is exact: g + 0 == g for every g but -0.0, which g never is
+        // (sums that start from +0.0 are never -0.0).
+        out.clear_sparse(dim);
+        for (std::uint32_t j = 0; j < dim; ++j) {
+          const double u = update_[static_cast<Eigen::Index>(j)];
+          if (u != 0.0) {
+            out.indices.push_back(j);
+            out.values.push_back(u);
+          }
+        }
+      } else {
+        out.set_dense(update_);
+      }
+      return ValueFormat::fp64;
+    }
+    next_ = x - rule_.schedule.at(updates_++) * (rule_.momentum ? v_ : g_);
+    out.set_dense(next_);
+    return ValueFormat::fp64;
+  }
+
+ private:
+  MeanStepRule rule_;
+  bool delta_;
+  double clients_;
+  std::int64_t updates_ = 0;
+  Eigen::VectorXd sum_;
+  Eigen::VectorXd update_;
+  Eigen::VectorXd g_;
+  Eigen::VectorXd v_;
+  Eigen::VectorXd next_;
+};
+
+// --downlink delta: the same g, v and step as MeanStepServer in model mode, from the update.
+class MeanStepReplica final : public ModelReplica {
+ public:
+  MeanStepReplica(const MethodSetup& setup, MeanStepRule rule)
+      : rule_(std::move(rule)), g_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))), v_(g_) {}
+
+  void apply_downlink(const Message& update, Eigen::Ref<Eigen::VectorXd> x) override {
+    const bool initial = updates_ == 0;
+    if (rule_.mode == MeanStepMode::replace || initial) {
+      update.assign_to(g_);
+    } else {
+      update.add_to(g_);
+    }
+    if (rule_.momentum) {
+      if (initial) {
+        v_ = g_;
+      } else {
+        v_ = *rule_.momentum * v_ + g_;
+      }
+    }
+    x = x - rule_.schedule.at(updates_++) * (rule_.momentum ? v_ : g_);
+  }
+
+ private:
+  MeanStepRule rule_;
+  std::int64_t updates_ = 0;
+  Eigen::VectorXd g_;
+  Eigen::VectorXd v_;
+};
+
+}  // namespace
+
+std::unique_ptr<ServerMethod> make_mean_step_server(const MethodSetup& setup, MeanStepRule rule) {
+  return std::make_unique<MeanStepServer>(setup, std::move(rule));
+}
+
+std::unique_ptr<ModelReplica> make_mean_step_replica(const MethodSetup& setup, MeanStepRule rule) {
+  if (!setup.delta_downlink) return std::make_unique<AssignReplica>();
+  return std::make_unique<MeanStepReplica>(setup, std::move(rule));
 }
 
 }  // namespace detail

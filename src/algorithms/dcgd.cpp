@@ -29,7 +29,7 @@ class DcgdClient final : public ClientMethod {
   std::unique_ptr<GradientEstimator> estimator_;
 };
 
-class Dcgd final : public Method {
+class Dcgd final : public MeanStepMethod {
  public:
   explicit Dcgd(BatchSize batch) : batch_(std::move(batch)) {}
   std::string spec() const override { return "dcgd:batch=" + batch_.text; }
@@ -56,8 +56,10 @@ class Dcgd final : public Method {
   std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
     return std::make_unique<DcgdClient>(make_estimator(batch_, setup));
   }
-  std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
-    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, setup.schedule);
+
+ protected:
+  MeanStepRule mean_step(const MethodSetup& setup) const override {
+    return {MeanStepMode::replace, setup.schedule, {}, std::nullopt};
   }
 
  private:

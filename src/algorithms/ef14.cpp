@@ -41,7 +41,7 @@ class Ef14Client final : public ClientMethod {
   Eigen::VectorXd p_;
 };
 
-class Ef14 final : public Method {
+class Ef14 final : public MeanStepMethod {
  public:
   explicit Ef14(BatchSize batch) : batch_(std::move(batch)) {}
   std::string spec() const override { return "ef14:batch=" + batch_.text; }
@@ -52,9 +52,12 @@ class Ef14 final : public Method {
   std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
     return std::make_unique<Ef14Client>(setup, make_estimator(batch_, setup));
   }
-  std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
-    // The clients already multiplied by gamma: the server moves by the plain mean.
-    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, StepSchedule::constant(1.0));
+
+ protected:
+  MeanStepRule mean_step(const MethodSetup& /*setup*/) const override {
+    // The clients already multiplied by gamma: the server (and every delta replica) moves by
+    // the plain mean.
+    return {MeanStepMode::replace, StepSchedule::constant(1.0), {}, std::nullopt};
   }
 
  private:

@@ -80,6 +80,8 @@ class Ef21Bc final : public Ef21FamilyMethod {
   Ef21Bc() : Ef21FamilyMethod("ef21_bc") {}
   std::string spec() const override { return "ef21_bc"; }
   bool uses_down_compressor() const override { return true; }
+  // Its downlink is already the compressed change b^t of g (--down-compressor).
+  bool supports_delta_downlink() const override { return false; }
   std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
     Ef21ClientOptions options;
     options.estimator = make_full_gradient();

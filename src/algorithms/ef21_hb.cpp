@@ -18,8 +18,10 @@ class Ef21Hb final : public Ef21FamilyMethod {
     options.estimator = make_full_gradient();
     return make_ef21_client(setup.dim, std::move(options));
   }
-  std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
-    return std::make_unique<MomentumServer>(setup, MeanStepServer::Mode::accumulate, eta_);
+
+ protected:
+  MeanStepRule mean_step(const MethodSetup& setup) const override {
+    return {MeanStepMode::accumulate, setup.schedule, {}, eta_};
   }
 
  private:

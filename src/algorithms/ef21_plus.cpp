@@ -113,8 +113,13 @@ class Ef21Plus final : public Ef21FamilyMethod {
   std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
     return std::make_unique<Ef21PlusClient>(setup.dim);
   }
+  // The server keeps every client's state and steps along their mean, not a mean step.
+  bool supports_delta_downlink() const override { return false; }
   std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
     return std::make_unique<Ef21PlusServer>(setup);
+  }
+  std::unique_ptr<ModelReplica> make_replica(const MethodSetup& setup) const override {
+    return Method::make_replica(setup);
   }
 };
 

@@ -26,13 +26,14 @@ class Ef21w final : public Ef21FamilyMethod {
     options.scale = mean_smoothness(setup) / setup.smoothness.at(client);  // 1 / (n w_i)
     return make_ef21_client(setup.dim, std::move(options));
   }
-  std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
+
+ protected:
+  MeanStepRule mean_step(const MethodSetup& setup) const override {
     double total = 0.0;
     for (double l : setup.smoothness) total += l;
     std::vector<double> weights;
     for (double l : setup.smoothness) weights.push_back(l / total);
-    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::accumulate, setup.schedule,
-                                            std::move(weights));
+    return {MeanStepMode::accumulate, setup.schedule, std::move(weights), std::nullopt};
   }
 
  private:

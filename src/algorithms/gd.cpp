@@ -29,7 +29,7 @@ class DirectClient final : public ClientMethod {
   std::unique_ptr<GradientEstimator> estimator_;
 };
 
-class Gd final : public Method {
+class Gd final : public MeanStepMethod {
  public:
   Gd(BatchSize batch, double momentum, std::string momentum_text)
       : batch_(std::move(batch)), momentum_(momentum), momentum_text_(std::move(momentum_text)) {}
@@ -43,9 +43,10 @@ class Gd final : public Method {
   std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
     return std::make_unique<DirectClient>(make_estimator(batch_, setup));
   }
-  std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
-    if (momentum_ > 0.0) return std::make_unique<MomentumServer>(setup, MeanStepServer::Mode::replace, momentum_);
-    return std::make_unique<MeanStepServer>(setup, MeanStepServer::Mode::replace, setup.schedule);
+
+ protected:
+  MeanStepRule mean_step(const MethodSetup& setup) const override {
+    return {MeanStepMode::replace, setup.schedule, {}, momentum_ > 0.0 ? std::optional(momentum_) : std::nullopt};
   }
 
  private:

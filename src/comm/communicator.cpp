@@ -66,6 +66,30 @@ void Communicator::gather_bytes(std::span<const std::byte> local, std::vector<st
             "MPI_Gatherv");
 }
 
+void Communicator::allgather_bytes(std::span<const std::byte> local, std::vector<std::byte>& all,
+                                   std::vector<int>& counts) const {
+  if (local.size() > static_cast<std::size_t>(INT_MAX)) {
+    throw CommError("allgather: a rank's block of " + std::to_string(local.size()) + " bytes exceeds MPI's int count");
+  }
+  const int count = static_cast<int>(local.size());
+  counts.resize(static_cast<std::size_t>(size_));
+  check_mpi(MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_), "MPI_Allgather (sizes)");
+  std::vector<int>& displacements = displacements_;  // reused: no allocation per round
+  displacements.resize(counts.size());
+  long long total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    displacements[r] = static_cast<int>(total);
+    total += counts[r];
+    if (total > INT_MAX) {
+      throw CommError("allgather: total of " + std::to_string(total) + " bytes exceeds MPI's int count");
+    }
+  }
+  all.resize(static_cast<std::size_t>(total));
+  check_mpi(MPI_Allgatherv(local.data(), count, MPI_BYTE, all.data(), counts.data(), displacements.data(), MPI_BYTE,
+                           comm_),
+            "MPI_Allgatherv");
+}
+
 void Communicator::broadcast_bytes(std::vector<std::byte>& bytes, int root) const {
   unsigned long long size = bytes.size();
   check_mpi(MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, root, comm_), "MPI_Bcast (size)");

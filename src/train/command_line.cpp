@@ -149,7 +149,13 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.dense_below)), "N")
     ("x0", "starting point: auto (the problem's own init, e.g. the MLP's; else zero), zero or gaussian (seeded)",
      cxxopts::value<std::string>()->default_value(defaults.x0), "P")
-    ("wire", "value precision on the wire: fp32 or fp64", cxxopts::value<std::string>()->default_value("fp32"), "F");
+    ("wire", "value precision on the wire: fp32 or fp64", cxxopts::value<std::string>()->default_value("fp32"), "F")
+    ("aggregation", "gather (messages to rank 0, which broadcasts the downlink) or allgather (every rank gets "
+     "every message and runs the server step itself; no downlink)",
+     cxxopts::value<std::string>()->default_value(defaults.aggregation), "A")
+    ("downlink", "model (the server broadcasts x, fp64) or delta (its aggregated update, sparse when it is; "
+     "every rank steps its own x; mean-step methods)", cxxopts::value<std::string>()->default_value(defaults.downlink), "D")
+    ("dedicated-server", "rank 0 hosts no clients; they are dealt over ranks 1..P-1 (needs P >= 2)");
   options.add_options("Run")
     ("rounds", "number of server updates", cxxopts::value<std::string>()->default_value(std::to_string(defaults.rounds)), "T")
     ("epochs", "passes over the training set instead of --rounds: rounds = ceil(E N / (n B))", cxxopts::value<std::string>(), "E")
@@ -241,6 +247,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   c.step_size = parsed["lr"].as<std::string>();
   c.x0 = parsed["x0"].as<std::string>();
   c.wire = parse_value_format(parsed["wire"].as<std::string>());
+  c.aggregation = parsed["aggregation"].as<std::string>();
+  c.downlink = parsed["downlink"].as<std::string>();
+  c.dedicated_server = parsed.count("dedicated-server") > 0;
   c.rounds = static_cast<std::int64_t>(integer_flag(parsed, "rounds", 0, kMaxCount));
   if (given.count("epochs") > 0) {
     if (given.count("rounds") > 0) throw ConfigError("--epochs and --rounds both set the length of the run; give one");

@@ -3,6 +3,10 @@
 // the encoded message, length 0 for a client that sends nothing; a process's frames are in
 // client order, and the gather puts the processes in rank order, so the server reads all n
 // frames in client order.
+//
+// --aggregation allgather: every process receives all frames (MPI_Allgatherv), runs its
+// own copy of the server method on them and makes the downlink itself, so that no downlink
+// travels; the operations are those of the server in gather mode, hence the same bits.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -68,6 +72,8 @@ class RoundRunner {
         wire_(state.info.config.wire),
         full_(state.info.full_metrics),
         classifies_(state.info.classifies),
+        allgather_(state.info.config.aggregation == "allgather"),
+        runs_server_(transport.is_server() || allgather_),
         metrics_(static_cast<Eigen::Index>(full_ ? state.info.dim : 0) + kScalarMetrics) {}
 
   // Every process: each local client's message (initial or round t) into one block of frames.
@@ -90,13 +96,21 @@ class RoundRunner {
     phases_.compress_encode += clock.lap() - gradient;
   }
 
-  // Collective: frames to the server, which decodes them in client order into the method.
-  // Returns the message bits the server received and adds their split to row (server only).
+  // Collective: frames to the server (with allgather: to every process), which decodes them
+  // in client order into the method. Returns the message bits the server received and adds
+  // their split to row (every process that runs the server method).
   std::uint64_t aggregate(Phase phase, MetricsRow& row) {
     Clock clock;
-    transport_.gather(frames_, received_);
+    if (allgather_) {
+      transport_.allgather(frames_, received_);
+      // Each process received every block but its own: (P - 1) copies of all frames in total.
+      const auto others = static_cast<std::uint64_t>(transport_.size() - 1);
+      allgather_received_ += 8 * static_cast<std::uint64_t>(received_.size()) * others;
+    } else {
+      transport_.gather(frames_, received_);
+    }
     phases_.communicate += clock.lap();
-    if (!transport_.is_server()) return 0;
+    if (!runs_server_) return 0;
     std::uint64_t bytes = 0;
     std::size_t at = 0;
     state_.server->begin_aggregation();
@@ -135,17 +149,19 @@ class RoundRunner {
     return 8 * bytes;
   }
 
-  // Collective: the server's downlink to every process, which applies it to its replica of
-  // the model. Returns the downlink bits of the round (the message for every client).
+  // Collective (gather mode): the server's downlink to every process, which applies it to
+  // its replica of the model. Returns the downlink bits of the round (the message for every
+  // client). With allgather every process makes the downlink itself (still encoded and
+  // decoded, so that the replica sees the same bits) and nothing travels: 0 bits.
   std::uint64_t downlink(std::int64_t t) {
     Clock clock;
     model_bytes_.clear();
-    if (transport_.is_server()) {
+    if (runs_server_) {
       const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
       encode(model_message_, format, model_bytes_);
     }
     phases_.apply += clock.lap();
-    transport_.broadcast(model_bytes_);
+    if (!allgather_) transport_.broadcast(model_bytes_);
     phases_.communicate += clock.lap();
     decode(model_bytes_, dim_, model_message_);
     state_.replica->apply_downlink(model_message_, state_.x);
@@ -154,7 +170,7 @@ class RoundRunner {
       throw NumericError("round " + std::to_string(t) +
                          ": the model is not finite; the iterates diverged (step size too large?)");
     }
-    return 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_;
+    return allgather_ ? 0 : 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_;
   }
 
   // Collective: the metrics of row t, summed in client order (so any number of ranks gives
@@ -215,6 +231,7 @@ class RoundRunner {
 
   const PhaseSeconds& phases() const { return phases_; }
   std::uint64_t messages() const { return messages_; }
+  std::uint64_t allgather_received() const { return allgather_received_; }
 
  private:
   RunState& state_;
@@ -239,6 +256,9 @@ class RoundRunner {
 
   bool full_;        // full training metrics (RunInfo::full_metrics)
   bool classifies_;  // the problem has an accuracy
+  bool allgather_;    // --aggregation allgather
+  bool runs_server_;  // this process runs the server method (rank 0, or all with allgather)
+  std::uint64_t allgather_received_ = 0;
   Eigen::VectorXd metrics_;  // [sum_i grad f_i (full metrics only); the scalars above]
   PhaseSeconds phases_;
   std::uint64_t messages_ = 0;  // received by the server
@@ -258,13 +278,14 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   setup.seed = config.seed;
   setup.wire = config.wire;
   setup.down_compressor = state.down_compressor.get();
+  setup.delta_downlink = config.downlink == "delta";
   if (state.method->needs_smoothness()) {
     info.client_smoothness.resize(config.clients);
     transport.broadcast(std::span<double>(info.client_smoothness));
     setup.smoothness = info.client_smoothness;
   }
   for (LocalClient& c : state.clients) c.method = state.method->make_client(setup, c.id);
-  if (transport.is_server()) state.server = state.method->make_server(setup);
+  if (transport.is_server() || config.aggregation == "allgather") state.server = state.method->make_server(setup);
   state.replica = state.method->make_replica(setup);
 
   RunResult result;
@@ -329,6 +350,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   }
   result.phases = runner.phases();
   result.messages_up = runner.messages();
+  result.bits_allgather_received = runner.allgather_received();
 
   result.seconds = clock.seconds();
   result.x = state.x;

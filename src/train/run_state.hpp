@@ -34,14 +34,10 @@ struct RunState {
   std::unique_ptr<Compressor> down_compressor;
   std::size_t first_client = 0;  // this process hosts clients [first_client, first_client + clients.size())
   std::vector<LocalClient> clients;
-  std::unique_ptr<ServerMethod> server;  // server only
+  std::unique_ptr<ServerMethod> server;  // server only (every rank with --aggregation allgather)
   std::unique_ptr<ModelReplica> replica;
   Eigen::VectorXd x;                     // the model, identical on every process
 };
-
-// First client hosted by `rank` when n clients are dealt to `ranks` processes in
-// contiguous blocks (sizes differ by at most one).
-std::size_t first_client_of_rank(std::size_t clients, int ranks, int rank);
 
 // Set-up without communication: parses the config, loads the data, builds this process's
 // clients and, on the server, the constants and the step size. Throws on any bad input.

@@ -26,10 +26,21 @@ void check_choices(const RunConfig& config) {
   one_of("train-metrics", config.train_metrics, {"auto", "full", "batch"});
   one_of("start-gradient", config.start_gradient, {"auto", "full", "batch"});
   one_of("granularity", config.granularity, {"global", "tensor"});
+  one_of("aggregation", config.aggregation, {"gather", "allgather"});
+  one_of("downlink", config.downlink, {"model", "delta"});
   if (config.eval_every < 0) throw ConfigError("--eval-every must be >= 0, got " + std::to_string(config.eval_every));
   if (config.epochs && !(*config.epochs > 0.0 && *config.epochs <= 1e6)) {
     throw ConfigError("--epochs must be in (0, 1e6]");
   }
+}
+
+// The registry's methods that support --downlink delta, comma-separated.
+std::string delta_downlink_methods() {
+  std::string list;
+  for (const SpecEntry& entry : method_table()) {
+    if (make_method(entry.name)->supports_delta_downlink()) list += (list.empty() ? "" : ", ") + entry.name;
+  }
+  return list;
 }
 
 // x^0: the problem's own initialisation (auto, when it has one), zero, or N(0, I) drawn
@@ -63,9 +74,19 @@ void compute_constants(RunState& state, const StepSizeRule& rule, const ProblemF
 
 }  // namespace
 
-std::size_t first_client_of_rank(std::size_t clients, int ranks, int rank) {
-  return clients * static_cast<std::size_t>(rank) / static_cast<std::size_t>(ranks);
+}  // namespace ecco::detail
+
+namespace ecco {
+
+std::size_t first_client_of_rank(std::size_t clients, int ranks, int rank, bool dedicated_server) {
+  if (!dedicated_server) return clients * static_cast<std::size_t>(rank) / static_cast<std::size_t>(ranks);
+  if (rank == 0 || ranks < 2) return 0;
+  return clients * static_cast<std::size_t>(rank - 1) / static_cast<std::size_t>(ranks - 1);
 }
+
+}  // namespace ecco
+
+namespace ecco::detail {
 
 RunState prepare_local(const RunConfig& config, const RunOptions& options, int rank, int ranks) {
   RunState state;
@@ -79,6 +100,10 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   if (config.dim && *config.dim == 0) throw ConfigError("--dim must be at least 1");
   const StepSizeRule rule = parse_step_size(config.step_size);
   check_choices(config);
+  if (config.dedicated_server && ranks < 2) {
+    throw ConfigError("--dedicated-server needs at least 2 processes (rank 0 serves, ranks 1.. host the clients); "
+                      "got " + std::to_string(ranks));
+  }
   if (config.batch) info.config.algorithm = method_with_batch(config.algorithm, *config.batch);
   // Syntax and names before the data is read (warmup against the rounds is checked below).
   StepSchedule::parse(config.lr_schedule, 1.0, std::numeric_limits<std::int64_t>::max());
@@ -88,6 +113,10 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   const auto factory = make_problem_factory(config.problem);
   parse_spec("split", config.split);  // syntax only; names and keys are checked with the data
   state.method->check_clients(config.clients);
+  if (config.downlink == "delta" && !state.method->supports_delta_downlink()) {
+    throw ConfigError("--downlink delta: algorithm '" + state.method->spec() + "' cannot send its update instead of "
+                      "the model (methods that can: " + delta_downlink_methods() + ")");
+  }
   info.algorithm_spec = state.method->spec();
   info.compressor_spec = state.method->uses_compressor() ? state.compressor->spec() : "(unused)";
   info.down_compressor_spec = state.method->uses_down_compressor() ? state.down_compressor->spec() : "(unused)";
@@ -135,8 +164,8 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
     }
   }
 
-  state.first_client = first_client_of_rank(config.clients, ranks, rank);
-  const std::size_t end_client = first_client_of_rank(config.clients, ranks, rank + 1);
+  state.first_client = first_client_of_rank(config.clients, ranks, rank, config.dedicated_server);
+  const std::size_t end_client = first_client_of_rank(config.clients, ranks, rank + 1, config.dedicated_server);
   for (std::size_t i = state.first_client; i < end_client; ++i) {
     LocalClient client;
     client.id = i;

@@ -114,7 +114,9 @@ std::string summary_json(const RunResult& result) {
   j.string("start_gradient", info.batch_start ? "batch" : "full");
   j.string("train_metrics", info.full_metrics ? "full" : "batch");
   j.string("wire", std::string(to_string(c.wire)));
-  j.string("aggregation", "gather");
+  j.string("aggregation", c.aggregation);
+  j.string("downlink", c.downlink);
+  j.boolean("dedicated_server", c.dedicated_server);
   j.string("x0", c.x0);
   j.integer("seed", c.seed);
   j.integer("rounds", static_cast<std::uint64_t>(c.rounds));
@@ -138,9 +140,8 @@ std::string summary_json(const RunResult& result) {
   j.integer("ranks", static_cast<std::uint64_t>(info.ranks));
   std::string per_rank = "[";
   for (int r = 0; r < info.ranks; ++r) {
-    const std::size_t n = c.clients;
-    const auto p = static_cast<std::size_t>(info.ranks);
-    const std::size_t count = n * static_cast<std::size_t>(r + 1) / p - n * static_cast<std::size_t>(r) / p;
+    const std::size_t count = first_client_of_rank(c.clients, info.ranks, r + 1, c.dedicated_server) -
+                              first_client_of_rank(c.clients, info.ranks, r, c.dedicated_server);
     per_rank += (r > 0 ? ", " : "") + std::to_string(count);
   }
   j.raw("clients_per_rank", per_rank + "]");
@@ -173,6 +174,7 @@ std::string summary_json(const RunResult& result) {
   j.integer("bits_up_index", last.bits_up_index);
   j.integer("bits_up_value", last.bits_up_value);
   j.integer("bits_down", last.bits_down);
+  j.integer("bits_allgather_received", result.bits_allgather_received);
   j.number("dense_fp32_bits_up", dense);
   j.number("compression_ratio_up", last.bits_up > 0 ? dense / static_cast<double>(last.bits_up) : 0.0);
   j.number("dense_fp32_bits_down", dense_down);

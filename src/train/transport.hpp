@@ -25,6 +25,9 @@ class Transport {
   // Collective. The processes' byte blocks concatenated in rank order, at the server only.
   virtual void gather(std::span<const std::byte> local, std::vector<std::byte>& at_server) = 0;
 
+  // Collective. The processes' byte blocks concatenated in rank order, at every process.
+  virtual void allgather(std::span<const std::byte> local, std::vector<std::byte>& all) = 0;
+
   // Collective. The server's bytes (or doubles) to every process.
   virtual void broadcast(std::vector<std::byte>& bytes) const = 0;
   virtual void broadcast(std::span<double> values) const = 0;

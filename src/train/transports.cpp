@@ -13,6 +13,10 @@ void SerialTransport::gather(std::span<const std::byte> local, std::vector<std::
   at_server.assign(local.begin(), local.end());
 }
 
+void SerialTransport::allgather(std::span<const std::byte> local, std::vector<std::byte>& all) {
+  all.assign(local.begin(), local.end());
+}
+
 void SerialTransport::broadcast(std::vector<std::byte>& /*bytes*/) const {}
 void SerialTransport::broadcast(std::span<double> /*values*/) const {}
 
@@ -34,6 +38,10 @@ int MpiTransport::lowest_failing_rank(bool failed) const {
 
 void MpiTransport::gather(std::span<const std::byte> local, std::vector<std::byte>& at_server) {
   comm_.gather_bytes(local, at_server, counts_, 0);
+}
+
+void MpiTransport::allgather(std::span<const std::byte> local, std::vector<std::byte>& all) {
+  comm_.allgather_bytes(local, all, counts_);
 }
 
 void MpiTransport::broadcast(std::vector<std::byte>& bytes) const { comm_.broadcast_bytes(bytes, 0); }

@@ -17,6 +17,7 @@ class SerialTransport final : public Transport {
   int size() const override { return 1; }
   int lowest_failing_rank(bool failed) const override;
   void gather(std::span<const std::byte> local, std::vector<std::byte>& at_server) override;
+  void allgather(std::span<const std::byte> local, std::vector<std::byte>& all) override;
   void broadcast(std::vector<std::byte>& bytes) const override;
   void broadcast(std::span<double> values) const override;
   void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
@@ -31,6 +32,7 @@ class MpiTransport final : public Transport {
   int size() const override;
   int lowest_failing_rank(bool failed) const override;
   void gather(std::span<const std::byte> local, std::vector<std::byte>& at_server) override;
+  void allgather(std::span<const std::byte> local, std::vector<std::byte>& all) override;
   void broadcast(std::vector<std::byte>& bytes) const override;
   void broadcast(std::span<double> values) const override;
   void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
@@ -38,7 +40,7 @@ class MpiTransport final : public Transport {
 
  private:
   const Communicator& comm_;
-  std::vector<int> counts_;  // per-rank sizes of the last gather (server only)
+  std::vector<int> counts_;  // per-rank sizes of the last gather (server only) or allgather
 };
 
 }  // namespace ecco::detail

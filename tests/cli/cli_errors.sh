@@ -98,6 +98,15 @@ check "--allow-any-compressor: compressor qsgd:norm=2,s=4 has no contraction gua
   --algorithm ef21 --compressor qsgd:s=4 --allow-any-compressor
 
 check "needs a contractive compressor; this one is unbiased" --plan --algorithm ef21 --compressor qsgd:s=4
+# Aggregation and downlink modes.
+check "--aggregation: unknown value 'foo' (valid: gather, allgather)" --aggregation foo
+check "--downlink: unknown value 'foo' (valid: model, delta)" --downlink foo
+check "--downlink delta: algorithm 'ef21_plus' cannot send its update instead of the model (methods that can: gd, sgd," \
+  --algorithm ef21_plus --downlink delta
+if [ "$ranks" -eq 1 ]; then
+  check "--dedicated-server needs at least 2 processes (rank 0 serves, ranks 1.. host the clients); got 1" \
+    --dedicated-server
+fi
 
 echo "$failures failed"
 [ "$failures" -eq 0 ]

@@ -60,6 +60,9 @@ TEST(CommandLine, Defaults) {
   EXPECT_EQ(cl.config.rounds, 1000);
   EXPECT_EQ(cl.config.wire, ecco::ValueFormat::fp32);
   EXPECT_FALSE(cl.config.dim.has_value());
+  EXPECT_EQ(cl.config.aggregation, "gather");
+  EXPECT_EQ(cl.config.downlink, "model");
+  EXPECT_FALSE(cl.config.dedicated_server);
   EXPECT_TRUE(cl.out.empty());
   EXPECT_FALSE(cl.compressor_given);
 }
@@ -68,7 +71,8 @@ TEST(CommandLine, EveryFlag) {
   const auto cl = parse({"--data", "d.svm", "--dim", "300", "--problem", "logistic:lambda=0.5", "--clients", "7",
                          "--algorithm", "gd", "--compressor", "identity", "--lr", "theory:mult=2", "--rounds", "12",
                          "--seed", "9", "--x0", "gaussian", "--wire", "fp64", "--out", "r.csv", "--log-every", "3",
-                         "--print-constants", "--log-level", "warn"});
+                         "--print-constants", "--log-level", "warn", "--aggregation", "allgather", "--downlink",
+                         "delta", "--dedicated-server"});
   EXPECT_EQ(cl.config.data, "d.svm");
   EXPECT_EQ(cl.config.dim.value(), 300U);
   EXPECT_EQ(cl.config.problem, "logistic:lambda=0.5");
@@ -85,6 +89,9 @@ TEST(CommandLine, EveryFlag) {
   EXPECT_EQ(cl.config.log_every, 3);
   EXPECT_TRUE(cl.print_constants);
   EXPECT_EQ(cl.log_level, "warn");
+  EXPECT_EQ(cl.config.aggregation, "allgather");
+  EXPECT_EQ(cl.config.downlink, "delta");
+  EXPECT_TRUE(cl.config.dedicated_server);
 }
 
 TEST(CommandLine, HelpListsTheGroups) {

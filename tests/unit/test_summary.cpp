@@ -69,6 +69,24 @@ TEST(Summary, TotalsEqualTheLastCsvRowAndTheDenseFormula) {
   EXPECT_NE(json.find("\"clients_per_rank\": [5]"), std::string::npos) << json;
 }
 
+TEST(Summary, ModesAndClientsPerRank) {
+  auto c = small_run();
+  c.rounds = 1;
+  c.downlink = "delta";
+  auto result = ecco::run_serial(c);
+  EXPECT_EQ(json_string(ecco::summary_json(result), "aggregation"), "gather");
+  EXPECT_EQ(json_string(ecco::summary_json(result), "downlink"), "delta");
+  // As rank 0 of a 3-process run with a dedicated server would report it.
+  result.info.config.dedicated_server = true;
+  result.info.config.aggregation = "allgather";
+  result.info.ranks = 3;
+  const std::string json = ecco::summary_json(result);
+  EXPECT_EQ(json_string(json, "aggregation"), "allgather");
+  EXPECT_NE(json.find("\"dedicated_server\": true"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"clients_per_rank\": [0, 2, 3]"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"bits_allgather_received\": 0"), std::string::npos) << json;
+}
+
 TEST(Summary, EscapesStrings) {
   auto c = small_run();
   c.rounds = 1;

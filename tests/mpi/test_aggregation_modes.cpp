@@ -1,0 +1,192 @@
+// --aggregation allgather, --downlink delta and --dedicated-server change where the work is
+// done and what travels, never the result: every combination on P ranks equals the plain
+// serial run (gather, model downlink) bit for bit, and the bits counted down are those of
+// the mode (the serial run of the same downlink with gather, 0 with allgather).
+#include <cstring>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "ecco/algorithm.hpp"
+#include "ecco/communicator.hpp"
+#include "ecco/trainer.hpp"
+
+namespace {
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+struct Mode {
+  const char* aggregation;
+  const char* downlink;
+  bool dedicated_server;
+};
+
+std::string describe(const Mode& m) {
+  return std::string(m.aggregation) + "/" + m.downlink + (m.dedicated_server ? "/dedicated" : "");
+}
+
+// Runs config in mode over all ranks; on rank 0 compares with the serial gather/model run.
+void expect_mode_equals_serial(const ecco::RunConfig& base, const Mode& mode) {
+  SCOPED_TRACE(describe(mode));
+  ecco::RunConfig config = base;
+  config.aggregation = mode.aggregation;
+  config.downlink = mode.downlink;
+  config.dedicated_server = mode.dedicated_server;
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  const auto distributed = ecco::run_mpi(config, comm);
+  if (comm.rank() != 0) return;
+  const auto serial = ecco::run_serial(base);
+  // The downlink bits of this mode: those of the serial run with the same downlink.
+  ecco::RunConfig same_downlink = base;
+  same_downlink.downlink = mode.downlink;
+  const auto serial_down = ecco::run_serial(same_downlink);
+  const bool allgather = std::string(mode.aggregation) == "allgather";
+  ASSERT_EQ(distributed.history.size(), serial.history.size());
+  ASSERT_EQ(serial_down.history.size(), serial.history.size());
+  for (std::size_t t = 0; t < serial.history.size(); ++t) {
+    const auto& a = distributed.history[t];
+    const auto& b = serial.history[t];
+    EXPECT_EQ(a.round, b.round);
+    EXPECT_TRUE(same_bits(a.grad_norm_sq, b.grad_norm_sq)) << "round " << b.round;
+    EXPECT_TRUE(same_bits(a.loss, b.loss)) << "round " << b.round;
+    EXPECT_TRUE(same_bits(a.train_accuracy, b.train_accuracy)) << "round " << b.round;
+    EXPECT_EQ(a.bits_up, b.bits_up) << "round " << b.round;
+    EXPECT_EQ(a.bits_down, allgather ? 0 : serial_down.history[t].bits_down) << "round " << b.round;
+  }
+  ASSERT_EQ(distributed.x.size(), serial.x.size());
+  for (Eigen::Index j = 0; j < serial.x.size(); ++j) EXPECT_TRUE(same_bits(distributed.x[j], serial.x[j])) << j;
+  EXPECT_EQ(distributed.messages_up, serial.messages_up);
+  if (allgather && comm.size() > 1) {
+    EXPECT_GT(distributed.bits_allgather_received, 0U);
+  } else {
+    EXPECT_EQ(distributed.bits_allgather_received, 0U);
+  }
+}
+
+// Every mode combination this number of ranks allows (dedicated server: 2 ranks or more).
+void expect_every_mode_equals_serial(const ecco::RunConfig& config, bool delta) {
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  for (const char* aggregation : {"gather", "allgather"}) {
+    for (const char* downlink : {"model", "delta"}) {
+      if (!delta && std::string(downlink) == "delta") continue;
+      for (const bool dedicated : {false, true}) {
+        if (dedicated && comm.size() < 2) continue;
+        expect_mode_equals_serial(config, {aggregation, downlink, dedicated});
+      }
+    }
+  }
+}
+
+bool supports_delta(const char* algorithm) { return ecco::make_method(algorithm)->supports_delta_downlink(); }
+
+}  // namespace
+
+// Every method of the registry, as MpiEqualsSerial.EveryMethod.
+TEST(AggregationModes, EveryMethodEveryMode) {
+  struct Case {
+    const char* algorithm;
+    const char* compressor;
+    const char* lr;
+  };
+  const Case cases[] = {
+      {"gd", "identity", "theory"},
+      {"sgd:batch=3", "identity", "theory"},
+      {"sgd:batch=3,momentum=0.5", "identity", "theory"},
+      {"dcgd", "topk:k=2", "theory"},
+      {"ef14:batch=0.5", "topk:k=2", "theory"},
+      {"ef21:init=compressed", "topk:k=2", "theory"},
+      {"ef21w", "topk:k=1", "theory"},
+      {"ef21_plus", "topk:k=2", "theory"},
+      {"ef21_sgd:batch=0.3", "topk:k=2", "theory"},
+      {"ef21_sgdm:batch=4,eta=0.3", "topk:k=2", "theory"},
+      {"ef21_page:batch=2,p=0.3", "topk:k=2", "theory"},
+      {"ef21_pp:participation=0.5", "topk:k=2", "theory:mult=2"},
+      {"ef21_pp:participation=0.4,sampling=poisson", "topk:k=3", "0.01"},
+      {"ef21_bc", "topk:k=2", "theory"},
+      {"ef21_hb:eta=0.7", "topk:k=2", "theory"},
+      {"econtrol:eta=0.2,batch=0.5", "topk:k=2", "0.01"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.algorithm);
+    ecco::RunConfig config;
+    config.data = "synthetic:rows=12,dim=10,spread=30,noise=0.5,seed=2";
+    config.problem = "least_squares:lambda=0.01";
+    config.clients = 7;
+    config.split = "shuffle:seed=5";
+    config.algorithm = c.algorithm;
+    config.compressor = c.compressor;
+    config.down_compressor = "topk:k=3";
+    config.step_size = c.lr;
+    config.lr_schedule = "cosine:warmup=3,final=0.2";  // every replica follows the schedule
+    config.rounds = 30;
+    config.log_every = 4;
+    config.x0 = "gaussian";
+    expect_every_mode_equals_serial(config, supports_delta(c.algorithm));
+  }
+}
+
+// A sparse delta (Top1 of d = 60 on 3 clients: at most 3 coordinates) costs fewer bits down than the model.
+TEST(AggregationModes, SparseDeltaIsSmallerThanTheModel) {
+  ecco::RunConfig config;
+  config.data = "synthetic:rows=180,dim=60,seed=3";
+  config.problem = "least_squares:lambda=0.01";
+  config.clients = 3;
+  config.algorithm = "ef21";
+  config.compressor = "topk:k=1";
+  config.step_size = "0.001";  // no theory step: its constants cost more than the rounds
+  config.rounds = 20;
+  config.log_every = 5;
+  expect_every_mode_equals_serial(config, true);
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  if (comm.rank() != 0) return;
+  auto delta = config;
+  delta.downlink = "delta";
+  const auto model_run = ecco::run_serial(config);
+  const auto delta_run = ecco::run_serial(delta);
+  EXPECT_LT(delta_run.history.back().bits_down, model_run.history.back().bits_down / 4);
+}
+
+// More ranks than clients with a dedicated server: some client ranks stay idle.
+TEST(AggregationModes, DedicatedServerWithFewClients) {
+  ecco::RunConfig config;
+  config.data = "synthetic_classification:rows=200,dim=12,density=0.5,seed=4";
+  config.clients = 2;
+  config.compressor = "topk:k=2";
+  config.rounds = 15;
+  config.x0 = "gaussian";
+  expect_every_mode_equals_serial(config, true);
+}
+
+TEST(AggregationModes, DedicatedServerNeedsTwoProcesses) {
+  ecco::RunConfig config;
+  config.data = "synthetic_classification:rows=50,dim=5";
+  config.clients = 2;
+  config.rounds = 2;
+  config.dedicated_server = true;
+  try {
+    ecco::run_serial(config);
+    ADD_FAILURE() << "expected ConfigError";
+  } catch (const ecco::ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("--dedicated-server needs at least 2 processes"), std::string::npos) << what;
+  }
+}
+
+TEST(AggregationModes, DeltaRefusedByMethodsWithTheirOwnServer) {
+  for (const char* algorithm : {"ef21_plus", "ef21_bc"}) {
+    ecco::RunConfig config;
+    config.data = "synthetic_classification:rows=50,dim=5";
+    config.clients = 2;
+    config.rounds = 2;
+    config.algorithm = algorithm;
+    config.downlink = "delta";
+    try {
+      ecco::run_serial(config);
+      ADD_FAILURE() << "expected ConfigError for " << algorithm;
+    } catch (const ecco::ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("--downlink delta: algorithm '"), std::string::npos) << what;
+      EXPECT_NE(what.find("methods that can: gd, sgd, dcgd, ef14, ef21, ef21w, ef21_sgd"), std::string::npos) << what;
+    }
+  }
+}
