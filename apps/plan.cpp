@@ -140,13 +140,25 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   }
 
   const double n = static_cast<double>(cl.config.clients);
-  const double on_rank0 = std::floor(n / static_cast<double>(p));
-  const double remote = p > 1 ? (n - on_rank0) / n : 0.0;
+  const auto on_rank0 = static_cast<double>(first_client_of_rank(cl.config.clients, p, 1, cl.config.dedicated_server));
+  const bool allgather = cl.config.aggregation == "allgather";
   const auto transfer = [&](double bytes) { return p > 1 ? link.alpha + bytes / link.beta : 0.0; };
+  // Gather: the clients not on rank 0 send through rank 0's link. Allgather: every link
+  // receives the other ranks' share, (P - 1) / P of all messages, in P - 1 steps.
+  const auto uplink = [&](const Probe& pr) {
+    if (p == 1) return 0.0;
+    if (allgather) {
+      return static_cast<double>(p - 1) * link.alpha +
+             pr.up_bytes * static_cast<double>(p - 1) / static_cast<double>(p) / link.beta;
+    }
+    return transfer((n - on_rank0) / n * pr.up_bytes);
+  };
+  const auto downlink = [&](const Probe& pr) {
+    return allgather ? 0.0 : static_cast<double>(p - 1) * transfer(pr.down_bytes);
+  };
   for (Probe& pr : probes) {
     if (!pr.refused.empty()) continue;
-    pr.predicted_seconds = pr.client_seconds + transfer(remote * pr.up_bytes) + pr.server_seconds +
-                           static_cast<double>(p - 1) * transfer(pr.down_bytes);
+    pr.predicted_seconds = pr.client_seconds + uplink(pr) + pr.server_seconds + downlink(pr);
   }
   // The dense baseline: the identity probe's gradient time plus a ring allreduce of the fp32 gradient.
   double dense = 0.0;
@@ -172,8 +184,8 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
       std::printf("%-28s refused by the method: %s\n", pr.compressor.c_str(), pr.refused.c_str());
       continue;
     }
-    const double up = transfer(remote * pr.up_bytes);
-    const double down = static_cast<double>(p - 1) * transfer(pr.down_bytes);
+    const double up = uplink(pr);
+    const double down = downlink(pr);
     std::printf("%-28s %12s %12s %10.2f %10.2f %10.2f %10.2f %12.2f %8.2fx %10.2f\n", pr.compressor.c_str(),
                 megabytes(pr.up_bytes).c_str(), megabytes(pr.down_bytes).c_str(), 1e3 * pr.client_seconds,
                 1e3 * pr.server_seconds, 1e3 * up, 1e3 * down, 1e3 * pr.predicted_seconds,
@@ -185,7 +197,7 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
                 megabytes(dim_bytes * n).c_str(), "-", "", "", "", "", 1e3 * dense, 1.0);
   }
   if (best != nullptr && dense > 0.0 && best->predicted_seconds > dense) {
-    const double down = static_cast<double>(p - 1) * transfer(best->down_bytes);
+    const double down = downlink(*best);
     std::printf("recommendation: a dense fp32 allreduce (%.2f ms per round predicted); no candidate beats it here: "
                 "the best, %s, needs %.2f ms, of which %.2f ms is the model downlink.\n",
                 1e3 * dense, best->compressor.c_str(), 1e3 * best->predicted_seconds, 1e3 * down);

@@ -8,10 +8,13 @@
 //    candidate compressor (the chosen one and a standard list; candidates the method refuses
 //    are listed as such), measure on rank 0 the client time (gradient, compress+encode) and
 //    the server time (decode+aggregate, apply) per round, and the bytes up and down.
-// 3. Prediction per round, for the parameter-server pattern of ecco's rounds, where rank 0's
+// 3. Prediction per round. With --aggregation gather (the parameter-server pattern), rank 0's
 //    link carries everything:
 //      uplink    alpha + (bytes sent by clients not on rank 0) / beta
-//      downlink  (P - 1) (alpha + downlink bytes per process / beta)
+//      downlink  (P - 1) (alpha + downlink bytes per process / beta)  (the model, or the
+//                update with --downlink delta, as the probe measured it)
+//    with --aggregation allgather every link receives the other ranks' messages and nothing
+//    comes back:  uplink (P - 1) alpha + (P - 1)/P (all message bytes) / beta,  downlink 0;
 //      round     client time + uplink + server time + downlink
 //    and for dense fp32 allreduce (what an uncompressed data-parallel step costs): the client
 //    gradient time of the identity run plus a ring allreduce of 4 d bytes,
