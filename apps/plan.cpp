@@ -49,7 +49,8 @@ double round_trip(const Communicator& comm, int peer, std::vector<char>& buffer,
 // Latency and bandwidth of the links from rank 0 (the worst of them); meaningful on rank 0.
 Link measure_links(const Communicator& comm) {
   constexpr int kSmall = 8;
-  constexpr int kLarge = 1 << 20;
+  // Large enough to exceed a token-bucket shaper's burst, so the sustained rate is measured.
+  constexpr int kLarge = 4 << 20;
   std::vector<char> buffer(kLarge, 1);
   Link worst;
   if (comm.size() == 1) return worst;
@@ -57,7 +58,7 @@ Link measure_links(const Communicator& comm) {
   worst.beta = std::numeric_limits<double>::infinity();
   for (int peer = 1; peer < comm.size(); ++peer) {
     const double small = round_trip(comm, peer, buffer, kSmall, 20, true) / 2.0;
-    const double large = round_trip(comm, peer, buffer, kLarge, 5, false) / 2.0;
+    const double large = round_trip(comm, peer, buffer, kLarge, 3, false) / 2.0;
     comm.barrier();
     if (comm.rank() != 0) continue;
     worst.alpha = std::max(worst.alpha, small);
@@ -127,7 +128,7 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   for (const char* spec : {"identity", "topk:k=0.001", "topk:k=0.01", "topk:k=0.1", "sign", "contractive(natural)"}) {
     if (std::find(candidates.begin(), candidates.end(), spec) == candidates.end()) candidates.emplace_back(spec);
   }
-  const std::int64_t rounds = 5;
+  const std::int64_t rounds = 10;
   std::vector<Probe> probes;
   for (const std::string& spec : candidates) {
     Probe pr;

@@ -1,11 +1,11 @@
 #pragma once
 // ecco-train --plan: "will compression pay on this network?" (collective; every rank calls it).
 //
-// 1. Links: rank 0 ping-pongs 8 B (fastest of 20) and 1 MiB (median of 5) messages with every
+// 1. Links: rank 0 ping-pongs 8 B (fastest of 20) and 4 MiB (median of 3) messages with every
 //    other rank; the one-way times give each link's latency alpha and bandwidth
-//    beta = (1 MiB - 8 B) / (t_1MiB - t_8B);
+//    beta = (4 MiB - 8 B) / (t_4MiB - t_8B);
 //    the plan uses the largest alpha and the smallest beta.
-// 2. Compute: a few real rounds (--plan-rounds, default 5) of the run as configured, once per
+// 2. Compute: 10 real rounds of the run as configured, once per
 //    candidate compressor (the chosen one and a standard list; candidates the method refuses
 //    are listed as such), measure on rank 0 the client time (gradient, compress+encode) and
 //    the server time (decode+aggregate, apply) per round, and the bytes up and down.
