@@ -19,9 +19,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// One-way transfer time of a link as a function of the bytes, measured at a few sizes and
+// interpolated linearly between them (beyond the largest: its last slope). Measuring a curve
+// rather than fitting alpha + bytes / beta keeps what a shaper's burst or MPI's eager and
+// rendezvous protocols do to mid-sized messages.
 struct Link {
-  double alpha = 0.0;                                     // seconds
-  double beta = std::numeric_limits<double>::infinity();  // bytes per second
+  std::vector<double> sizes;    // bytes, increasing
+  std::vector<double> seconds;  // one-way time at each size (the slowest link's)
+  double at(double bytes) const {
+    if (sizes.empty() || bytes <= 0.0) return 0.0;
+    if (bytes <= sizes.front()) return seconds.front();
+    std::size_t i = 1;
+    while (i + 1 < sizes.size() && sizes[i] < bytes) ++i;
+    const double slope = (seconds[i] - seconds[i - 1]) / (sizes[i] - sizes[i - 1]);
+    return std::max(seconds.front(), seconds[i - 1] + (bytes - sizes[i - 1]) * slope);
+  }
+  double latency() const { return seconds.empty() ? 0.0 : seconds.front(); }
+  double bandwidth() const {
+    return sizes.size() < 2 ? std::numeric_limits<double>::infinity()
+                            : (sizes.back() - sizes.front()) / (seconds.back() - seconds.front());
+  }
 };
 
 // Round-trip seconds of `repeat` exchanges of `bytes` between rank 0 and `peer` (rank 0
@@ -46,25 +63,28 @@ double round_trip(const Communicator& comm, int peer, std::vector<char>& buffer,
   return fastest ? times.front() : times[times.size() / 2];
 }
 
-// Latency and bandwidth of the links from rank 0 (the worst of them); meaningful on rank 0.
+// The transfer curve of the links from rank 0 (the slowest at each size); meaningful on rank 0.
 Link measure_links(const Communicator& comm) {
-  constexpr int kSmall = 8;
-  // Large enough to exceed a token-bucket shaper's burst, so the sustained rate is measured.
-  constexpr int kLarge = 4 << 20;
-  std::vector<char> buffer(kLarge, 1);
+  // 8 B: latency (the fastest of 20 round trips: scheduling noise only adds); 4 MiB exceeds a
+  // token-bucket shaper's burst, so the last segment is the sustained rate.
+  const int sizes[] = {8, 64 << 10, 512 << 10, 4 << 20};
+  const int repeats[] = {20, 5, 5, 3};
+  std::vector<char> buffer(static_cast<std::size_t>(sizes[3]), 1);
   Link worst;
   if (comm.size() == 1) return worst;
-  worst.alpha = 0.0;
-  worst.beta = std::numeric_limits<double>::infinity();
-  for (int peer = 1; peer < comm.size(); ++peer) {
-    const double small = round_trip(comm, peer, buffer, kSmall, 20, true) / 2.0;
-    const double large = round_trip(comm, peer, buffer, kLarge, 3, false) / 2.0;
-    comm.barrier();
-    if (comm.rank() != 0) continue;
-    worst.alpha = std::max(worst.alpha, small);
-    const double beta = large > small ? (kLarge - kSmall) / (large - small) : std::numeric_limits<double>::infinity();
-    worst.beta = std::min(worst.beta, beta);
+  for (std::size_t k = 0; k < 4; ++k) {
+    worst.sizes.push_back(sizes[k]);
+    worst.seconds.push_back(0.0);
   }
+  for (int peer = 1; peer < comm.size(); ++peer) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      const double one_way = round_trip(comm, peer, buffer, sizes[k], repeats[k], k == 0) / 2.0;
+      worst.seconds[k] = std::max(worst.seconds[k], one_way);
+    }
+    comm.barrier();
+  }
+  // Keep the curve non-decreasing (noise at neighbouring sizes).
+  for (std::size_t k = 1; k < worst.seconds.size(); ++k) worst.seconds[k] = std::max(worst.seconds[k], worst.seconds[k - 1]);
   return worst;
 }
 
@@ -145,19 +165,16 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   const double n = static_cast<double>(cl.config.clients);
   const auto on_rank0 = static_cast<double>(first_client_of_rank(cl.config.clients, p, 1, cl.config.dedicated_server));
   const bool allgather = cl.config.aggregation == "allgather";
-  const auto transfer = [&](double bytes) { return p > 1 ? link.alpha + bytes / link.beta : 0.0; };
-  // Gather: the clients not on rank 0 send through rank 0's link. Allgather: every link
-  // receives the other ranks' share, (P - 1) / P of all messages, in P - 1 steps.
+  const double others = static_cast<double>(p - 1);
+  // Gather: the clients not on rank 0 send through rank 0's link; the downlink leaves it
+  // P - 1 times. Allgather: P - 1 steps, each moving about 1/P of all messages per link.
   const auto uplink = [&](const Probe& pr) {
     if (p == 1) return 0.0;
-    if (allgather) {
-      return static_cast<double>(p - 1) * link.alpha +
-             pr.up_bytes * static_cast<double>(p - 1) / static_cast<double>(p) / link.beta;
-    }
-    return transfer((n - on_rank0) / n * pr.up_bytes);
+    if (allgather) return others * link.at(pr.up_bytes / static_cast<double>(p));
+    return link.at((n - on_rank0) / n * pr.up_bytes);
   };
   const auto downlink = [&](const Probe& pr) {
-    return allgather ? 0.0 : static_cast<double>(p - 1) * transfer(pr.down_bytes);
+    return allgather || p == 1 ? 0.0 : link.at(others * pr.down_bytes);
   };
   for (Probe& pr : probes) {
     if (!pr.refused.empty()) continue;
@@ -169,16 +186,15 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   for (const Probe& pr : probes) {
     if (pr.compressor == "identity" && pr.refused.empty()) {
       dim_bytes = pr.up_bytes / n;  // one dense fp32 message (and its header) per client
-      dense = pr.gradient_seconds +
-              (p > 1 ? 2.0 * static_cast<double>(p - 1) * (link.alpha + dim_bytes / (static_cast<double>(p) * link.beta))
-                     : 0.0);
+      dense = pr.gradient_seconds + (p > 1 ? 2.0 * others * link.at(dim_bytes / static_cast<double>(p)) : 0.0);
     }
   }
 
   std::printf("ecco-train --plan: %d rank%s, %zu clients; links from rank 0: latency %.3f ms, bandwidth %s MB/s "
               "(slowest link); %lld probe rounds per compressor\n",
-              p, p == 1 ? "" : "s", cl.config.clients, 1e3 * link.alpha,
-              std::isfinite(link.beta) ? megabytes(link.beta).c_str() : "inf", static_cast<long long>(rounds));
+              p, p == 1 ? "" : "s", cl.config.clients, 1e3 * link.latency(),
+              std::isfinite(link.bandwidth()) ? megabytes(link.bandwidth()).c_str() : "inf",
+              static_cast<long long>(rounds));
   std::printf("%-28s %12s %12s %10s %10s %10s %10s %12s %9s %10s\n", "compressor", "up MB/round", "down MB/proc",
               "client ms", "server ms", "uplink ms", "downlink ms", "predicted ms", "vs dense", "probe ms");
   const Probe* best = nullptr;
