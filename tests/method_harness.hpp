@@ -141,4 +141,17 @@ class MethodHarness {
   std::size_t senders_ = 0;
 };
 
+// Reference gradient written without the methods: grad f(x) = (1/n) sum_i grad f_i(x) for the
+// harness's default problem (least squares, lambda = 0) on contiguous client blocks.
+inline Eigen::VectorXd mean_gradient(const Dataset& data, std::size_t clients, const Eigen::VectorXd& x) {
+  const auto factory = make_problem_factory("least_squares:lambda=0");
+  Eigen::VectorXd sum = Eigen::VectorXd::Zero(x.size());
+  Eigen::VectorXd g(x.size());
+  for (const auto& r : split_contiguous(data.rows(), clients)) {
+    factory->make(data.slice(r.begin, r.end))->loss_and_gradient(x, g);
+    sum += g;
+  }
+  return sum / static_cast<double>(clients);
+}
+
 }  // namespace ecco::testing

@@ -10,6 +10,7 @@
 #include "ecco/algorithm.hpp"
 #include "ecco/communicator.hpp"
 #include "ecco/trainer.hpp"
+#include "registry_cases.hpp"
 
 namespace {
 
@@ -83,44 +84,12 @@ bool supports_delta(const char* algorithm) { return ecco::make_method(algorithm)
 
 // Every method of the registry, as MpiEqualsSerial.EveryMethod.
 TEST(AggregationModes, EveryMethodEveryMode) {
-  struct Case {
-    const char* algorithm;
-    const char* compressor;
-    const char* lr;
-  };
-  const Case cases[] = {
-      {"gd", "identity", "theory"},
-      {"sgd:batch=3", "identity", "theory"},
-      {"sgd:batch=3,momentum=0.5", "identity", "theory"},
-      {"dcgd", "topk:k=2", "theory"},
-      {"ef14:batch=0.5", "topk:k=2", "theory"},
-      {"ef21:init=compressed", "topk:k=2", "theory"},
-      {"ef21w", "topk:k=1", "theory"},
-      {"ef21_plus", "topk:k=2", "theory"},
-      {"ef21_sgd:batch=0.3", "topk:k=2", "theory"},
-      {"ef21_sgdm:batch=4,eta=0.3", "topk:k=2", "theory"},
-      {"ef21_page:batch=2,p=0.3", "topk:k=2", "theory"},
-      {"ef21_pp:participation=0.5", "topk:k=2", "theory:mult=2"},
-      {"ef21_pp:participation=0.4,sampling=poisson", "topk:k=3", "0.01"},
-      {"ef21_bc", "topk:k=2", "theory"},
-      {"ef21_hb:eta=0.7", "topk:k=2", "theory"},
-      {"econtrol:eta=0.2,batch=0.5", "topk:k=2", "0.01"},
-  };
-  for (const auto& c : cases) {
+  for (const auto& c : ecco::testing::registry_cases()) {
     SCOPED_TRACE(c.algorithm);
-    ecco::RunConfig config;
-    config.data = "synthetic:rows=12,dim=10,spread=30,noise=0.5,seed=2";
-    config.problem = "least_squares:lambda=0.01";
-    config.clients = 7;
-    config.split = "shuffle:seed=5";
-    config.algorithm = c.algorithm;
-    config.compressor = c.compressor;
-    config.down_compressor = "topk:k=3";
-    config.step_size = c.lr;
+    ecco::RunConfig config = ecco::testing::registry_case_config(c);
     config.lr_schedule = "cosine:warmup=3,final=0.2";  // every replica follows the schedule
     config.rounds = 30;
     config.log_every = 4;
-    config.x0 = "gaussian";
     expect_every_mode_equals_serial(config, supports_delta(c.algorithm));
   }
 }

@@ -54,17 +54,6 @@ void expect_same_iterates(const std::vector<Eigen::VectorXd>& a, const std::vect
   ASSERT_GT((a.back() - a.front()).norm(), 1e-3);  // the iterates really moved
 }
 
-// Full gradient of f = (1/n) sum_i f_i for the harness's data and problem, computed here.
-Eigen::VectorXd full_gradient(const ecco::Dataset& data, std::size_t clients, const Eigen::VectorXd& x) {
-  const auto factory = ecco::make_problem_factory("least_squares:lambda=0");
-  Eigen::VectorXd sum = Eigen::VectorXd::Zero(x.size());
-  Eigen::VectorXd g(x.size());
-  for (const auto& r : ecco::split_contiguous(data.rows(), clients)) {
-    factory->make(data.slice(r.begin, r.end))->loss_and_gradient(x, g);
-    sum += g;
-  }
-  return sum / static_cast<double>(clients);
-}
 
 }  // namespace
 
@@ -112,10 +101,10 @@ TEST(EfFamily, Ef21HbWithIdentityIsHeavyBall) {
   // x^{t+1} = x^t - gamma v^t, v^{t+1} = eta v^t + grad f(x^{t+1}), v^0 = grad f(x^0).
   const auto data = regression_data();
   Eigen::VectorXd x = Eigen::VectorXd::Zero(8);
-  Eigen::VectorXd v = full_gradient(data, 5, x);
+  Eigen::VectorXd v = ecco::testing::mean_gradient(data, 5, x);
   for (std::size_t t = 1; t < hb.size(); ++t) {
     x -= gamma * v;
-    v = eta * v + full_gradient(data, 5, x);
+    v = eta * v + ecco::testing::mean_gradient(data, 5, x);
     ASSERT_LE((hb[t] - x).norm(), 1e-11 * std::max(1.0, x.norm())) << "iterate " << t;
   }
   // eta = 0 is plain EF21.

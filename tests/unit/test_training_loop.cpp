@@ -36,17 +36,6 @@ ecco::Dataset regression_data() {
   return ecco::make_synthetic_regression(gen);
 }
 
-// grad f(x) = (1/n) sum_i grad f_i(x) on contiguous client blocks, f_i least squares.
-Eigen::VectorXd mean_gradient(const ecco::Dataset& data, std::size_t clients, const Eigen::VectorXd& x) {
-  const auto factory = ecco::make_problem_factory("least_squares:lambda=0");
-  Eigen::VectorXd sum = Eigen::VectorXd::Zero(x.size());
-  Eigen::VectorXd g(x.size());
-  for (const auto& r : ecco::split_contiguous(data.rows(), clients)) {
-    factory->make(data.slice(r.begin, r.end))->loss_and_gradient(x, g);
-    sum += g;
-  }
-  return sum / static_cast<double>(clients);
-}
 
 void expect_close_iterates(const std::vector<Eigen::VectorXd>& a, const std::vector<Eigen::VectorXd>& b,
                            double tolerance) {
@@ -112,7 +101,7 @@ TEST(StepSchedule, ScheduledMethodsAreScheduledGd) {
   const std::string schedule = "cosine:warmup=5,final=0.2";
   std::vector<Eigen::VectorXd> gd{Eigen::VectorXd::Zero(6)};
   for (std::int64_t k = 0; k < rounds; ++k) {
-    gd.push_back(gd.back() - cosine_step(0.05, k, 5, rounds, 0.2) * mean_gradient(data, 4, gd.back()));
+    gd.push_back(gd.back() - cosine_step(0.05, k, 5, rounds, 0.2) * ecco::testing::mean_gradient(data, 4, gd.back()));
   }
   for (const char* method : {"gd", "ef21", "ef14", "dcgd", "ef21_plus", "ef21_bc"}) {
     HarnessConfig config;
@@ -134,9 +123,9 @@ TEST(SgdMomentum, FullBatchIsHeavyBall) {
   const double gamma = 0.03;
   const double beta = 0.7;
   std::vector<Eigen::VectorXd> hb{Eigen::VectorXd::Zero(6)};
-  Eigen::VectorXd v = mean_gradient(data, 4, hb.back());
+  Eigen::VectorXd v = ecco::testing::mean_gradient(data, 4, hb.back());
   for (int k = 0; k < 60; ++k) {
-    if (k > 0) v = beta * v + mean_gradient(data, 4, hb.back());
+    if (k > 0) v = beta * v + ecco::testing::mean_gradient(data, 4, hb.back());
     hb.push_back(hb.back() - gamma * v);
   }
   HarnessConfig config;
