@@ -231,6 +231,10 @@ void ConsoleObserver::on_finish(const RunResult& result) {
     text += fmt::format("  allgather: no downlink; the ranks received {} of frames from each other.\n",
                         human_bytes(static_cast<double>(result.bits_allgather_received)));
   }
+  if (result.info.config.aggregation == "allreduce") {
+    text += fmt::format("  allreduce: no downlink; each rank put {} of sums into the allreduces.\n",
+                        human_bytes(static_cast<double>(result.bits_allreduce_payload)));
+  }
   text += fmt::format("  CSV: {}{}{}\n", cl_.out.empty() ? "(none; use --out PATH)" : cl_.out,
                       cl_.summary.empty() ? "" : "  JSON: ", cl_.summary);
   std::fputs(text.c_str(), stdout);

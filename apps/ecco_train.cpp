@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
     // Bad input (flag, spec, data, output path): every rank got here, before round 1.
     if (e.report()) ecco::log().error("{}", e.what());
     return 2;
+  } catch (const ecco::AgreedRunError& e) {
+    // Bad input found by every rank together during the rounds: nobody waits.
+    if (e.report()) ecco::log().error("{}", e.what());
+    console.abandon();
+    return 2;
   } catch (const std::exception& e) {
     // A failure during the rounds: other ranks may wait in a collective, so abort them.
     ecco::log().error("{}", e.what());

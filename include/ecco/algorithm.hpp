@@ -12,6 +12,9 @@
 //
 // With --aggregation allgather every process plays the server's part on all messages and
 // makes the downlink itself (nothing is broadcast); the calls and their order are the same.
+// With --aggregation allreduce (methods whose supports_summed_aggregation() is true) every
+// process also plays the server, but receives the weighted sum of all messages as one
+// message: begin_aggregation(); accumulate_sum(sum_i w_i m_i); end_aggregation(phase).
 //
 // Before round 1 every client runs initialize() at x^0 and the server aggregates those
 // messages with Phase::initial. A client applies to its own state exactly the message the
@@ -66,6 +69,11 @@ class ServerMethod {
   // Called once per client that sent a message, in client order, with the decoded message.
   virtual void accumulate(std::size_t client, const Message& message) = 0;
   virtual void end_aggregation(Phase phase) = 0;
+  // --aggregation allreduce only (Method::supports_summed_aggregation()): the weight w_i of
+  // client i's message in the server's sum, and that sum over the clients that sent, given
+  // once per aggregation in place of the accumulate() calls. Defaults throw std::logic_error.
+  virtual double message_weight(std::size_t client) const;
+  virtual void accumulate_sum(const Message& weighted_sum);
   // Writes the downlink of the next round given the current model x (server's replica) and
   // returns the value format it must travel in (the message is already rounded to it).
   virtual ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) = 0;
@@ -120,6 +128,10 @@ class Method {
   virtual bool uses_down_compressor() const { return false; }
   // True if the method can run with MethodSetup::delta_downlink (--downlink delta).
   virtual bool supports_delta_downlink() const { return false; }
+  // True if the server only ever uses the weighted sum of the messages of a round
+  // (ServerMethod::message_weight / accumulate_sum): the method can run with
+  // --aggregation allreduce.
+  virtual bool supports_summed_aggregation() const { return false; }
   // True if clients need every L_i (MethodSetup::smoothness).
   virtual bool needs_smoothness() const { return false; }
   // ConfigError if the method cannot run with this uplink compressor.

@@ -3,6 +3,7 @@
 // MPI's own error string. Communicators are duplicated, so ecco's traffic never mixes with
 // the application's, and they return errors instead of aborting (MPI_ERRORS_RETURN).
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -58,6 +59,14 @@ class Communicator {
   // Point-to-point doubles (blocking). Used by the ordered chain reduction.
   void send(std::span<const double> values, int destination, int tag) const;
   void receive(std::span<double> values, int source, int tag) const;
+
+  // In-place elementwise sum over ranks; every rank gets the result (all pass the same
+  // length). The order of the additions is Open MPI's, fixed for a given number of ranks.
+  // Cost: one MPI_Allreduce of values.size() elements (a ring moves 2 (P-1)/P of them per rank).
+  void allreduce_sum(std::span<float> values) const;
+  void allreduce_sum(std::span<double> values) const;
+  // In-place elementwise max over ranks; every rank gets the result.
+  void allreduce_max(std::span<std::uint64_t> values) const;
 
   // Max over ranks of an int; every rank gets the result.
   int allreduce_max(int value) const;

@@ -84,6 +84,16 @@ class Compressor {
   // allocates only while the workspace and out grow.
   virtual void compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng, CompressorWorkspace& workspace,
                         Message& out) const = 0;
+
+  // True if all clients must draw from one common stream (randk coords=common): the runtime
+  // then seeds every client's compressor Rng alike, so that clients that compress equally
+  // often keep the same coordinates in every round.
+  virtual bool common_stream() const { return false; }
+
+  // True if, with a common stream, the messages of all clients in a round can be summed value
+  // by value without their indices (--aggregation allreduce): dense raw messages (identity), or
+  // raw sparse messages whose coordinates follow from a seed every client shares.
+  virtual bool summable() const { return false; }
 };
 
 // Builds a compressor from a spec string (syntax above); ConfigError on a bad spec, naming

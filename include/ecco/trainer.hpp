@@ -66,8 +66,10 @@ struct RunConfig {
   // Needs at least 2 processes (ConfigError with one, so run_serial refuses it).
   bool dedicated_server = false;
   // How the client messages reach the server method: "gather" (to rank 0, which broadcasts
-  // the downlink) or "allgather" (every rank receives every message and runs its own copy of
-  // the server method; no downlink is sent).
+  // the downlink), "allgather" (every rank receives every message and runs its own copy of
+  // the server method; no downlink is sent) or "allreduce" (every rank receives the weighted
+  // sum of the messages from one MPI_Allreduce, then as allgather; summable messages only:
+  // identity or randk coords=common, mean-step methods, --wire fp32 or fp64).
   std::string aggregation = "gather";
   // What the server broadcasts: "model" (x^{t+1}, dense fp64) or "delta" (its aggregated
   // update, from which every rank recomputes x^{t+1}; mean-step methods only).
@@ -151,6 +153,10 @@ struct RunResult {
   // --aggregation allgather: bits of the frames (messages and their 4-byte lengths) that the
   // ranks received from the other ranks, summed over ranks: (P - 1) * all frames (0 otherwise).
   std::uint64_t bits_allgather_received = 0;
+  // --aggregation allreduce: 8 x the bytes each process put into the sum-allreduce (the
+  // summed values and a sender count, fp32 or fp64), summed over rounds; 0 otherwise. A ring
+  // allreduce sends 2 (P - 1) / P of that payload per process.
+  std::uint64_t bits_allreduce_payload = 0;
   bool stopped_early = false;      // a target was reached before --rounds
   std::string stop_reason;         // why the run ended, in words
   PhaseSeconds phases;             // this process's time per phase
@@ -182,6 +188,18 @@ struct RunOptions {
 class SetupFailure : public Error {
  public:
   SetupFailure(const std::string& message, bool report) : Error(message), report_(report) {}
+  bool report() const { return report_; }
+
+ private:
+  bool report_;
+};
+
+// A bad input that every rank found together during the rounds (e.g. --aggregation allreduce
+// messages that cannot be summed), thrown on every rank alike, so they can exit normally;
+// report() is true on rank 0 only.
+class AgreedRunError : public ConfigError {
+ public:
+  AgreedRunError(const std::string& message, bool report) : ConfigError(message), report_(report) {}
   bool report() const { return report_; }
 
  private:

@@ -141,10 +141,12 @@ std::unique_ptr<ServerMethod> make_mean_step_server(const MethodSetup& setup, Me
 // model mode (same operations, so the same bits).
 std::unique_ptr<ModelReplica> make_mean_step_replica(const MethodSetup& setup, MeanStepRule rule);
 
-// Base of the methods built on the mean step: they support --downlink delta.
+// Base of the methods built on the mean step: they support --downlink delta and
+// --aggregation allreduce.
 class MeanStepMethod : public Method {
  public:
   bool supports_delta_downlink() const override { return true; }
+  bool supports_summed_aggregation() const override { return true; }
   std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
     return make_mean_step_server(setup, mean_step(setup));
   }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <stdexcept>
 
 #include "algorithms/builtin.hpp"
 
@@ -22,6 +23,14 @@ class AssignReplica final : public ModelReplica {
 
 std::unique_ptr<ModelReplica> Method::make_replica(const MethodSetup& /*setup*/) const {
   return std::make_unique<AssignReplica>();
+}
+
+double ServerMethod::message_weight(std::size_t /*client*/) const {
+  throw std::logic_error("this server method does not aggregate a weighted sum (--aggregation allreduce)");
+}
+
+void ServerMethod::accumulate_sum(const Message& /*weighted_sum*/) {
+  throw std::logic_error("this server method does not aggregate a weighted sum (--aggregation allreduce)");
 }
 
 namespace detail {
@@ -120,8 +129,14 @@ class MeanStepServer final : public ServerMethod {
   void begin_aggregation() override { sum_.setZero(); }
 
   void accumulate(std::size_t client, const Message& message) override {
-    message.add_to(sum_, rule_.weights.empty() ? 1.0 : rule_.weights[client]);
+    message.add_to(sum_, message_weight(client));
   }
+
+  double message_weight(std::size_t client) const override {
+    return rule_.weights.empty() ? 1.0 : rule_.weights[client];
+  }
+
+  void accumulate_sum(const Message& weighted_sum) override { weighted_sum.add_to(sum_); }
 
   void end_aggregation(Phase phase) override {
     // Unweighted sums are divided once by n, so that the result does not depend on how the

@@ -82,6 +82,7 @@ class Ef21Bc final : public Ef21FamilyMethod {
   bool uses_down_compressor() const override { return true; }
   // Its downlink is already the compressed change b^t of g (--down-compressor).
   bool supports_delta_downlink() const override { return false; }
+  bool supports_summed_aggregation() const override { return false; }
   std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
     Ef21ClientOptions options;
     options.estimator = make_full_gradient();

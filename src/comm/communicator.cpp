@@ -113,6 +113,31 @@ void Communicator::receive(std::span<double> values, int source, int tag) const 
             "MPI_Recv");
 }
 
+namespace {
+
+// One in-place MPI_Allreduce of a span; MPI counts are ints.
+template <typename T>
+void allreduce_in_place(std::span<T> values, MPI_Datatype type, MPI_Op op, MPI_Comm comm, const char* what) {
+  if (values.size() > static_cast<std::size_t>(INT_MAX)) {
+    throw CommError(std::string(what) + ": " + std::to_string(values.size()) + " elements exceed MPI's int count");
+  }
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), type, op, comm), what);
+}
+
+}  // namespace
+
+void Communicator::allreduce_sum(std::span<float> values) const {
+  allreduce_in_place(values, MPI_FLOAT, MPI_SUM, comm_, "MPI_Allreduce (sum)");
+}
+
+void Communicator::allreduce_sum(std::span<double> values) const {
+  allreduce_in_place(values, MPI_DOUBLE, MPI_SUM, comm_, "MPI_Allreduce (sum)");
+}
+
+void Communicator::allreduce_max(std::span<std::uint64_t> values) const {
+  allreduce_in_place(values, MPI_UINT64_T, MPI_MAX, comm_, "MPI_Allreduce (max)");
+}
+
 int Communicator::allreduce_max(int value) const {
   int result = 0;
   check_mpi(MPI_Allreduce(&value, &result, 1, MPI_INT, MPI_MAX, comm_), "MPI_Allreduce");

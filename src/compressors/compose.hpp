@@ -24,6 +24,9 @@ class Composition final : public Compressor {
   void compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng, CompressorWorkspace& workspace,
                 Message& out) const override;
 
+  // The sparsifier's stream; never summable (the values are quantised).
+  bool common_stream() const override { return sparsifier_->common_stream(); }
+
   const Sparsifier& sparsifier() const { return *sparsifier_as_; }
   const Quantiser& quantiser() const { return *quantiser_; }
 

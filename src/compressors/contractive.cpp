@@ -23,6 +23,9 @@ class Contractive final : public Compressor {
       : inner_(std::move(inner)), composition_(composition) {}
 
   std::string spec() const override { return "contractive(" + inner_->spec() + ")"; }
+  // Scaling raw values keeps them summable; the stream is the inner compressor's.
+  bool common_stream() const override { return inner_->common_stream(); }
+  bool summable() const override { return inner_->summable(); }
 
   CompressorTraits traits(std::size_t dim) const override {
     CompressorTraits t = inner_->traits(dim);

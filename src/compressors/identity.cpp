@@ -29,6 +29,7 @@ class Identity final : public Sparsifier {
 
   std::size_t kept(std::size_t dim) const override { return dim; }
   bool is_projection() const override { return true; }
+  bool summable() const override { return true; }
 };
 
 }  // namespace

@@ -1,5 +1,5 @@
-// randk:k=K,scaled=false|true,shared_seed=false|true keeps K coordinates chosen uniformly
-// without replacement (k as for topk: a count, or a fraction of d).
+// randk:k=K,scaled=false|true,shared_seed=false|true,coords=client|common keeps K coordinates
+// chosen uniformly without replacement (k as for topk: a count, or a fraction of d).
 //  * scaled=false: C(x) = x on the K coordinates. Contractive with alpha = K/d in
 //    expectation (E||C(x) - x||^2 = (1 - K/d) ||x||^2 exactly).
 //  * scaled=true: C(x) = (d/K) x on the K coordinates. Unbiased with omega = d/K - 1.
@@ -8,6 +8,10 @@
 //    one draw from the client's stream per call. With shared_seed=true the message carries the
 //    seed, so the receiver regenerates the coordinates and only the values travel (64 bits
 //    instead of the indices, when that is smallest).
+//  * coords=common: every client draws from one common stream (Compressor::common_stream), so
+//    all clients keep the same K coordinates in a round and their messages can be summed
+//    without indices (--aggregation allreduce). Implies shared_seed=true. Each client's
+//    C is still contractive / unbiased as above; the clients' errors are no longer independent.
 //  * Theoretical bits: 32 K plus K ceil(log2 d) for indices, or 64 for the seed.
 #include "compressors/builtin.hpp"
 #include "compressors/compressor_input.hpp"
@@ -19,12 +23,16 @@ namespace {
 class RandK final : public Sparsifier {
  public:
   explicit RandK(const Spec& spec)
-      : k_(spec), scaled_(spec.get_bool("scaled")), shared_seed_(spec.get_bool("shared_seed")) {}
+      : k_(spec), scaled_(spec.get_bool("scaled")), common_(parse_coords(spec)),
+        shared_seed_(common_ || spec.get_bool("shared_seed")) {}
 
   std::string spec() const override {
     return "randk:k=" + k_.text() + ",scaled=" + (scaled_ ? "true" : "false") +
-           ",shared_seed=" + (shared_seed_ ? "true" : "false");
+           ",shared_seed=" + (shared_seed_ ? "true" : "false") + ",coords=" + (common_ ? "common" : "client");
   }
+
+  bool common_stream() const override { return common_; }
+  bool summable() const override { return common_; }
 
   CompressorTraits traits(std::size_t dim) const override {
     const auto k = static_cast<double>(k_.count_for(dim));
@@ -65,7 +73,16 @@ class RandK final : public Sparsifier {
 
  private:
   KeptCount k_;
+  static bool parse_coords(const Spec& spec) {
+    const std::string& coords = spec.get_string("coords");
+    if (coords != "client" && coords != "common") {
+      throw ConfigError("compressor 'randk': coords must be client or common, got '" + coords + "'");
+    }
+    return coords == "common";
+  }
+
   bool scaled_;
+  bool common_;
   bool shared_seed_;
 };
 

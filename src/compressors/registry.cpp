@@ -24,7 +24,9 @@ const detail::Registry<Compressor>& registry() {
           {{"randk",
             {{"k", "", "count >= 1 (whole number) or fraction of d in (0, 1)"},
              {"scaled", "false", "true: multiply by d/k (unbiased, omega = d/k - 1); false: contractive, alpha = k/d"},
-             {"shared_seed", "false", "true: send the 64-bit seed of the coordinates instead of the indices"}},
+             {"shared_seed", "false", "true: send the 64-bit seed of the coordinates instead of the indices"},
+             {"coords", "client", "client: each client draws its own; common: all clients keep the same ones in a "
+                                  "round (summable: --aggregation allreduce; implies shared_seed=true)"}},
             "keeps k coordinates chosen uniformly at random"},
            detail::make_randk},
           {{"bernoulli",

@@ -87,6 +87,8 @@ class TensorWise final : public Compressor {
   }
 
   std::string spec() const override { return name_; }
+  // Parts messages are never summable; the stream is the inner compressor's.
+  bool common_stream() const override { return inner_->common_stream(); }
 
   CompressorTraits traits(std::size_t dim) const override {
     check_dim(dim);

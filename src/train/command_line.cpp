@@ -150,8 +150,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("x0", "starting point: auto (the problem's own init, e.g. the MLP's; else zero), zero or gaussian (seeded)",
      cxxopts::value<std::string>()->default_value(defaults.x0), "P")
     ("wire", "value precision on the wire: fp32 or fp64", cxxopts::value<std::string>()->default_value("fp32"), "F")
-    ("aggregation", "gather (messages to rank 0, which broadcasts the downlink) or allgather (every rank gets "
-     "every message and runs the server step itself; no downlink)",
+    ("aggregation", "gather (messages to rank 0, which broadcasts the downlink), allgather (every rank gets "
+     "every message and runs the server step itself; no downlink) or allreduce (every rank gets the sum of the "
+     "messages; identity or randk:...,coords=common)",
      cxxopts::value<std::string>()->default_value(defaults.aggregation), "A")
     ("downlink", "model (the server broadcasts x, fp64) or delta (its aggregated update, sparse when it is; "
      "every rank steps its own x; mean-step methods)", cxxopts::value<std::string>()->default_value(defaults.downlink), "D")

@@ -7,16 +7,22 @@
 // --aggregation allgather: every process receives all frames (MPI_Allgatherv), runs its
 // own copy of the server method on them and makes the downlink itself, so that no downlink
 // travels; the operations are those of the server in gather mode, hence the same bits.
+//
+// --aggregation allreduce: no frames; each process sums its clients' weighted messages and
+// one MPI_Allreduce sums the processes' sums (MessageSum); every process runs its own copy of
+// the server method on the total and makes the downlink itself, as with allgather.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <memory>
 #include <string>
 
 #include "ecco/error.hpp"
 #include "ecco/log.hpp"
+#include "train/message_sum.hpp"
 #include "train/run_state.hpp"
 
 namespace ecco::detail {
@@ -73,14 +79,18 @@ class RoundRunner {
         full_(state.info.full_metrics),
         classifies_(state.info.classifies),
         allgather_(state.info.config.aggregation == "allgather"),
-        runs_server_(transport.is_server() || allgather_),
-        metrics_(static_cast<Eigen::Index>(full_ ? state.info.dim : 0) + kScalarMetrics) {}
+        allreduce_(state.info.config.aggregation == "allreduce"),
+        runs_server_(transport.is_server() || allgather_ || allreduce_),
+        metrics_(static_cast<Eigen::Index>(full_ ? state.info.dim : 0) + kScalarMetrics) {
+    if (allreduce_) sum_ = std::make_unique<MessageSum>(dim_, wire_);
+  }
 
   // Every process: each local client's message (initial or round t) into one block of frames.
   void client_messages(std::int64_t t) {
     Clock clock;
     const double gradient_before = gradient_seconds();
     frames_.clear();
+    if (allreduce_) sum_->begin(t);
     for (LocalClient& c : state_.clients) {
       ClientEnv env{c.id, *c.oracle, *state_.compressor, c.rng, c.sample_rng, c.workspace, wire_};
       bool sent = false;
@@ -89,7 +99,11 @@ class RoundRunner {
       } catch (const Error&) {
         rethrow_with_context(c.id, t);
       }
-      append_frame(sent ? &message_ : nullptr, wire_, frames_);
+      if (!allreduce_) {
+        append_frame(sent ? &message_ : nullptr, wire_, frames_);
+      } else if (sent) {
+        sum_->add(c.id, message_, state_.server->message_weight(c.id));
+      }
     }
     const double gradient = gradient_seconds() - gradient_before;
     phases_.gradient += gradient;
@@ -100,6 +114,7 @@ class RoundRunner {
   // in client order into the method. Returns the message bits the server received and adds
   // their split to row (every process that runs the server method).
   std::uint64_t aggregate(Phase phase, MetricsRow& row) {
+    if (allreduce_) return aggregate_sum(phase, row);
     Clock clock;
     if (allgather_) {
       transport_.allgather(frames_, received_);
@@ -149,6 +164,24 @@ class RoundRunner {
     return 8 * bytes;
   }
 
+  // Collective (allreduce): the weighted sum of all messages at every process, which runs
+  // the server method on it. The uplink bits are those of the values each sender contributes
+  // (no header, no indices); the allreduce's own traffic is counted in allreduce_payload().
+  std::uint64_t aggregate_sum(Phase phase, MetricsRow& row) {
+    Clock clock;
+    const bool any = sum_->reduce(transport_, summed_);
+    phases_.communicate += clock.lap();
+    state_.server->begin_aggregation();
+    if (any) state_.server->accumulate_sum(summed_);
+    state_.server->end_aggregation(phase);
+    phases_.decode_aggregate += clock.lap();
+    allreduce_payload_ += 8 * static_cast<std::uint64_t>(sum_->payload_bytes());
+    messages_ += sum_->senders();
+    const std::uint64_t bits = 8 * sum_->senders() * sum_->count() * value_format_bytes(wire_);
+    row.bits_up_value += bits;
+    return bits;
+  }
+
   // Collective (gather mode): the server's downlink to every process, which applies it to
   // its replica of the model. Returns the downlink bits of the round (the message for every
   // client). With allgather every process makes the downlink itself (still encoded and
@@ -161,7 +194,7 @@ class RoundRunner {
       encode(model_message_, format, model_bytes_);
     }
     phases_.apply += clock.lap();
-    if (!allgather_) transport_.broadcast(model_bytes_);
+    if (!allgather_ && !allreduce_) transport_.broadcast(model_bytes_);
     phases_.communicate += clock.lap();
     decode(model_bytes_, dim_, model_message_);
     state_.replica->apply_downlink(model_message_, state_.x);
@@ -170,7 +203,7 @@ class RoundRunner {
       throw NumericError("round " + std::to_string(t) +
                          ": the model is not finite; the iterates diverged (step size too large?)");
     }
-    return allgather_ ? 0 : 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_;
+    return allgather_ || allreduce_ ? 0 : 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_;
   }
 
   // Collective: the metrics of row t, summed in client order (so any number of ranks gives
@@ -232,6 +265,7 @@ class RoundRunner {
   const PhaseSeconds& phases() const { return phases_; }
   std::uint64_t messages() const { return messages_; }
   std::uint64_t allgather_received() const { return allgather_received_; }
+  std::uint64_t allreduce_payload() const { return allreduce_payload_; }
 
  private:
   RunState& state_;
@@ -257,8 +291,12 @@ class RoundRunner {
   bool full_;        // full training metrics (RunInfo::full_metrics)
   bool classifies_;  // the problem has an accuracy
   bool allgather_;    // --aggregation allgather
-  bool runs_server_;  // this process runs the server method (rank 0, or all with allgather)
+  bool allreduce_;    // --aggregation allreduce
+  bool runs_server_;  // this process runs the server method (rank 0, or all with allgather / allreduce)
   std::uint64_t allgather_received_ = 0;
+  std::uint64_t allreduce_payload_ = 0;
+  std::unique_ptr<MessageSum> sum_;  // allreduce only
+  Message summed_;                   // allreduce: the round's total
   Eigen::VectorXd metrics_;  // [sum_i grad f_i (full metrics only); the scalars above]
   PhaseSeconds phases_;
   std::uint64_t messages_ = 0;  // received by the server
@@ -285,7 +323,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     setup.smoothness = info.client_smoothness;
   }
   for (LocalClient& c : state.clients) c.method = state.method->make_client(setup, c.id);
-  if (transport.is_server() || config.aggregation == "allgather") state.server = state.method->make_server(setup);
+  if (transport.is_server() || config.aggregation != "gather") state.server = state.method->make_server(setup);
   state.replica = state.method->make_replica(setup);
 
   RunResult result;
@@ -351,6 +389,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   result.phases = runner.phases();
   result.messages_up = runner.messages();
   result.bits_allgather_received = runner.allgather_received();
+  result.bits_allreduce_payload = runner.allreduce_payload();
 
   result.seconds = clock.seconds();
   result.x = state.x;

@@ -26,7 +26,7 @@ void check_choices(const RunConfig& config) {
   one_of("train-metrics", config.train_metrics, {"auto", "full", "batch"});
   one_of("start-gradient", config.start_gradient, {"auto", "full", "batch"});
   one_of("granularity", config.granularity, {"global", "tensor"});
-  one_of("aggregation", config.aggregation, {"gather", "allgather"});
+  one_of("aggregation", config.aggregation, {"gather", "allgather", "allreduce"});
   one_of("downlink", config.downlink, {"model", "delta"});
   if (config.eval_every < 0) throw ConfigError("--eval-every must be >= 0, got " + std::to_string(config.eval_every));
   if (config.epochs && !(*config.epochs > 0.0 && *config.epochs <= 1e6)) {
@@ -34,13 +34,32 @@ void check_choices(const RunConfig& config) {
   }
 }
 
-// The registry's methods that support --downlink delta, comma-separated.
-std::string delta_downlink_methods() {
+// The registry's methods with a property, comma-separated.
+std::string methods_where(bool (Method::*property)() const) {
   std::string list;
   for (const SpecEntry& entry : method_table()) {
-    if (make_method(entry.name)->supports_delta_downlink()) list += (list.empty() ? "" : ", ") + entry.name;
+    if ((*make_method(entry.name).*property)()) list += (list.empty() ? "" : ", ") + entry.name;
   }
   return list;
+}
+
+// --aggregation allreduce: a method whose server only needs the weighted sum, messages
+// that can be summed without indices, and a wire format MPI can add (see MessageSum).
+void check_summed_aggregation(const RunConfig& config, const Method& method, const Compressor& compressor) {
+  if (!method.supports_summed_aggregation()) {
+    throw ConfigError("--aggregation allreduce: algorithm '" + method.spec() + "' needs each client's message, not "
+                      "their sum (methods that can: " + methods_where(&Method::supports_summed_aggregation) +
+                      "; or use --aggregation gather or allgather)");
+  }
+  if (method.uses_compressor() && !compressor.summable()) {
+    throw ConfigError("--aggregation allreduce sums the messages without their indices; compressor '" +
+                      compressor.spec() + "' cannot be summed so (summable: identity, randk:k=K,coords=common; "
+                      "or use --aggregation gather or allgather)");
+  }
+  if (config.wire != ValueFormat::fp32 && config.wire != ValueFormat::fp64) {
+    throw ConfigError("--aggregation allreduce sums the values in fp32 or fp64; --wire " +
+                      std::string(to_string(config.wire)) + " cannot be summed by MPI (use --wire fp32 or fp64)");
+  }
 }
 
 // x^0: the problem's own initialisation (auto, when it has one), zero, or N(0, I) drawn
@@ -115,7 +134,14 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   state.method->check_clients(config.clients);
   if (config.downlink == "delta" && !state.method->supports_delta_downlink()) {
     throw ConfigError("--downlink delta: algorithm '" + state.method->spec() + "' cannot send its update instead of "
-                      "the model (methods that can: " + delta_downlink_methods() + ")");
+                      "the model (methods that can: " + methods_where(&Method::supports_delta_downlink) + ")");
+  }
+  if (config.aggregation == "allreduce") {
+    check_summed_aggregation(config, *state.method, *state.compressor);
+    if (config.granularity == "tensor") {
+      throw ConfigError("--aggregation allreduce cannot sum per-tensor messages (--granularity tensor); use "
+                        "--granularity global, or --aggregation gather or allgather");
+    }
   }
   info.algorithm_spec = state.method->spec();
   info.compressor_spec = state.method->uses_compressor() ? state.compressor->spec() : "(unused)";
@@ -178,7 +204,9 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
       if (end > begin) client.test_problem = factory->make(test->slice(begin, end));
     }
     client.oracle = std::make_unique<GradientOracle>(*client.problem);
-    client.rng = Rng(derive_seed(config.seed, i, SeedPurpose::compressor));
+    // randk coords=common: one stream for all clients (Compressor::common_stream).
+    client.rng = Rng(derive_seed(config.seed, state.compressor->common_stream() ? kNoClient : i,
+                                 SeedPurpose::compressor));
     client.sample_rng = Rng(derive_seed(config.seed, i, SeedPurpose::minibatch));
     state.clients.push_back(std::move(client));
   }

@@ -175,6 +175,7 @@ std::string summary_json(const RunResult& result) {
   j.integer("bits_up_value", last.bits_up_value);
   j.integer("bits_down", last.bits_down);
   j.integer("bits_allgather_received", result.bits_allgather_received);
+  j.integer("bits_allreduce_payload", result.bits_allreduce_payload);
   j.number("dense_fp32_bits_up", dense);
   j.number("compression_ratio_up", last.bits_up > 0 ? dense / static_cast<double>(last.bits_up) : 0.0);
   j.number("dense_fp32_bits_down", dense_down);

@@ -3,6 +3,7 @@
 // (rank 0). Two implementations: all clients in one process (serial), or MPI ranks.
 // Private to src/train.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <span>
 #include <vector>
@@ -31,6 +32,11 @@ class Transport {
   // Collective. The server's bytes (or doubles) to every process.
   virtual void broadcast(std::vector<std::byte>& bytes) const = 0;
   virtual void broadcast(std::span<double> values) const = 0;
+
+  // Collective. In-place elementwise sum (or max) over processes; every process gets it.
+  virtual void allreduce_sum(std::span<float> values) const = 0;
+  virtual void allreduce_sum(std::span<double> values) const = 0;
+  virtual void allreduce_max(std::span<std::uint64_t> values) const = 0;
 
   // Collective. Left fold in rank order: process 0 starts from zero, each process calls
   // add_local(acc) and hands acc to the next; the server ends with the result. Because the

@@ -20,6 +20,10 @@ void SerialTransport::allgather(std::span<const std::byte> local, std::vector<st
 void SerialTransport::broadcast(std::vector<std::byte>& /*bytes*/) const {}
 void SerialTransport::broadcast(std::span<double> /*values*/) const {}
 
+void SerialTransport::allreduce_sum(std::span<float> /*values*/) const {}
+void SerialTransport::allreduce_sum(std::span<double> /*values*/) const {}
+void SerialTransport::allreduce_max(std::span<std::uint64_t> /*values*/) const {}
+
 void SerialTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
                                    const std::function<void(Eigen::Ref<Eigen::VectorXd>)>& add_local) const {
   acc.setZero();
@@ -47,6 +51,10 @@ void MpiTransport::allgather(std::span<const std::byte> local, std::vector<std::
 void MpiTransport::broadcast(std::vector<std::byte>& bytes) const { comm_.broadcast_bytes(bytes, 0); }
 
 void MpiTransport::broadcast(std::span<double> values) const { comm_.broadcast(values, 0); }
+
+void MpiTransport::allreduce_sum(std::span<float> values) const { comm_.allreduce_sum(values); }
+void MpiTransport::allreduce_sum(std::span<double> values) const { comm_.allreduce_sum(values); }
+void MpiTransport::allreduce_max(std::span<std::uint64_t> values) const { comm_.allreduce_max(values); }
 
 void MpiTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
                                 const std::function<void(Eigen::Ref<Eigen::VectorXd>)>& add_local) const {

@@ -20,6 +20,9 @@ class SerialTransport final : public Transport {
   void allgather(std::span<const std::byte> local, std::vector<std::byte>& all) override;
   void broadcast(std::vector<std::byte>& bytes) const override;
   void broadcast(std::span<double> values) const override;
+  void allreduce_sum(std::span<float> values) const override;
+  void allreduce_sum(std::span<double> values) const override;
+  void allreduce_max(std::span<std::uint64_t> values) const override;
   void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
                     const std::function<void(Eigen::Ref<Eigen::VectorXd>)>& add_local) const override;
 };
@@ -35,6 +38,9 @@ class MpiTransport final : public Transport {
   void allgather(std::span<const std::byte> local, std::vector<std::byte>& all) override;
   void broadcast(std::vector<std::byte>& bytes) const override;
   void broadcast(std::span<double> values) const override;
+  void allreduce_sum(std::span<float> values) const override;
+  void allreduce_sum(std::span<double> values) const override;
+  void allreduce_max(std::span<std::uint64_t> values) const override;
   void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
                     const std::function<void(Eigen::Ref<Eigen::VectorXd>)>& add_local) const override;
 

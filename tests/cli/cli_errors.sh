@@ -99,7 +99,17 @@ check "--allow-any-compressor: compressor qsgd:norm=2,s=4 has no contraction gua
 
 check "needs a contractive compressor; this one is unbiased" --plan --algorithm ef21 --compressor qsgd:s=4
 # Aggregation and downlink modes.
-check "--aggregation: unknown value 'foo' (valid: gather, allgather)" --aggregation foo
+check "--aggregation: unknown value 'foo' (valid: gather, allgather, allreduce)" --aggregation foo
+check "compressor 'topk:k=0.1' cannot be summed so (summable: identity, randk:k=K,coords=common;" \
+  --aggregation allreduce --compressor topk:k=0.1
+check "--aggregation allreduce: algorithm 'ef21_plus' needs each client's message, not their sum" \
+  --aggregation allreduce --algorithm ef21_plus --compressor identity
+check "--wire bf16 cannot be summed by MPI (use --wire fp32 or fp64)" --aggregation allreduce --algorithm gd --wire bf16
+check "--aggregation allreduce cannot sum per-tensor messages (--granularity tensor)" \
+  --aggregation allreduce --compressor identity --granularity tensor --problem mlp:hidden=4 --lr 0.1
+check "compressor 'randk': coords must be client or common, got 'shared'" --compressor randk:k=2,coords=shared
+check "the clients' messages cannot be summed without their indices" \
+  --aggregation allreduce --algorithm ef21_pp:participation=0.5 --compressor randk:k=2,coords=common --clients 4 --lr 0.01
 check "--downlink: unknown value 'foo' (valid: model, delta)" --downlink foo
 check "--downlink delta: algorithm 'ef21_plus' cannot send its update instead of the model (methods that can: gd, sgd," \
   --algorithm ef21_plus --downlink delta

@@ -2,12 +2,16 @@
 // done and what travels, never the result: every combination on P ranks equals the plain
 // serial run (gather, model downlink) bit for bit, and the bits counted down are those of
 // the mode (the serial run of the same downlink with gather, 0 with allgather).
+// --aggregation allreduce adds the messages in another order and precision: close to gather.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "ecco/algorithm.hpp"
+#include "ecco/codec.hpp"
 #include "ecco/communicator.hpp"
 #include "ecco/trainer.hpp"
 #include "registry_cases.hpp"
@@ -156,6 +160,131 @@ TEST(AggregationModes, DeltaRefusedByMethodsWithTheirOwnServer) {
       const std::string what = e.what();
       EXPECT_NE(what.find("--downlink delta: algorithm '"), std::string::npos) << what;
       EXPECT_NE(what.find("methods that can: gd, sgd, dcgd, ef14, ef21, ef21w, ef21_sgd"), std::string::npos) << what;
+    }
+  }
+}
+
+namespace {
+
+// The case's compressor with the same number of coordinates, chosen alike by every client.
+std::string summable_compressor(const ecco::testing::MethodCase& c) {
+  const std::string spec = c.compressor;
+  if (spec.rfind("topk:k=", 0) == 0) return "randk:coords=common,k=" + spec.substr(7);
+  return spec;  // identity
+}
+
+struct Tolerance {
+  double relative;
+  const char* wire;
+};
+
+// --aggregation allreduce on all ranks against the serial gather run of the same config:
+// equal up to the order and precision of the additions (MessageSum), with exactly the value
+// bits of the gathered messages counted up and nothing down.
+void expect_allreduce_close_to_gather(const ecco::RunConfig& base, const Mode& mode, const Tolerance& tol) {
+  SCOPED_TRACE(describe(mode) + " wire " + tol.wire);
+  ecco::RunConfig gathered = base;
+  gathered.wire = ecco::parse_value_format(tol.wire);
+  ecco::RunConfig config = gathered;
+  config.aggregation = mode.aggregation;
+  config.downlink = mode.downlink;
+  config.dedicated_server = mode.dedicated_server;
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  const auto reduced = ecco::run_mpi(config, comm);
+  if (comm.rank() != 0) return;
+  const auto serial = ecco::run_serial(gathered);
+  const auto close = [&](double a, double b) { return std::abs(a - b) <= tol.relative * std::max(1.0, std::abs(b)); };
+  ASSERT_EQ(reduced.history.size(), serial.history.size());
+  for (std::size_t t = 0; t < serial.history.size(); ++t) {
+    const auto& a = reduced.history[t];
+    const auto& b = serial.history[t];
+    EXPECT_EQ(a.round, b.round);
+    EXPECT_TRUE(close(a.loss, b.loss)) << "round " << b.round << ": " << a.loss << " vs " << b.loss;
+    EXPECT_TRUE(close(a.grad_norm_sq, b.grad_norm_sq)) << "round " << b.round;
+    EXPECT_EQ(a.bits_up, b.bits_up_value) << "round " << b.round;
+    EXPECT_EQ(a.bits_up_index, 0U);
+    EXPECT_EQ(a.bits_down, 0U);
+  }
+  double worst = 0.0;
+  for (Eigen::Index j = 0; j < serial.x.size(); ++j) {
+    worst = std::max(worst, std::abs(reduced.x[j] - serial.x[j]) / std::max(1.0, std::abs(serial.x[j])));
+  }
+  EXPECT_LE(worst, tol.relative);
+  EXPECT_EQ(reduced.messages_up, serial.messages_up);
+  EXPECT_GT(reduced.bits_allreduce_payload, 0U);
+}
+
+}  // namespace
+
+// Every method that aggregates a weighted sum, with identity or randk coords=common, on
+// every mode allreduce allows: close to gather in fp32 (the sums are rounded to fp32 once per
+// process and added in fp32 by MPI) and much closer in fp64.
+TEST(AggregationModes, AllreduceMatchesGatherUpToRounding) {
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  for (const auto& c : ecco::testing::registry_cases()) {
+    if (!ecco::make_method(c.algorithm)->supports_summed_aggregation()) continue;
+    if (std::string(c.algorithm).rfind("ef21_pp", 0) == 0) continue;  // clients skip rounds: below
+    SCOPED_TRACE(c.algorithm);
+    ecco::RunConfig config = ecco::testing::registry_case_config(c);
+    config.compressor = summable_compressor(c);
+    config.rounds = 30;
+    config.log_every = 5;
+    for (const Tolerance& tol : {Tolerance{1e-5, "fp32"}, Tolerance{1e-12, "fp64"}}) {
+      for (const char* downlink : {"model", "delta"}) {
+        for (const bool dedicated : {false, true}) {
+          if (dedicated && comm.size() < 2) continue;
+          expect_allreduce_close_to_gather(config, {"allreduce", downlink, dedicated}, tol);
+        }
+      }
+    }
+  }
+}
+
+// The same coordinates for all clients cannot survive clients that skip rounds (their
+// streams fall behind): every rank stops with the same ConfigError instead of summing garbage.
+TEST(AggregationModes, AllreduceRefusesClientsThatDisagree) {
+  ecco::RunConfig config = ecco::testing::registry_case_config({"ef21_pp:participation=0.5", "", "0.01"});
+  config.compressor = "randk:k=2,coords=common";
+  config.aggregation = "allreduce";
+  config.rounds = 30;
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  try {
+    ecco::run_mpi(config, comm);
+    ADD_FAILURE() << "expected ConfigError";
+  } catch (const ecco::ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("--aggregation allreduce, round "), std::string::npos) << what;
+    EXPECT_NE(what.find("cannot be summed without their indices"), std::string::npos) << what;
+  }
+}
+
+TEST(AggregationModes, AllreduceRefusesWhatCannotBeSummed) {
+  struct Case {
+    const char* algorithm;
+    const char* compressor;
+    const char* wire;
+    const char* expected;
+  };
+  for (const Case& c : {Case{"ef21", "topk:k=2", "fp32", "compressor 'topk:k=2' cannot be summed so"},
+                        Case{"ef21", "randk:k=2", "fp32", "compressor 'randk:k=2,scaled=false,shared_seed=false,"},
+                        Case{"ef21", "topk:k=2+qsgd:s=4", "fp32", "cannot be summed so"},
+                        Case{"ef21_plus", "identity", "fp32", "algorithm 'ef21_plus' needs each client's message"},
+                        Case{"ef21_bc", "identity", "fp32", "algorithm 'ef21_bc' needs each client's message"},
+                        Case{"gd", "identity", "bf16", "--wire bf16 cannot be summed by MPI"}}) {
+    ecco::RunConfig config;
+    config.data = "synthetic_classification:rows=50,dim=5";
+    config.clients = 2;
+    config.rounds = 2;
+    config.algorithm = c.algorithm;
+    config.compressor = c.compressor;
+    config.wire = ecco::parse_value_format(c.wire);
+    config.aggregation = "allreduce";
+    try {
+      ecco::run_serial(config);
+      ADD_FAILURE() << "expected ConfigError for " << c.algorithm << " " << c.compressor;
+    } catch (const ecco::ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(c.expected), std::string::npos) << what;
     }
   }
 }

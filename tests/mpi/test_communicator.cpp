@@ -1,5 +1,7 @@
 // The RAII communicator and the MPI transport against plain MPI calls and serial sums.
+#include <cstdint>
 #include <numeric>
+#include <span>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -60,6 +62,28 @@ TEST(Communicator, GatherBytesMatchesPlainMpi) {
     EXPECT_TRUE(all.empty());
     EXPECT_TRUE(counts.empty());
   }
+}
+
+// Small whole numbers, so that every order of the additions gives the exact sum.
+TEST(Communicator, AllreduceSumAndMaxMatchPlainMpiAndTheSerialSum) {
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  const int r = comm.rank();
+  std::vector<float> f = {static_cast<float>(r), 1.0F, static_cast<float>(2 * r + 1)};
+  std::vector<double> d = {static_cast<double>(r) * 0.5, -1.0};
+  std::vector<std::uint64_t> m = {static_cast<std::uint64_t>(r), ~static_cast<std::uint64_t>(r)};
+  std::vector<float> plain_f(f.size());
+  MPI_Allreduce(f.data(), plain_f.data(), static_cast<int>(f.size()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  comm.allreduce_sum(std::span<float>(f));
+  comm.allreduce_sum(std::span<double>(d));
+  comm.allreduce_max(std::span<std::uint64_t>(m));
+  EXPECT_EQ(f, plain_f);
+  const int p = comm.size();
+  const double ranks_sum = p * (p - 1) / 2.0;
+  EXPECT_EQ(f, (std::vector<float>{static_cast<float>(ranks_sum), static_cast<float>(p),
+                                   static_cast<float>(2 * ranks_sum + p)}));
+  EXPECT_EQ(d, (std::vector<double>{ranks_sum * 0.5, -static_cast<double>(p)}));
+  // max of r and of ~r: the largest rank and the complement of the smallest (0).
+  EXPECT_EQ(m, (std::vector<std::uint64_t>{static_cast<std::uint64_t>(p - 1), ~std::uint64_t{0}}));
 }
 
 TEST(Communicator, BroadcastBytesResizesReceivers) {

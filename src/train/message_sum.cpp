@@ -1,0 +1,110 @@
+// MessageSum: --aggregation allreduce (message_sum.hpp).
+#include "train/message_sum.hpp"
+
+#include <string>
+
+#include "ecco/error.hpp"
+#include "ecco/trainer.hpp"
+
+namespace ecco::detail {
+
+MessageSum::MessageSum(std::uint32_t dim, ValueFormat wire)
+    : dim_(dim), fp32_(wire == ValueFormat::fp32), value_bytes_(value_format_bytes(wire)) {
+  if (wire != ValueFormat::fp32 && wire != ValueFormat::fp64) {
+    throw ConfigError("--aggregation allreduce sums the values in fp32 or fp64; --wire " +
+                      std::string(to_string(wire)) + " cannot be summed by MPI (use --wire fp32 or fp64)");
+  }
+}
+
+void MessageSum::begin(std::int64_t round) {
+  round_ = round;
+  layout_ = 0;
+  count_ = 0;
+  seed_ = 0;
+  bad_ = false;
+  local_senders_ = 0;
+  senders_ = 0;
+}
+
+void MessageSum::add(std::size_t client, const Message& m, double weight) {
+  if (bad_) return;
+  const bool dense = m.layout == Layout::dense && m.values.size() == dim_;
+  const bool seeded = m.layout == Layout::sparse && m.seeded;
+  const bool summable = m.code == ValueCode::raw && m.tag == 0 && (dense || seeded);
+  if (summable && layout_ == 0) {
+    layout_ = static_cast<std::uint64_t>(m.layout);
+    count_ = m.values.size();
+    seed_ = seeded ? m.seed : 0;
+    sum_.assign(count_, 0.0);
+    if (seeded) indices_.assign(m.indices.begin(), m.indices.end());
+  } else if (!summable || layout_ != static_cast<std::uint64_t>(m.layout) || count_ != m.values.size() ||
+             seed_ != (seeded ? m.seed : 0)) {
+    bad_ = true;
+    bad_client_ = client;
+    return;
+  }
+  for (std::size_t k = 0; k < count_; ++k) sum_[k] += weight * m.values[k];
+  ++local_senders_;
+}
+
+bool MessageSum::reduce(const Transport& transport, Message& out) {
+  // (v, ~v) pairs reduced with max give max v and ~(min v): equal iff every process that
+  // sent had the same v. A process that sent nothing contributes (0, 0), neutral for both.
+  const std::uint64_t values[3] = {layout_, count_, seed_};
+  for (int k = 0; k < 3; ++k) {
+    shape_[2 * k] = layout_ == 0 ? 0 : values[k];
+    shape_[2 * k + 1] = layout_ == 0 ? 0 : ~values[k];
+  }
+  shape_[6] = bad_ ? 1 : 0;
+  shape_[7] = bad_ ? ~static_cast<std::uint64_t>(bad_client_) : 0;
+  transport.allreduce_max(shape_);
+  const bool differ = shape_[1] != ~shape_[0] || shape_[3] != ~shape_[2] || shape_[5] != ~shape_[4];
+  if (shape_[6] != 0 || (shape_[0] != 0 && differ)) {
+    const std::string where = shape_[6] != 0 ? " (first at client " + std::to_string(~shape_[7]) + ")" : "";
+    throw AgreedRunError("--aggregation allreduce, round " + std::to_string(round_) +
+                             ": the clients' messages cannot be summed without their indices" + where +
+                             "; allreduce needs raw dense values (identity) or randk:...,coords=common, with every "
+                             "client keeping the same coordinates, i.e. a method whose clients all compress every "
+                             "round",
+                         transport.rank() == 0);
+  }
+  if (shape_[0] == 0) return false;  // no client sent
+  const auto layout = static_cast<Layout>(shape_[0]);
+  const bool had = layout_ != 0;
+  count_ = static_cast<std::size_t>(shape_[2]);
+  seed_ = shape_[4];
+  if (!had) {
+    sum_.assign(count_, 0.0);
+    if (layout == Layout::sparse) {
+      sample_indices(seed_, dim_, static_cast<std::uint32_t>(count_), indices_);
+    }
+  }
+  // count_ values, then the number of senders (exact in fp32 below 2^24 clients).
+  if (fp32_) {
+    sum_fp32_.resize(count_ + 1);
+    for (std::size_t k = 0; k < count_; ++k) sum_fp32_[k] = static_cast<float>(sum_[k]);
+    sum_fp32_[count_] = static_cast<float>(local_senders_);
+    transport.allreduce_sum(std::span<float>(sum_fp32_));
+    for (std::size_t k = 0; k < count_; ++k) sum_[k] = sum_fp32_[k];
+    senders_ = static_cast<std::uint64_t>(sum_fp32_[count_]);
+  } else {
+    sum_fp64_.assign(sum_.begin(), sum_.end());
+    sum_fp64_.push_back(static_cast<double>(local_senders_));
+    transport.allreduce_sum(std::span<double>(sum_fp64_));
+    senders_ = static_cast<std::uint64_t>(sum_fp64_[count_]);
+    sum_fp64_.pop_back();
+    sum_.swap(sum_fp64_);
+  }
+  if (layout == Layout::dense) {
+    out.set_dense(Eigen::Map<const Eigen::VectorXd>(sum_.data(), static_cast<Eigen::Index>(count_)));
+  } else {
+    out.clear_sparse(dim_);
+    out.seeded = true;
+    out.seed = seed_;
+    out.indices.assign(indices_.begin(), indices_.end());
+    out.values.assign(sum_.begin(), sum_.end());
+  }
+  return true;
+}
+
+}  // namespace ecco::detail
