@@ -135,9 +135,21 @@ TEST(RandK, TraitsAndBits) {
   const auto shared = ecco::make_compressor("randk:k=10,shared_seed=true")->traits(1000);
   EXPECT_EQ(shared.index_bits, 64.0);
   EXPECT_EQ(shared.bits, 320.0 + 64.0);
-  EXPECT_EQ(ecco::make_compressor("randk:k=0.5")->spec(), "randk:k=0.5,scaled=false,shared_seed=false");
+  EXPECT_EQ(ecco::make_compressor("randk:k=0.5")->spec(), "randk:k=0.5,scaled=false,shared_seed=false,coords=client");
+  // coords=common: the seed travels; only that variant may be summed without indices.
+  const auto common = ecco::make_compressor("randk:k=10,coords=common");
+  EXPECT_EQ(common->spec(), "randk:k=10,scaled=false,shared_seed=true,coords=common");
+  EXPECT_EQ(common->traits(1000).bits, 320.0 + 64.0);
+  EXPECT_TRUE(common->common_stream());
+  EXPECT_TRUE(common->summable());
+  EXPECT_FALSE(ecco::make_compressor("randk:k=10,shared_seed=true")->summable());
+  EXPECT_FALSE(ecco::make_compressor("randk:k=10,coords=common+qsgd:s=4")->summable());
+  EXPECT_TRUE(ecco::make_compressor("randk:k=10,coords=common+qsgd:s=4")->common_stream());
+  EXPECT_TRUE(ecco::make_compressor("contractive(randk:k=10,scaled=true,coords=common)")->summable());
+  EXPECT_TRUE(ecco::make_compressor("identity")->summable());
+  EXPECT_FALSE(ecco::make_compressor("topk:k=10")->summable());
   for (const char* bad : {"randk", "randk:k=0", "randk:k=-2", "randk:k=2.5", "randk:k=3,scaled=maybe",
-                          "randk:k=3,shared=true"}) {
+                          "randk:k=3,shared=true", "randk:k=3,coords=shared"}) {
     EXPECT_THROW(ecco::make_compressor(bad), ecco::ConfigError) << bad;
   }
 }
