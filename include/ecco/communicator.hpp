@@ -59,6 +59,12 @@ class Communicator {
   // Point-to-point doubles (blocking). Used by the ordered chain reduction.
   void send(std::span<const double> values, int destination, int tag) const;
   void receive(std::span<double> values, int source, int tag) const;
+  // Non-blocking receive: the buffer must stay alive and untouched until the request is
+  // waited for. Messages between two ranks with one tag arrive in the order they were sent.
+  MPI_Request start_receive(std::span<double> values, int source, int tag) const;
+  // Waits for one request / all of them (each becomes MPI_REQUEST_NULL).
+  static void wait(MPI_Request& request);
+  static void wait_all(std::span<MPI_Request> requests);
 
   // In-place elementwise sum over ranks; every rank gets the result (all pass the same
   // length). The order of the additions is Open MPI's, fixed for a given number of ranks.

@@ -113,6 +113,19 @@ void Communicator::receive(std::span<double> values, int source, int tag) const 
             "MPI_Recv");
 }
 
+MPI_Request Communicator::start_receive(std::span<double> values, int source, int tag) const {
+  MPI_Request request = MPI_REQUEST_NULL;
+  check_mpi(MPI_Irecv(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, source, tag, comm_, &request),
+            "MPI_Irecv");
+  return request;
+}
+
+void Communicator::wait(MPI_Request& request) { check_mpi(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait"); }
+
+void Communicator::wait_all(std::span<MPI_Request> requests) {
+  check_mpi(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+}
+
 namespace {
 
 // One in-place MPI_Allreduce of a span; MPI counts are ints.

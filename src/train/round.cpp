@@ -215,22 +215,22 @@ class RoundRunner {
     Clock clock;
     const double gradient_before = gradient_seconds();
     const auto d = full_ ? static_cast<Eigen::Index>(dim_) : Eigen::Index{0};
-    transport_.ordered_fold(metrics_, [&](Eigen::Ref<Eigen::VectorXd> acc) {
-      for (LocalClient& c : state_.clients) {
-        if (full_) {
-          acc.head(d) += c.oracle->gradient(state_.x, t);
-          acc[d + kLoss] += c.oracle->loss(state_.x, t);
-          acc[d + kLossCount] += 1.0;
-          if (classifies_) acc[d + kTrainCorrect] += static_cast<double>(c.problem->correct(state_.x).value_or(0));
-        } else if (const double mean = c.oracle->take_mean_loss(); !std::isnan(mean)) {
-          acc[d + kLoss] += mean;
-          acc[d + kLossCount] += 1.0;
-        }
-        if (evaluate && c.test_problem != nullptr) {
-          const auto rows = static_cast<double>(c.test_problem->rows());
-          acc[d + kTestLoss] += rows * c.test_problem->loss(state_.x);
-          acc[d + kTestCorrect] += static_cast<double>(c.test_problem->correct(state_.x).value_or(0));
-        }
+    transport_.ordered_fold(metrics_, state_.clients.size(), [&](std::size_t k, Eigen::Ref<Eigen::VectorXd> term) {
+      LocalClient& c = state_.clients[k];
+      term.setZero();
+      if (full_) {
+        term.head(d) = c.oracle->gradient(state_.x, t);
+        term[d + kLoss] = c.oracle->loss(state_.x, t);
+        term[d + kLossCount] = 1.0;
+        if (classifies_) term[d + kTrainCorrect] = static_cast<double>(c.problem->correct(state_.x).value_or(0));
+      } else if (const double mean = c.oracle->take_mean_loss(); !std::isnan(mean)) {
+        term[d + kLoss] = mean;
+        term[d + kLossCount] = 1.0;
+      }
+      if (evaluate && c.test_problem != nullptr) {
+        const auto rows = static_cast<double>(c.test_problem->rows());
+        term[d + kTestLoss] = rows * c.test_problem->loss(state_.x);
+        term[d + kTestCorrect] = static_cast<double>(c.test_problem->correct(state_.x).value_or(0));
       }
     });
     row.round = t;

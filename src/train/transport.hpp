@@ -38,12 +38,14 @@ class Transport {
   virtual void allreduce_sum(std::span<double> values) const = 0;
   virtual void allreduce_max(std::span<std::uint64_t> values) const = 0;
 
-  // Collective. Left fold in rank order: process 0 starts from zero, each process calls
-  // add_local(acc) and hands acc to the next; the server ends with the result. Because the
-  // order of the additions depends only on the client order, the result is the same bits
-  // as a serial loop over all clients. Cost: size() sequential messages of acc.size() doubles.
-  virtual void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
-                            const std::function<void(Eigen::Ref<Eigen::VectorXd>)>& add_local) const = 0;
+  // Collective. Left fold in client order: with c_0, c_1, ... the local contributions of
+  // process 0, then of process 1, and so on, the server (process 0) ends with
+  // acc = ((0 + c_0) + c_1) + ... . contribution(k, out) assigns every entry of out to the
+  // k-th local contribution (k = 0 .. local_count - 1, each called once, in order). Because
+  // the order of the additions depends only on the client order, the result is the same
+  // bits as a serial loop over all clients; acc on other processes is left unspecified.
+  virtual void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
+                            const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) = 0;
 };
 
 }  // namespace ecco::detail

@@ -1,5 +1,7 @@
 // The two transports: in-process (serial driver) and MPI.
+#include <algorithm>
 #include <climits>
+#include <utility>
 #include <cstring>
 
 #include "ecco/communicator.hpp"
@@ -24,10 +26,14 @@ void SerialTransport::allreduce_sum(std::span<float> /*values*/) const {}
 void SerialTransport::allreduce_sum(std::span<double> /*values*/) const {}
 void SerialTransport::allreduce_max(std::span<std::uint64_t> /*values*/) const {}
 
-void SerialTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
-                                   const std::function<void(Eigen::Ref<Eigen::VectorXd>)>& add_local) const {
+void SerialTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
+                                   const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) {
   acc.setZero();
-  add_local(acc);
+  term_.resize(acc.size());
+  for (std::size_t k = 0; k < local_count; ++k) {
+    contribution(k, term_);
+    acc += term_;
+  }
 }
 
 MpiTransport::MpiTransport(const Communicator& comm) : comm_(comm) {}
@@ -56,8 +62,9 @@ void MpiTransport::allreduce_sum(std::span<float> values) const { comm_.allreduc
 void MpiTransport::allreduce_sum(std::span<double> values) const { comm_.allreduce_sum(values); }
 void MpiTransport::allreduce_max(std::span<std::uint64_t> values) const { comm_.allreduce_max(values); }
 
-void MpiTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
-                                const std::function<void(Eigen::Ref<Eigen::VectorXd>)>& add_local) const {
+void MpiTransport::blocking_fold(
+    Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
+    const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) {
   constexpr int kTag = 4242;
   const int r = comm_.rank();
   const int p = comm_.size();
@@ -67,10 +74,63 @@ void MpiTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
   } else {
     comm_.receive(view, r - 1, kTag);
   }
-  add_local(acc);
+  terms_.resize(acc.size(), 1);
+  for (std::size_t k = 0; k < local_count; ++k) {
+    contribution(k, terms_.col(0));
+    acc += terms_.col(0);
+  }
   if (p == 1) return;
   comm_.send(view, (r + 1) % p, kTag);
   if (r == 0) comm_.receive(view, p - 1, kTag);
+}
+
+void MpiTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
+                                const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) {
+  constexpr int kTag = 4243;
+  const int r = comm_.rank();
+  const int p = comm_.size();
+  const Eigen::Index n = acc.size();
+  const std::size_t bytes = local_count * static_cast<std::size_t>(n) * sizeof(double);
+  if (p == 1 || n <= kFoldChunk || bytes > kFoldBudgetBytes) {
+    blocking_fold(acc, local_count, contribution);
+    return;
+  }
+  terms_.resize(n, static_cast<Eigen::Index>(local_count));
+  for (std::size_t k = 0; k < local_count; ++k) contribution(k, terms_.col(static_cast<Eigen::Index>(k)));
+
+  const Eigen::Index chunks = (n + kFoldChunk - 1) / kFoldChunk;
+  // Chunk c: (first index, length).
+  const auto chunk = [&](Eigen::Index c) {
+    return std::pair<Eigen::Index, Eigen::Index>{c * kFoldChunk, std::min(kFoldChunk, n - c * kFoldChunk)};
+  };
+  const auto span_of = [](Eigen::Ref<Eigen::VectorXd> v, std::pair<Eigen::Index, Eigen::Index> at) {
+    return std::span<double>(v.data() + at.first, static_cast<std::size_t>(at.second));
+  };
+  receives_.assign(static_cast<std::size_t>(chunks), MPI_REQUEST_NULL);
+  // Rank 0 starts the chain and receives its end into result_; the others receive into acc.
+  if (r == 0) {
+    acc.setZero();
+    result_.resize(n);
+  }
+  Eigen::Ref<Eigen::VectorXd> incoming = r == 0 ? Eigen::Ref<Eigen::VectorXd>(result_) : acc;
+  const int from = r == 0 ? p - 1 : r - 1;
+  for (Eigen::Index c = 0; c < chunks; ++c) {
+    receives_[static_cast<std::size_t>(c)] = comm_.start_receive(span_of(incoming, chunk(c)), from, kTag);
+  }
+  for (Eigen::Index c = 0; c < chunks; ++c) {
+    const auto at = chunk(c);
+    if (r != 0) Communicator::wait(receives_[static_cast<std::size_t>(c)]);
+    auto segment = acc.segment(at.first, at.second);
+    for (Eigen::Index k = 0; k < terms_.cols(); ++k) segment += terms_.col(k).segment(at.first, at.second);
+    // Blocking, so that one chunk at a time is in flight per link: posting every send at
+    // once queues all their first fragments ahead of the rest and ruins the pipeline
+    // (measured on 4 emulated hosts at 100 Mbit/s: 2.1 s against 0.71 s for 8 MB).
+    comm_.send(span_of(acc, at), (r + 1) % p, kTag);
+  }
+  if (r == 0) {
+    Communicator::wait_all(receives_);
+    acc = result_;
+  }
 }
 
 }  // namespace ecco::detail

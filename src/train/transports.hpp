@@ -2,6 +2,8 @@
 // In-process and MPI implementations of Transport (private to src/train).
 #include <vector>
 
+#include <mpi.h>
+
 #include "train/transport.hpp"
 
 namespace ecco {
@@ -23,11 +25,21 @@ class SerialTransport final : public Transport {
   void allreduce_sum(std::span<float> values) const override;
   void allreduce_sum(std::span<double> values) const override;
   void allreduce_max(std::span<std::uint64_t> values) const override;
-  void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
-                    const std::function<void(Eigen::Ref<Eigen::VectorXd>)>& add_local) const override;
+  void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
+                    const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) override;
+
+ private:
+  Eigen::VectorXd term_;  // one contribution
 };
 
 // Rank 0 of the communicator is the server.
+//
+// ordered_fold runs a chain 0 -> 1 -> ... -> P-1 -> 0 in chunks of kFoldChunk doubles: a
+// rank posts non-blocking receives for every chunk, then adds its contributions to chunk c
+// and sends it on while the next chunks arrive, so the chain costs about one pass of acc
+// over a link plus (P - 1) chunks, instead of P passes in sequence. It first computes all its
+// local contributions (local_count x acc.size() doubles); when they would exceed
+// kFoldBudgetBytes it falls back to the blocking chain, one contribution at a time (same bits).
 class MpiTransport final : public Transport {
  public:
   explicit MpiTransport(const Communicator& comm);
@@ -41,12 +53,21 @@ class MpiTransport final : public Transport {
   void allreduce_sum(std::span<float> values) const override;
   void allreduce_sum(std::span<double> values) const override;
   void allreduce_max(std::span<std::uint64_t> values) const override;
-  void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc,
-                    const std::function<void(Eigen::Ref<Eigen::VectorXd>)>& add_local) const override;
+  void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
+                    const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) override;
 
  private:
+  static constexpr Eigen::Index kFoldChunk = 16384;                // 128 KiB of doubles
+  static constexpr std::size_t kFoldBudgetBytes = std::size_t{256} << 20;
+
+  void blocking_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
+                     const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution);
+
   const Communicator& comm_;
   std::vector<int> counts_;  // per-rank sizes of the last gather (server only) or allgather
+  Eigen::MatrixXd terms_;    // ordered_fold: the local contributions, one per column
+  Eigen::VectorXd result_;   // ordered_fold at rank 0: the chain's result
+  std::vector<MPI_Request> receives_;  // ordered_fold: one per chunk
 };
 
 }  // namespace ecco::detail

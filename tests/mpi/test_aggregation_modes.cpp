@@ -130,6 +130,18 @@ TEST(AggregationModes, DedicatedServerWithFewClients) {
   expect_every_mode_equals_serial(config, true);
 }
 
+// d = 40000: the metrics' gradient fold runs pipelined in chunks (MpiTransport::ordered_fold).
+TEST(AggregationModes, LongGradientFoldedInChunks) {
+  ecco::RunConfig config;
+  config.data = "synthetic_classification:rows=200,dim=40000,density=0.001,seed=6";
+  config.clients = 5;
+  config.compressor = "topk:k=20";
+  config.step_size = "0.5";  // no theory step: its constants cost more than the rounds
+  config.rounds = 6;
+  config.log_every = 2;
+  expect_mode_equals_serial(config, {"gather", "model", false});
+}
+
 TEST(AggregationModes, DedicatedServerNeedsTwoProcesses) {
   ecco::RunConfig config;
   config.data = "synthetic_classification:rows=50,dim=5";

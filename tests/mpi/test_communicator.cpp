@@ -1,5 +1,6 @@
 // The RAII communicator and the MPI transport against plain MPI calls and serial sums.
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <span>
 #include <vector>
@@ -96,7 +97,7 @@ TEST(Communicator, BroadcastBytesResizesReceivers) {
 
 TEST(Communicator, OrderedFoldEqualsSerialSumBitForBit) {
   const ecco::Communicator comm(MPI_COMM_WORLD);
-  const ecco::detail::MpiTransport transport(comm);
+  ecco::detail::MpiTransport transport(comm);
   // 11 "clients" with values of very different magnitudes, so the summation order shows in
   // the last bits. Clients are dealt to ranks in contiguous blocks.
   constexpr int kClients = 11;
@@ -113,11 +114,40 @@ TEST(Communicator, OrderedFoldEqualsSerialSumBitForBit) {
   const int begin = kClients * comm.rank() / comm.size();
   const int end = kClients * (comm.rank() + 1) / comm.size();
   Eigen::VectorXd acc(kDim);
-  transport.ordered_fold(acc, [&](Eigen::Ref<Eigen::VectorXd> a) {
-    for (int i = begin; i < end; ++i) a += value_of(i);
-  });
+  transport.ordered_fold(acc, static_cast<std::size_t>(end - begin),
+                         [&](std::size_t k, Eigen::Ref<Eigen::VectorXd> out) { out = value_of(begin + static_cast<int>(k)); });
   if (comm.rank() == 0) {
     for (Eigen::Index j = 0; j < kDim; ++j) EXPECT_EQ(acc[j], serial[j]) << "coordinate " << j;
+  }
+}
+
+// The pipelined chain (vectors longer than one 16384-double chunk, the last chunk partial),
+// also with ranks that hold no contribution: the serial left fold, bit for bit.
+TEST(Communicator, PipelinedOrderedFoldEqualsSerialSumBitForBit) {
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  ecco::detail::MpiTransport transport(comm);
+  for (const Eigen::Index dim : {Eigen::Index{16385}, Eigen::Index{100003}}) {
+    for (const int clients : {1, 5}) {
+      auto value_of = [dim](int client) {
+        ecco::Rng rng(static_cast<std::uint64_t>(client) + 17);
+        Eigen::VectorXd v(dim);
+        for (Eigen::Index j = 0; j < dim; ++j) v[j] = rng.normal() * std::pow(10.0, static_cast<double>(j % 13) - 6.0);
+        return v;
+      };
+      Eigen::VectorXd serial = Eigen::VectorXd::Zero(dim);
+      for (int i = 0; i < clients; ++i) serial += value_of(i);
+      const int begin = clients * comm.rank() / comm.size();
+      const int end = clients * (comm.rank() + 1) / comm.size();
+      Eigen::VectorXd acc(dim);
+      transport.ordered_fold(acc, static_cast<std::size_t>(end - begin), [&](std::size_t k, Eigen::Ref<Eigen::VectorXd> out) {
+        out = value_of(begin + static_cast<int>(k));
+      });
+      if (comm.rank() == 0) {
+        Eigen::Index differ = 0;
+        for (Eigen::Index j = 0; j < dim; ++j) differ += std::memcmp(&acc[j], &serial[j], sizeof(double)) != 0 ? 1 : 0;
+        EXPECT_EQ(differ, 0) << "dim " << dim << ", " << clients << " clients";
+      }
+    }
   }
 }
 
