@@ -165,16 +165,20 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   const double n = static_cast<double>(cl.config.clients);
   const auto on_rank0 = static_cast<double>(first_client_of_rank(cl.config.clients, p, 1, cl.config.dedicated_server));
   const bool allgather = cl.config.aggregation == "allgather";
+  const bool allreduce = cl.config.aggregation == "allreduce";
   const double others = static_cast<double>(p - 1);
   // Gather: the clients not on rank 0 send through rank 0's link; the downlink leaves it
   // P - 1 times. Allgather: P - 1 steps, each moving about 1/P of all messages per link.
+  // Allreduce: a ring over one client's payload (every sender's is the same size),
+  // 2 (P - 1) steps of 1/P of it; no downlink.
   const auto uplink = [&](const Probe& pr) {
     if (p == 1) return 0.0;
     if (allgather) return others * link.at(pr.up_bytes / static_cast<double>(p));
+    if (allreduce) return 2.0 * others * link.at(pr.up_bytes / n / static_cast<double>(p));
     return link.at((n - on_rank0) / n * pr.up_bytes);
   };
   const auto downlink = [&](const Probe& pr) {
-    return allgather || p == 1 ? 0.0 : link.at(others * pr.down_bytes);
+    return allgather || allreduce || p == 1 ? 0.0 : link.at(others * pr.down_bytes);
   };
   for (Probe& pr : probes) {
     if (!pr.refused.empty()) continue;

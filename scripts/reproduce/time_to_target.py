@@ -37,6 +37,8 @@ RUNS = [
     ("gd_dense_allreduce", "--algorithm gd --aggregation allreduce --lr 0.0011", {}),
     ("gd_dense_allreduce_ring", "--algorithm gd --aggregation allreduce --lr 0.0011", RING),
     ("ef21_top1pct_allgather", "--algorithm ef21 --compressor topk:k=0.01 --lr 0.0011 --aggregation allgather", {}),
+    ("ef21_top1pct_allgather_delta",
+     "--algorithm ef21 --compressor topk:k=0.01 --lr 0.0011 --aggregation allgather --downlink delta", {}),
     ("ef21_top1pct_gather_delta",
      "--algorithm ef21 --compressor topk:k=0.01 --lr 0.0011 --aggregation gather --downlink delta", {}),
     ("ef21_top0.1pct_allgather", "--algorithm ef21 --compressor topk:k=0.001 --lr 0.0003 --aggregation allgather",
