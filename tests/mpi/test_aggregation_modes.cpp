@@ -30,15 +30,18 @@ std::string describe(const Mode& m) {
   return std::string(m.aggregation) + "/" + m.downlink + (m.dedicated_server ? "/dedicated" : "");
 }
 
-// Runs config in mode over all ranks; on rank 0 compares with the serial gather/model run.
-void expect_mode_equals_serial(const ecco::RunConfig& base, const Mode& mode) {
-  SCOPED_TRACE(describe(mode));
-  ecco::RunConfig config = base;
+ecco::RunConfig in_mode(ecco::RunConfig config, const Mode& mode) {
   config.aggregation = mode.aggregation;
   config.downlink = mode.downlink;
   config.dedicated_server = mode.dedicated_server;
+  return config;
+}
+
+// Runs config in mode over all ranks; on rank 0 compares with the serial gather/model run.
+void expect_mode_equals_serial(const ecco::RunConfig& base, const Mode& mode) {
+  SCOPED_TRACE(describe(mode));
   const ecco::Communicator comm(MPI_COMM_WORLD);
-  const auto distributed = ecco::run_mpi(config, comm);
+  const auto distributed = ecco::run_mpi(in_mode(base, mode), comm);
   if (comm.rank() != 0) return;
   const auto serial = ecco::run_serial(base);
   // The downlink bits of this mode: those of the serial run with the same downlink.
@@ -197,12 +200,8 @@ void expect_allreduce_close_to_gather(const ecco::RunConfig& base, const Mode& m
   SCOPED_TRACE(describe(mode) + " wire " + tol.wire);
   ecco::RunConfig gathered = base;
   gathered.wire = ecco::parse_value_format(tol.wire);
-  ecco::RunConfig config = gathered;
-  config.aggregation = mode.aggregation;
-  config.downlink = mode.downlink;
-  config.dedicated_server = mode.dedicated_server;
   const ecco::Communicator comm(MPI_COMM_WORLD);
-  const auto reduced = ecco::run_mpi(config, comm);
+  const auto reduced = ecco::run_mpi(in_mode(gathered, mode), comm);
   if (comm.rank() != 0) return;
   const auto serial = ecco::run_serial(gathered);
   const auto close = [&](double a, double b) { return std::abs(a - b) <= tol.relative * std::max(1.0, std::abs(b)); };
