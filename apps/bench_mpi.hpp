@@ -9,10 +9,12 @@
 //
 //   ecco-bench round [--dims ...] [--ratio 0.01] [--rounds 20] [--clients P]
 //     ecco-train's own rounds (logistic regression on sparse generated rows of dimension d,
-//     EF21 with TopK(ratio), and gd sending dense fp32 gradients), per round and per phase
-//     as rank 0 measures them, with the bytes per round; then, in the same run, dense
-//     MPI_Allreduce of d fp32 (default and ring) and a raw MPI_Gatherv of the same bytes
-//     per rank, so that the runtime's overhead over raw MPI can be read off directly.
+//     EF21 with TopK(ratio) under --aggregation gather and allgather, and gd sending dense
+//     fp32 gradients under gather and allreduce), per round and per phase as rank 0
+//     measures them, with the bytes per round; then, in the same run, dense MPI_Allreduce
+//     of d fp32 (default and ring) and a raw MPI_Gatherv + MPI_Bcast of the EF21 gather
+//     round's bytes, so that the runtime's overhead over raw MPI can be read off directly
+//     (ef21 gather against Gatherv + Bcast, gd allreduce against the default MPI_Allreduce).
 #include <cxxopts.hpp>
 
 namespace ecco::bench {
