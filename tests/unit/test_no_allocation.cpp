@@ -1,7 +1,8 @@
 // In the steady state of a training run (buffers already grown by earlier rounds), a round
 // trip compress -> round_to_wire -> encode -> decode -> add_to allocates nothing, for every
 // kind of compressor and codec, and per tensor (parts messages); neither do the
-// classification models' gradients and losses. The global operator new of this test binary
+// classification models' gradients and losses, nor the allreduce sum of a round's messages
+// and the metrics fold (in-process transport). The global operator new of this test binary
 // counts allocations while armed, and so does malloc (what Eigen allocates with) on glibc
 // without AddressSanitizer.
 #include <gtest/gtest.h>
@@ -23,6 +24,8 @@
 #include "ecco/problem.hpp"
 #include "ecco/rng.hpp"
 #include "ecco/tensor_layout.hpp"
+#include "train/message_sum.hpp"
+#include "train/transports.hpp"
 
 namespace {
 std::atomic<bool> armed{false};
@@ -187,6 +190,55 @@ TEST(NoAllocation, SteadyStateRoundTripPerTensor) {
       for (int r = 0; r < 5; ++r) round();
       armed = false;
       EXPECT_EQ(allocations.load(), 0) << spec << " per tensor, " << ecco::to_string(format);
+    }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Rounds of --aggregation allreduce on one process: three clients' messages summed, then
+// reduced, with each kind of summable message and both wire formats.
+TEST(NoAllocation, SteadyStateAllreduceSumAndMetricsFold) {
+  const Eigen::Index d = 20000;
+  ecco::Rng data(3);
+  Eigen::VectorXd x(d);
+  for (Eigen::Index j = 0; j < d; ++j) x[j] = data.normal();
+  ecco::detail::SerialTransport transport;
+  for (const ecco::ValueFormat format : {ecco::ValueFormat::fp32, ecco::ValueFormat::fp64}) {
+    for (const char* spec : {"identity", "randk:k=0.01,coords=common"}) {
+      const auto compressor = ecco::make_compressor(spec);
+      ecco::detail::MessageSum sum(static_cast<std::uint32_t>(d), format);
+      std::vector<ecco::Rng> streams(3, ecco::Rng(4));  // a common stream, one copy per client
+      ecco::CompressorWorkspace workspace;
+      ecco::Message message;
+      ecco::Message total;
+      Eigen::VectorXd acc(d + 2);
+      Eigen::VectorXd g = Eigen::VectorXd::Zero(d);
+      std::int64_t t = 0;
+      const auto round = [&] {
+        sum.begin(t++);
+        for (std::size_t i = 0; i < streams.size(); ++i) {
+          compressor->compress(x, streams[i], workspace, message);
+          ecco::round_to_wire(message, format);
+          sum.add(i, message, 0.5 + static_cast<double>(i));
+        }
+        ASSERT_TRUE(sum.reduce(transport, total));
+        total.add_to(g);
+        transport.ordered_fold(acc, streams.size(), [&](std::size_t k, Eigen::Ref<Eigen::VectorXd> term) {
+          term.head(d) = x * static_cast<double>(k);
+          term[d] = 1.0;
+          term[d + 1] = static_cast<double>(k);
+        });
+      };
+      for (int warm = 0; warm < 3; ++warm) round();
+      allocations = 0;
+      armed = true;
+      for (int r = 0; r < 5; ++r) round();
+      armed = false;
+      EXPECT_EQ(allocations.load(), 0) << spec << " " << ecco::to_string(format);
+      EXPECT_EQ(sum.senders(), 3U);
     }
   }
 }
