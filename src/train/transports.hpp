@@ -39,10 +39,12 @@ class SerialTransport final : public Transport {
 // and sends it on while the next chunks arrive, so the chain costs about one pass of acc
 // over a link plus (P - 1) chunks, instead of P passes in sequence. It first computes all its
 // local contributions (local_count x acc.size() doubles); when they would exceed
-// kFoldBudgetBytes it falls back to the blocking chain, one contribution at a time (same bits).
+// fold_budget_bytes the rank instead waits for every chunk, adds one contribution at a time
+// and sends the chunks on (same bits, same messages, no pipelining through it).
 class MpiTransport final : public Transport {
  public:
-  explicit MpiTransport(const Communicator& comm);
+  // fold_budget_bytes: the local contributions ordered_fold holds at once (see above).
+  explicit MpiTransport(const Communicator& comm, std::size_t fold_budget_bytes = std::size_t{256} << 20);
   int rank() const override;
   int size() const override;
   int lowest_failing_rank(bool failed) const override;
@@ -57,13 +59,13 @@ class MpiTransport final : public Transport {
                     const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) override;
 
  private:
-  static constexpr Eigen::Index kFoldChunk = 16384;                // 128 KiB of doubles
-  static constexpr std::size_t kFoldBudgetBytes = std::size_t{256} << 20;
+  static constexpr Eigen::Index kFoldChunk = 16384;  // 128 KiB of doubles
 
   void blocking_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
                      const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution);
 
   const Communicator& comm_;
+  std::size_t fold_budget_bytes_;
   std::vector<int> counts_;  // per-rank sizes of the last gather (server only) or allgather
   Eigen::MatrixXd terms_;    // ordered_fold: the local contributions, one per column
   Eigen::VectorXd result_;   // ordered_fold at rank 0: the chain's result

@@ -122,31 +122,39 @@ TEST(Communicator, OrderedFoldEqualsSerialSumBitForBit) {
 }
 
 // The pipelined chain (vectors longer than one 16384-double chunk, the last chunk partial),
-// also with ranks that hold no contribution: the serial left fold, bit for bit.
+// also with ranks that hold no contribution, and with odd ranks over their memory budget
+// (they wait for the whole vector): the serial left fold, bit for bit.
 TEST(Communicator, PipelinedOrderedFoldEqualsSerialSumBitForBit) {
   const ecco::Communicator comm(MPI_COMM_WORLD);
-  ecco::detail::MpiTransport transport(comm);
-  for (const Eigen::Index dim : {Eigen::Index{16385}, Eigen::Index{100003}}) {
-    for (const int clients : {1, 5}) {
-      auto value_of = [dim](int client) {
-        ecco::Rng rng(static_cast<std::uint64_t>(client) + 17);
-        Eigen::VectorXd v(dim);
-        for (Eigen::Index j = 0; j < dim; ++j) v[j] = rng.normal() * std::pow(10.0, static_cast<double>(j % 13) - 6.0);
-        return v;
-      };
-      Eigen::VectorXd serial = Eigen::VectorXd::Zero(dim);
-      for (int i = 0; i < clients; ++i) serial += value_of(i);
-      const int begin = clients * comm.rank() / comm.size();
-      const int end = clients * (comm.rank() + 1) / comm.size();
-      Eigen::VectorXd acc(dim);
-      transport.ordered_fold(acc, static_cast<std::size_t>(end - begin), [&](std::size_t k, Eigen::Ref<Eigen::VectorXd> out) {
-        out = value_of(begin + static_cast<int>(k));
-      });
-      if (comm.rank() == 0) {
-        Eigen::Index differ = 0;
-        for (Eigen::Index j = 0; j < dim; ++j) differ += std::memcmp(&acc[j], &serial[j], sizeof(double)) != 0 ? 1 : 0;
-        EXPECT_EQ(differ, 0) << "dim " << dim << ", " << clients << " clients";
-      }
+  struct Case {
+    Eigen::Index dim;
+    int clients;
+    bool odd_ranks_over_budget;
+  };
+  for (const Case& c : {Case{16385, 1, false}, Case{16385, 5, false}, Case{100003, 1, false},
+                        Case{100003, 5, false}, Case{100003, 5, true}, Case{16385, 1, true}}) {
+    const std::size_t budget = c.odd_ranks_over_budget && comm.rank() % 2 == 1 ? 0 : std::size_t{1} << 30;
+    ecco::detail::MpiTransport transport(comm, budget);
+    const Eigen::Index dim = c.dim;
+    auto value_of = [dim](int client) {
+      ecco::Rng rng(static_cast<std::uint64_t>(client) + 17);
+      Eigen::VectorXd v(dim);
+      for (Eigen::Index j = 0; j < dim; ++j) v[j] = rng.normal() * std::pow(10.0, static_cast<double>(j % 13) - 6.0);
+      return v;
+    };
+    Eigen::VectorXd serial = Eigen::VectorXd::Zero(dim);
+    for (int i = 0; i < c.clients; ++i) serial += value_of(i);
+    const int begin = c.clients * comm.rank() / comm.size();
+    const int end = c.clients * (comm.rank() + 1) / comm.size();
+    Eigen::VectorXd acc(dim);
+    transport.ordered_fold(acc, static_cast<std::size_t>(end - begin), [&](std::size_t k, Eigen::Ref<Eigen::VectorXd> out) {
+      out = value_of(begin + static_cast<int>(k));
+    });
+    if (comm.rank() == 0) {
+      Eigen::Index differ = 0;
+      for (Eigen::Index j = 0; j < dim; ++j) differ += std::memcmp(&acc[j], &serial[j], sizeof(double)) != 0 ? 1 : 0;
+      EXPECT_EQ(differ, 0) << "dim " << dim << ", " << c.clients << " clients, odd ranks over budget "
+                           << c.odd_ranks_over_budget;
     }
   }
 }
