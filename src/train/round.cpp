@@ -184,26 +184,31 @@ class RoundRunner {
 
   // Collective (gather mode): the server's downlink to every process, which applies it to
   // its replica of the model. Returns the downlink bits of the round (the message for every
-  // client). With allgather every process makes the downlink itself (still encoded and
-  // decoded, so that the replica sees the same bits) and nothing travels: 0 bits.
+  // client). With allgather or allreduce every process makes the downlink itself and applies
+  // it as made: nothing travels (0 bits), and no encoding is needed, since make_downlink
+  // already rounds the message to its value format, so that decode(encode(m)) would give
+  // back the same numbers (the modes are tested bit for bit against gather).
   std::uint64_t downlink(std::int64_t t) {
     Clock clock;
+    const bool travels = !allgather_ && !allreduce_;
     model_bytes_.clear();
     if (runs_server_) {
       const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
-      encode(model_message_, format, model_bytes_);
+      if (travels) encode(model_message_, format, model_bytes_);
     }
     phases_.apply += clock.lap();
-    if (!allgather_ && !allreduce_) transport_.broadcast(model_bytes_);
-    phases_.communicate += clock.lap();
-    decode(model_bytes_, dim_, model_message_);
+    if (travels) {
+      transport_.broadcast(model_bytes_);
+      phases_.communicate += clock.lap();
+      decode(model_bytes_, dim_, model_message_);
+    }
     state_.replica->apply_downlink(model_message_, state_.x);
     phases_.apply += clock.lap();
     if (!state_.x.allFinite()) {
       throw NumericError("round " + std::to_string(t) +
                          ": the model is not finite; the iterates diverged (step size too large?)");
     }
-    return allgather_ || allreduce_ ? 0 : 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_;
+    return travels ? 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_ : 0;
   }
 
   // Collective: the metrics of row t, summed in client order (so any number of ranks gives
