@@ -35,8 +35,7 @@ void MessageSum::add(std::size_t client, const Message& m, double weight) {
     layout_ = static_cast<std::uint64_t>(m.layout);
     count_ = m.values.size();
     seed_ = seeded ? m.seed : 0;
-    sum_.assign(count_, 0.0);
-    if (seeded) indices_.assign(m.indices.begin(), m.indices.end());
+    sum_.assign(count_ + 1, 0.0);
   } else if (!summable || layout_ != static_cast<std::uint64_t>(m.layout) || count_ != m.values.size() ||
              seed_ != (seeded ? m.seed : 0)) {
     bad_ = true;
@@ -70,39 +69,28 @@ bool MessageSum::reduce(const Transport& transport, Message& out) {
   }
   if (shape_[0] == 0) return false;  // no client sent
   const auto layout = static_cast<Layout>(shape_[0]);
-  const bool had = layout_ != 0;
   count_ = static_cast<std::size_t>(shape_[2]);
   seed_ = shape_[4];
-  if (!had) {
-    sum_.assign(count_, 0.0);
-    if (layout == Layout::sparse) {
-      sample_indices(seed_, dim_, static_cast<std::uint32_t>(count_), indices_);
-    }
-  }
+  if (layout_ == 0) sum_.assign(count_ + 1, 0.0);  // this process adds zeros
   // count_ values, then the number of senders (exact in fp32 below 2^24 clients).
+  sum_[count_] = static_cast<double>(local_senders_);
   if (fp32_) {
-    sum_fp32_.resize(count_ + 1);
-    for (std::size_t k = 0; k < count_; ++k) sum_fp32_[k] = static_cast<float>(sum_[k]);
-    sum_fp32_[count_] = static_cast<float>(local_senders_);
+    sum_fp32_.resize(sum_.size());
+    for (std::size_t k = 0; k < sum_.size(); ++k) sum_fp32_[k] = static_cast<float>(sum_[k]);
     transport.allreduce_sum(std::span<float>(sum_fp32_));
-    for (std::size_t k = 0; k < count_; ++k) sum_[k] = sum_fp32_[k];
-    senders_ = static_cast<std::uint64_t>(sum_fp32_[count_]);
+    for (std::size_t k = 0; k < sum_.size(); ++k) sum_[k] = sum_fp32_[k];
   } else {
-    sum_fp64_.assign(sum_.begin(), sum_.end());
-    sum_fp64_.push_back(static_cast<double>(local_senders_));
-    transport.allreduce_sum(std::span<double>(sum_fp64_));
-    senders_ = static_cast<std::uint64_t>(sum_fp64_[count_]);
-    sum_fp64_.pop_back();
-    sum_.swap(sum_fp64_);
+    transport.allreduce_sum(std::span<double>(sum_));
   }
+  senders_ = static_cast<std::uint64_t>(sum_[count_]);
   if (layout == Layout::dense) {
     out.set_dense(Eigen::Map<const Eigen::VectorXd>(sum_.data(), static_cast<Eigen::Index>(count_)));
   } else {
     out.clear_sparse(dim_);
     out.seeded = true;
     out.seed = seed_;
-    out.indices.assign(indices_.begin(), indices_.end());
-    out.values.assign(sum_.begin(), sum_.end());
+    sample_indices(seed_, dim_, static_cast<std::uint32_t>(count_), out.indices);
+    out.values.assign(sum_.begin(), sum_.begin() + static_cast<std::ptrdiff_t>(count_));
   }
   return true;
 }

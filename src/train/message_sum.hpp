@@ -62,10 +62,8 @@ class MessageSum {
   std::size_t bad_client_ = 0;     // the first such client
   std::uint64_t local_senders_ = 0;
   std::uint64_t senders_ = 0;
-  std::vector<double> sum_;            // this process's weighted sum (fp64)
-  std::vector<float> sum_fp32_;        // sum_ and the sender count, reduced in fp32
-  std::vector<double> sum_fp64_;       // the same in fp64
-  std::vector<std::uint32_t> indices_;  // the coordinates of a sparse sum
+  std::vector<double> sum_;      // this process's weighted sum, then the sender count (fp64)
+  std::vector<float> sum_fp32_;  // sum_ reduced in fp32 (--wire fp32)
   // (v, ~v) for layout, count, seed, then (bad, ~first bad client): reduced with max.
   std::uint64_t shape_[8] = {};
 };

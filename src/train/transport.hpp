@@ -12,6 +12,9 @@
 
 namespace ecco::detail {
 
+// contribution(k, out) of Transport::ordered_fold: assigns the k-th local contribution to out.
+using FoldContribution = std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>;
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -45,7 +48,7 @@ class Transport {
   // the order of the additions depends only on the client order, the result is the same
   // bits as a serial loop over all clients; acc on other processes is left unspecified.
   virtual void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
-                            const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) = 0;
+                            const FoldContribution& contribution) = 0;
 };
 
 }  // namespace ecco::detail

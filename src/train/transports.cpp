@@ -1,13 +1,26 @@
 // The two transports: in-process (serial driver) and MPI.
 #include <algorithm>
 #include <climits>
-#include <utility>
 #include <cstring>
+#include <utility>
 
 #include "ecco/communicator.hpp"
 #include "train/transports.hpp"
 
 namespace ecco::detail {
+namespace {
+
+// acc += each local contribution in turn (client order), through one scratch vector.
+void add_in_turn(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count, const FoldContribution& contribution,
+                 Eigen::VectorXd& term) {
+  term.resize(acc.size());
+  for (std::size_t k = 0; k < local_count; ++k) {
+    contribution(k, term);
+    acc += term;
+  }
+}
+
+}  // namespace
 
 int SerialTransport::lowest_failing_rank(bool failed) const { return failed ? 0 : -1; }
 
@@ -27,13 +40,9 @@ void SerialTransport::allreduce_sum(std::span<double> /*values*/) const {}
 void SerialTransport::allreduce_max(std::span<std::uint64_t> /*values*/) const {}
 
 void SerialTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
-                                   const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) {
+                                   const FoldContribution& contribution) {
   acc.setZero();
-  term_.resize(acc.size());
-  for (std::size_t k = 0; k < local_count; ++k) {
-    contribution(k, term_);
-    acc += term_;
-  }
+  add_in_turn(acc, local_count, contribution, term_);
 }
 
 MpiTransport::MpiTransport(const Communicator& comm, std::size_t fold_budget_bytes)
@@ -63,36 +72,15 @@ void MpiTransport::allreduce_sum(std::span<float> values) const { comm_.allreduc
 void MpiTransport::allreduce_sum(std::span<double> values) const { comm_.allreduce_sum(values); }
 void MpiTransport::allreduce_max(std::span<std::uint64_t> values) const { comm_.allreduce_max(values); }
 
-void MpiTransport::blocking_fold(
-    Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
-    const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) {
-  constexpr int kTag = 4242;
-  const int r = comm_.rank();
-  const int p = comm_.size();
-  const std::span<double> view(acc.data(), static_cast<std::size_t>(acc.size()));
-  if (r == 0) {
-    acc.setZero();
-  } else {
-    comm_.receive(view, r - 1, kTag);
-  }
-  terms_.resize(acc.size(), 1);
-  for (std::size_t k = 0; k < local_count; ++k) {
-    contribution(k, terms_.col(0));
-    acc += terms_.col(0);
-  }
-  if (p == 1) return;
-  comm_.send(view, (r + 1) % p, kTag);
-  if (r == 0) comm_.receive(view, p - 1, kTag);
-}
-
 void MpiTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
-                                const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) {
+                                const FoldContribution& contribution) {
   constexpr int kTag = 4243;
   const int r = comm_.rank();
   const int p = comm_.size();
   const Eigen::Index n = acc.size();
-  if (p == 1 || n <= kFoldChunk) {  // the same choice on every rank
-    blocking_fold(acc, local_count, contribution);
+  if (p == 1) {
+    acc.setZero();
+    add_in_turn(acc, local_count, contribution, term_);
     return;
   }
   // The chunks travel alike either way; only a rank whose contributions exceed the budget
@@ -124,11 +112,7 @@ void MpiTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t loc
   }
   if (!hold_all) {
     if (r != 0) Communicator::wait_all(receives_);
-    terms_.resize(n, 1);
-    for (std::size_t k = 0; k < local_count; ++k) {
-      contribution(k, terms_.col(0));
-      acc += terms_.col(0);
-    }
+    add_in_turn(acc, local_count, contribution, term_);
   }
   for (Eigen::Index c = 0; c < chunks; ++c) {
     const auto at = chunk(c);

@@ -26,7 +26,7 @@ class SerialTransport final : public Transport {
   void allreduce_sum(std::span<double> values) const override;
   void allreduce_max(std::span<std::uint64_t> values) const override;
   void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
-                    const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) override;
+                    const FoldContribution& contribution) override;
 
  private:
   Eigen::VectorXd term_;  // one contribution
@@ -56,18 +56,16 @@ class MpiTransport final : public Transport {
   void allreduce_sum(std::span<double> values) const override;
   void allreduce_max(std::span<std::uint64_t> values) const override;
   void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
-                    const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution) override;
+                    const FoldContribution& contribution) override;
 
  private:
   static constexpr Eigen::Index kFoldChunk = 16384;  // 128 KiB of doubles
-
-  void blocking_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
-                     const std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>& contribution);
 
   const Communicator& comm_;
   std::size_t fold_budget_bytes_;
   std::vector<int> counts_;  // per-rank sizes of the last gather (server only) or allgather
   Eigen::MatrixXd terms_;    // ordered_fold: the local contributions, one per column
+  Eigen::VectorXd term_;     // ordered_fold: one contribution (over budget, or one process)
   Eigen::VectorXd result_;   // ordered_fold at rank 0: the chain's result
   std::vector<MPI_Request> receives_;  // ordered_fold: one per chunk
 };
