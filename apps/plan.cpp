@@ -4,8 +4,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <limits>
+#include <span>
+#include <utility>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <mpi.h>
@@ -19,13 +23,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// One-way transfer time of a link as a function of the bytes, measured at a few sizes and
-// interpolated linearly between them (beyond the largest: its last slope). Measuring a curve
-// rather than fitting alpha + bytes / beta keeps what a shaper's burst or MPI's eager and
-// rendezvous protocols do to mid-sized messages.
-struct Link {
+// Seconds as a function of bytes, measured at a few sizes and interpolated linearly between
+// them (beyond the largest: its last slope). Measuring a curve rather than fitting
+// alpha + bytes / beta keeps what a shaper's burst, MPI's eager and rendezvous protocols and
+// the collective's own algorithm do to mid-sized messages.
+struct Curve {
   std::vector<double> sizes;    // bytes, increasing
-  std::vector<double> seconds;  // one-way time at each size (the slowest link's)
+  std::vector<double> seconds;  // time at each size
   double at(double bytes) const {
     if (sizes.empty() || bytes <= 0.0) return 0.0;
     if (bytes <= sizes.front()) return seconds.front();
@@ -39,7 +43,19 @@ struct Link {
     return sizes.size() < 2 ? std::numeric_limits<double>::infinity()
                             : (sizes.back() - sizes.front()) / (seconds.back() - seconds.front());
   }
+  // Noise can make a larger size look faster; the time never decreases with the bytes.
+  void make_monotone() {
+    for (std::size_t k = 1; k < seconds.size(); ++k) seconds[k] = std::max(seconds[k], seconds[k - 1]);
+  }
 };
+
+// The probe sizes (bytes per rank) and how often each is timed: 8 B for the latency, 4 MiB
+// beyond a token-bucket shaper's burst, so the last segment is the sustained rate. The
+// collectives get more sizes in between, where bursts and algorithm switches bend the curve.
+constexpr int kLinkBytes[] = {8, 64 << 10, 512 << 10, 4 << 20};
+constexpr int kLinkRepeats[] = {20, 5, 5, 3};
+constexpr int kCollectiveBytes[] = {8, 16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 4 << 20};
+constexpr int kCollectiveRepeats[] = {20, 5, 5, 5, 5, 5, 5, 3, 3};
 
 // Round-trip seconds of `repeat` exchanges of `bytes` between rank 0 and `peer` (rank 0
 // only; the peer answers): the fastest one when `fastest` (latency: scheduling noise only
@@ -63,29 +79,99 @@ double round_trip(const Communicator& comm, int peer, std::vector<char>& buffer,
   return fastest ? times.front() : times[times.size() / 2];
 }
 
-// The transfer curve of the links from rank 0 (the slowest at each size); meaningful on rank 0.
-Link measure_links(const Communicator& comm) {
-  // 8 B: latency (the fastest of 20 round trips: scheduling noise only adds); 4 MiB exceeds a
-  // token-bucket shaper's burst, so the last segment is the sustained rate.
-  const int sizes[] = {8, 64 << 10, 512 << 10, 4 << 20};
-  const int repeats[] = {20, 5, 5, 3};
-  std::vector<char> buffer(static_cast<std::size_t>(sizes[3]), 1);
-  Link worst;
+// The one-way transfer curve of the links from rank 0 (the slowest link at each size);
+// meaningful on rank 0. Reported, not used in the prediction.
+Curve measure_links(const Communicator& comm) {
+  Curve worst;
   if (comm.size() == 1) return worst;
-  for (std::size_t k = 0; k < 4; ++k) {
-    worst.sizes.push_back(sizes[k]);
+  std::vector<char> buffer(static_cast<std::size_t>(kLinkBytes[3]), 1);
+  for (int bytes : kLinkBytes) {
+    worst.sizes.push_back(bytes);
     worst.seconds.push_back(0.0);
   }
   for (int peer = 1; peer < comm.size(); ++peer) {
     for (std::size_t k = 0; k < 4; ++k) {
-      const double one_way = round_trip(comm, peer, buffer, sizes[k], repeats[k], k == 0) / 2.0;
+      const double one_way = round_trip(comm, peer, buffer, kLinkBytes[k], kLinkRepeats[k], k == 0) / 2.0;
       worst.seconds[k] = std::max(worst.seconds[k], one_way);
     }
     comm.barrier();
   }
-  // Keep the curve non-decreasing (noise at neighbouring sizes).
-  for (std::size_t k = 1; k < worst.seconds.size(); ++k) worst.seconds[k] = std::max(worst.seconds[k], worst.seconds[k - 1]);
+  worst.make_monotone();
   return worst;
+}
+
+// The collectives a round uses, timed as MPI does them here (Open MPI picks the algorithm
+// by size and process count, so the curve holds whatever it picked).
+enum class Collective {
+  gather,     // MPI_Gather of `bytes` from every rank to rank 0 (the uplink of --aggregation gather)
+  bcast,      // MPI_Bcast of `bytes` from rank 0 (its downlink)
+  allgather,  // MPI_Allgather of `bytes` from every rank
+  allreduce,  // MPI_Allreduce (sum) of bytes / 4 floats
+};
+
+const char* name(Collective c) {
+  switch (c) {
+    case Collective::gather: return "gather";
+    case Collective::bcast: return "bcast";
+    case Collective::allgather: return "allgather";
+    case Collective::allreduce: return "allreduce";
+  }
+  return "?";
+}
+
+// Collective: the curve of `c`'s seconds against the bytes per rank, the same on every rank.
+// One timing is the slowest rank's time from a barrier and an idle `pause` to its return from
+// the collective; each size keeps the fastest of its repeats for 8 B and the median
+// otherwise, after a warm-up call. Gather and allgather sizes stop at 64 MiB received in all.
+// The pause stands for the computation between a round's collectives: during it a token-bucket
+// shaper (a cloud VM's link, the emulated cluster's tc tbf) refills its burst, which changes
+// the time of messages up to a few times the burst; on an unshaped link it changes nothing.
+Curve measure_collective(const Communicator& comm, Collective c, double pause) {
+  Curve curve;
+  if (comm.size() == 1) return curve;
+  const auto p = static_cast<std::size_t>(comm.size());
+  const bool gathers = c == Collective::gather || c == Collective::allgather;
+  std::vector<char> send;
+  std::vector<char> receive;
+  for (std::size_t k = 0; k < std::size(kCollectiveBytes); ++k) {
+    const int bytes = kCollectiveBytes[k];
+    if (gathers && k > 1 && p * static_cast<std::size_t>(bytes) > (std::size_t{64} << 20)) break;
+    send.assign(static_cast<std::size_t>(bytes), 1);
+    if (gathers) receive.assign(p * static_cast<std::size_t>(bytes), 0);
+    std::vector<double> times;
+    for (int repeat = 0; repeat <= kCollectiveRepeats[k]; ++repeat) {
+      comm.barrier();
+      if (pause > 0.0) std::this_thread::sleep_for(std::chrono::duration<double>(pause));
+      const auto start = Clock::now();
+      switch (c) {
+        case Collective::gather:
+          check_mpi(MPI_Gather(send.data(), bytes, MPI_CHAR, receive.data(), bytes, MPI_CHAR, 0, comm.raw()),
+                    "MPI_Gather");
+          break;
+        case Collective::bcast:
+          check_mpi(MPI_Bcast(send.data(), bytes, MPI_CHAR, 0, comm.raw()), "MPI_Bcast");
+          break;
+        case Collective::allgather:
+          check_mpi(MPI_Allgather(send.data(), bytes, MPI_CHAR, receive.data(), bytes, MPI_CHAR, comm.raw()),
+                    "MPI_Allgather");
+          break;
+        case Collective::allreduce: {
+          std::span<float> values(reinterpret_cast<float*>(send.data()), std::max<std::size_t>(1, send.size() / 4));
+          std::fill(values.begin(), values.end(), 1.0f);
+          comm.allreduce_sum(values);
+          break;
+        }
+      }
+      double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, &seconds, 1, MPI_DOUBLE, MPI_MAX, comm.raw()), "MPI_Allreduce");
+      if (repeat > 0) times.push_back(seconds);  // repeat 0 warms the connections up
+    }
+    std::sort(times.begin(), times.end());
+    curve.sizes.push_back(bytes);
+    curve.seconds.push_back(k == 0 ? times.front() : times[times.size() / 2]);
+  }
+  curve.make_monotone();
+  return curve;
 }
 
 struct Probe {
@@ -93,15 +179,19 @@ struct Probe {
   std::string refused;  // why the run was refused ("" when it ran)
   double up_bytes = 0.0;    // per round, all clients
   double down_bytes = 0.0;  // per round and process
-  double client_seconds = 0.0;  // rank 0's clients: gradient, compress+encode, per round
-  double gradient_seconds = 0.0;
-  double server_seconds = 0.0;  // decode+aggregate, apply, per round
+  // Per round: the slowest process's clients (gradient, compress+encode); the slowest
+  // process's clients and server work together (decode+aggregate, apply); rank 0's server work.
+  double client_seconds = 0.0;
+  double client_and_server_seconds = 0.0;
+  double server_seconds = 0.0;
+  double gradient_seconds = 0.0;  // the slowest process's gradient time
   double measured_seconds = 0.0;
   double predicted_seconds = 0.0;
 };
 
-// A few rounds of the configured run with another compressor; fills the probe on rank 0.
-// Set-up refusals (the method does not accept the compressor) are agreed by every rank.
+// Collective: a few rounds of the configured run with another compressor; fills the probe
+// on rank 0 (the slowest processes' compute times on every rank). Set-up refusals (the method does not accept the compressor) are agreed by every
+// rank, so every rank returns before the timing reduction alike.
 void probe(const RunConfig& base, const Communicator& comm, std::int64_t rounds, Probe& p) {
   RunConfig c = base;
   c.compressor = p.compressor;
@@ -120,16 +210,21 @@ void probe(const RunConfig& base, const Communicator& comm, std::int64_t rounds,
     p.refused = e.what();
     return;
   }
-  if (!result.is_server) return;
   const auto r = static_cast<double>(rounds);
   const auto& ph = result.phases;
+  const double server = ph.decode_aggregate / (r + 1.0) + ph.apply / r;
+  double slowest[3] = {(ph.gradient + ph.compress_encode) / (r + 1.0), 0.0, ph.gradient / (r + 1.0)};
+  slowest[1] = slowest[0] + server;
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, slowest, 3, MPI_DOUBLE, MPI_MAX, comm.raw()), "MPI_Allreduce");
+  p.client_seconds = slowest[0];
+  p.client_and_server_seconds = slowest[1];
+  p.gradient_seconds = slowest[2];
+  if (!result.is_server) return;
   const auto& first = result.history.front();
   const auto& last = result.history.back();
   p.up_bytes = static_cast<double>(last.bits_up - first.bits_up) / 8.0 / r;
   p.down_bytes = static_cast<double>(last.bits_down) / 8.0 / r / static_cast<double>(c.clients);
-  p.client_seconds = (ph.gradient + ph.compress_encode) / (r + 1.0);
-  p.gradient_seconds = ph.gradient / (r + 1.0);
-  p.server_seconds = ph.decode_aggregate / (r + 1.0) + ph.apply / r;
+  p.server_seconds = server;
   p.measured_seconds = (result.seconds - ph.metrics) / (r + 1.0);
 }
 
@@ -143,7 +238,9 @@ std::string megabytes(double bytes) {
 
 int run_plan(const CommandLine& cl, const Communicator& comm) {
   const int p = comm.size();
-  const Link link = measure_links(comm);
+  const bool allgather = cl.config.aggregation == "allgather";
+  const bool allreduce = cl.config.aggregation == "allreduce";
+  const Curve link = measure_links(comm);
   std::vector<std::string> candidates{cl.config.compressor};
   for (const char* spec : {"identity", "topk:k=0.001", "topk:k=0.01", "topk:k=0.1", "sign", "contractive(natural)"}) {
     if (std::find(candidates.begin(), candidates.end(), spec) == candidates.end()) candidates.emplace_back(spec);
@@ -156,41 +253,59 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
     probe(cl.config, comm, rounds, pr);
     probes.push_back(pr);
   }
-  if (comm.rank() != 0) return 0;
-  if (!probes.front().refused.empty()) {
-    log().error("{}", probes.front().refused);
-    return 2;
+  if (!probes.front().refused.empty()) {  // agreed by every rank
+    if (comm.rank() == 0) log().error("{}", probes.front().refused);
+    return comm.rank() == 0 ? 2 : 0;
   }
+  // The round's own collectives, and the allreduce of the dense baseline, each after a pause
+  // as long as the configured run's computation per round (at most 1 s).
+  const double pause = std::min(1.0, probes.front().client_and_server_seconds);
+  const Curve gather = allgather || allreduce ? Curve{} : measure_collective(comm, Collective::gather, pause);
+  const Curve bcast = allgather || allreduce ? Curve{} : measure_collective(comm, Collective::bcast, pause);
+  const Curve gathered = allgather ? measure_collective(comm, Collective::allgather, pause) : Curve{};
+  const Curve summed = measure_collective(comm, Collective::allreduce, pause);
+  if (comm.rank() != 0) return 0;
 
   const double n = static_cast<double>(cl.config.clients);
   const auto on_rank0 = static_cast<double>(first_client_of_rank(cl.config.clients, p, 1, cl.config.dedicated_server));
-  const bool allgather = cl.config.aggregation == "allgather";
-  const bool allreduce = cl.config.aggregation == "allreduce";
-  const double others = static_cast<double>(p - 1);
-  // Gather: the clients not on rank 0 send through rank 0's link; the downlink leaves it
-  // P - 1 times. Allgather: P - 1 steps, each moving about 1/P of all messages per link.
-  // Allreduce: a ring over one client's payload (every sender's is the same size),
-  // 2 (P - 1) steps of 1/P of it; no downlink.
+  // Gather: the messages of the clients not on rank 0, spread over the other P - 1 ranks;
+  // the downlink is one broadcast of a process's downlink bytes. Allgather: every rank's
+  // share of the messages. Allreduce: one client's payload (every sender's is the same
+  // size); no downlink.
   const auto uplink = [&](const Probe& pr) {
     if (p == 1) return 0.0;
-    if (allgather) return others * link.at(pr.up_bytes / static_cast<double>(p));
-    if (allreduce) return 2.0 * others * link.at(pr.up_bytes / n / static_cast<double>(p));
-    return link.at((n - on_rank0) / n * pr.up_bytes);
+    if (allgather) return gathered.at(pr.up_bytes / static_cast<double>(p));
+    if (allreduce) return summed.at(pr.up_bytes / n);
+    return gather.at((n - on_rank0) / n * pr.up_bytes / static_cast<double>(p - 1));
   };
   const auto downlink = [&](const Probe& pr) {
-    return allgather || allreduce || p == 1 ? 0.0 : link.at(others * pr.down_bytes);
+    return allgather || allreduce || p == 1 ? 0.0 : bcast.at(pr.down_bytes);
+  };
+  // Gather: rank 0's server step, the slowest process's clients, and the two collectives,
+  // which overlap: links are full duplex, and a rank that has its copy of the downlink
+  // computes and sends while rank 0 still sends the copies of the others. So the round waits
+  // for the longer of (the whole downlink, then the last rank's message alone) and (the first
+  // copy of the downlink alone, then the whole uplink).
+  // Allgather and allreduce: every process runs the server step after the collective, so
+  // the slowest process's clients and server together, plus the collective.
+  const auto communication = [&](const Probe& pr) {
+    if (allgather || allreduce || p == 1) return uplink(pr);
+    const double one_message = (n - on_rank0) / n * pr.up_bytes / static_cast<double>(p - 1);
+    return std::max(downlink(pr) + link.at(one_message), link.at(pr.down_bytes) + uplink(pr));
   };
   for (Probe& pr : probes) {
     if (!pr.refused.empty()) continue;
-    pr.predicted_seconds = pr.client_seconds + uplink(pr) + pr.server_seconds + downlink(pr);
+    pr.predicted_seconds = allgather || allreduce
+                               ? pr.client_and_server_seconds + communication(pr)
+                               : pr.client_seconds + pr.server_seconds + communication(pr);
   }
-  // The dense baseline: the identity probe's gradient time plus a ring allreduce of the fp32 gradient.
+  // The dense baseline: the identity probe's gradient time plus MPI_Allreduce of the fp32 gradient.
   double dense = 0.0;
   double dim_bytes = 0.0;
   for (const Probe& pr : probes) {
     if (pr.compressor == "identity" && pr.refused.empty()) {
       dim_bytes = pr.up_bytes / n;  // one dense fp32 message (and its header) per client
-      dense = pr.gradient_seconds + (p > 1 ? 2.0 * others * link.at(dim_bytes / static_cast<double>(p)) : 0.0);
+      dense = pr.gradient_seconds + summed.at(dim_bytes);
     }
   }
 
@@ -199,12 +314,26 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
               p, p == 1 ? "" : "s", cl.config.clients, 1e3 * link.latency(),
               std::isfinite(link.bandwidth()) ? megabytes(link.bandwidth()).c_str() : "inf",
               static_cast<long long>(rounds));
+  if (p > 1) {
+    std::printf("collectives measured (ms, slowest rank; at 8 B, 16, 32, 64, 128, 256, 512 KiB, 1, 4 MiB per rank):");
+    const std::pair<Collective, const Curve*> measured[] = {{Collective::gather, &gather},
+                                                            {Collective::bcast, &bcast},
+                                                            {Collective::allgather, &gathered},
+                                                            {Collective::allreduce, &summed}};
+    for (const auto& [collective, curve] : measured) {
+      if (curve->sizes.empty()) continue;
+      std::printf(" %s", name(collective));
+      for (std::size_t k = 0; k < curve->seconds.size(); ++k) std::printf("%s%.2f", k == 0 ? " " : "/", 1e3 * curve->seconds[k]);
+      std::printf(";");
+    }
+    std::printf("\n");
+  }
   std::printf("%-28s %12s %12s %10s %10s %10s %10s %12s %9s %10s\n", "compressor", "up MB/round", "down MB/proc",
               "client ms", "server ms", "uplink ms", "downlink ms", "predicted ms", "vs dense", "probe ms");
   const Probe* best = nullptr;
   for (const Probe& pr : probes) {
     if (!pr.refused.empty()) {
-      std::printf("%-28s refused by the method: %s\n", pr.compressor.c_str(), pr.refused.c_str());
+      std::printf("%-28s refused: %s\n", pr.compressor.c_str(), pr.refused.c_str());
       continue;
     }
     const double up = uplink(pr);
@@ -216,7 +345,7 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
     if (best == nullptr || pr.predicted_seconds < best->predicted_seconds) best = &pr;
   }
   if (dense > 0.0) {
-    std::printf("%-28s %12s %12s %10s %10s %10s %10s %12.2f %8.2fx\n", "dense fp32 ring allreduce",
+    std::printf("%-28s %12s %12s %10s %10s %10s %10s %12.2f %8.2fx\n", "dense fp32 MPI_Allreduce",
                 megabytes(dim_bytes * n).c_str(), "-", "", "", "", "", 1e3 * dense, 1.0);
   }
   if (best != nullptr && dense > 0.0 && best->predicted_seconds > dense) {

@@ -4,7 +4,8 @@
 // Private to src/train.
 #include <cstddef>
 #include <cstdint>
-#include <functional>
+#include <memory>
+#include <type_traits>
 #include <span>
 #include <vector>
 
@@ -13,7 +14,26 @@
 namespace ecco::detail {
 
 // contribution(k, out) of Transport::ordered_fold: assigns the k-th local contribution to out.
-using FoldContribution = std::function<void(std::size_t, Eigen::Ref<Eigen::VectorXd>)>;
+// A non-owning reference to the caller's callable (a lambda passed to ordered_fold lives
+// until the call returns): unlike std::function, it never allocates, whatever the lambda
+// captures.
+class FoldContribution {
+ public:
+  template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, FoldContribution> &&
+             std::is_invocable_v<F&, std::size_t, Eigen::Ref<Eigen::VectorXd>>)
+  FoldContribution(F&& f)  // NOLINT(google-explicit-constructor): lambdas convert implicitly
+      : callable_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+        call_([](void* callable, std::size_t k, Eigen::Ref<Eigen::VectorXd> out) {
+          (*static_cast<std::remove_reference_t<F>*>(callable))(k, out);
+        }) {}
+
+  void operator()(std::size_t k, Eigen::Ref<Eigen::VectorXd> out) const { call_(callable_, k, out); }
+
+ private:
+  void* callable_;
+  void (*call_)(void*, std::size_t, Eigen::Ref<Eigen::VectorXd>);
+};
 
 class Transport {
  public:

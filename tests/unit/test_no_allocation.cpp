@@ -2,16 +2,13 @@
 // trip compress -> round_to_wire -> encode -> decode -> add_to allocates nothing, for every
 // kind of compressor and codec, and per tensor (parts messages); neither do the
 // classification models' gradients and losses, nor the allreduce sum of a round's messages
-// and the metrics fold (in-process transport). The global operator new of this test binary
-// counts allocations while armed, and so does malloc (what Eigen allocates with) on glibc
-// without AddressSanitizer.
+// and the metrics fold (in-process transport; tests/mpi/test_mpi_no_allocation.cpp has the
+// MPI transport). tests/allocation_counter.hpp counts operator new, and malloc (what Eigen
+// allocates with) on glibc without AddressSanitizer.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -26,37 +23,7 @@
 #include "ecco/tensor_layout.hpp"
 #include "train/message_sum.hpp"
 #include "train/transports.hpp"
-
-namespace {
-std::atomic<bool> armed{false};
-std::atomic<long> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (armed.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
-// malloc forwards to glibc's own allocator (so free, realloc and calloc stay consistent)
-// and counts while armed. AddressSanitizer replaces malloc itself: no counting there.
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-#define ECCO_COUNT_MALLOC 1
-extern "C" void* __libc_malloc(std::size_t size);
-namespace {
-std::atomic<bool> malloc_armed{false};
-std::atomic<long> malloc_calls{0};
-}  // namespace
-extern "C" void* malloc(std::size_t size) noexcept {
-  if (malloc_armed.load(std::memory_order_relaxed)) malloc_calls.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(size);
-}
-#endif
+#include "allocation_counter.hpp"
 
 namespace {
 
@@ -89,11 +56,9 @@ TEST(NoAllocation, SteadyStateRoundTripOfEveryKind) {
       };
       // Grow every buffer: the random sizes (bernoulli, the TopK candidates) need a few rounds.
       for (int warm = 0; warm < 8; ++warm) round();
-      allocations = 0;
-      armed = true;
+      ecco::test::arm_allocation_counter();
       for (int r = 0; r < 5; ++r) round();
-      armed = false;
-      EXPECT_EQ(allocations.load(), 0) << spec << " " << ecco::to_string(format);
+      EXPECT_EQ(ecco::test::disarm_allocation_counter().operator_new, 0) << spec << " " << ecco::to_string(format);
     }
   }
 }
@@ -101,9 +66,7 @@ TEST(NoAllocation, SteadyStateRoundTripOfEveryKind) {
 // softmax and mlp on 200 features and 10 classes (hidden 160x160: products large enough
 // that Eigen would take its packing buffers from the heap if they were not tiled).
 TEST(NoAllocation, SteadyStateModelGradientsAndLosses) {
-#ifndef ECCO_COUNT_MALLOC
-  GTEST_SKIP() << "malloc is not counted in this build";
-#else
+  if (!ecco::test::malloc_is_counted()) GTEST_SKIP() << "malloc is not counted in this build (AddressSanitizer)";
   const Eigen::Index rows = 300;
   const Eigen::Index dim = 200;
   ecco::Rng data_rng(3);
@@ -141,18 +104,13 @@ TEST(NoAllocation, SteadyStateModelGradientsAndLosses) {
       sink += problem->batch_gradient(x, all, grad);  // two chunks
     };
     work();  // grows the scratch buffers
-    allocations = 0;
-    malloc_calls = 0;
-    armed = true;
-    malloc_armed = true;
+    ecco::test::arm_allocation_counter();
     work();
-    malloc_armed = false;
-    armed = false;
-    EXPECT_EQ(allocations.load(), 0) << spec;
-    EXPECT_EQ(malloc_calls.load(), 0) << spec;
+    const ecco::test::AllocationCount count = ecco::test::disarm_allocation_counter();
+    EXPECT_EQ(count.operator_new, 0) << spec;
+    EXPECT_EQ(count.malloc, 0) << spec;
     EXPECT_TRUE(std::isfinite(sink)) << spec;
   }
-#endif
 }
 
 // Per-tensor compression: a parts message whose parts grow once (compressor output, the
@@ -185,11 +143,9 @@ TEST(NoAllocation, SteadyStateRoundTripPerTensor) {
         server.add_to(y, 0.5);
       };
       for (int warm = 0; warm < 8; ++warm) round();
-      allocations = 0;
-      armed = true;
+      ecco::test::arm_allocation_counter();
       for (int r = 0; r < 5; ++r) round();
-      armed = false;
-      EXPECT_EQ(allocations.load(), 0) << spec << " per tensor, " << ecco::to_string(format);
+      EXPECT_EQ(ecco::test::disarm_allocation_counter().operator_new, 0) << spec << " per tensor, " << ecco::to_string(format);
     }
   }
 }
@@ -233,11 +189,9 @@ TEST(NoAllocation, SteadyStateAllreduceSumAndMetricsFold) {
         });
       };
       for (int warm = 0; warm < 3; ++warm) round();
-      allocations = 0;
-      armed = true;
+      ecco::test::arm_allocation_counter();
       for (int r = 0; r < 5; ++r) round();
-      armed = false;
-      EXPECT_EQ(allocations.load(), 0) << spec << " " << ecco::to_string(format);
+      EXPECT_EQ(ecco::test::disarm_allocation_counter().operator_new, 0) << spec << " " << ecco::to_string(format);
       EXPECT_EQ(sum.senders(), 3U);
     }
   }
