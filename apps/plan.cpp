@@ -272,11 +272,14 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   // the downlink is one broadcast of a process's downlink bytes. Allgather: every rank's
   // share of the messages. Allreduce: one client's payload (every sender's is the same
   // size); no downlink.
+  const auto one_message = [&](const Probe& pr) {  // gather: one rank's (not rank 0's) messages
+    return (n - on_rank0) / n * pr.up_bytes / static_cast<double>(std::max(1, p - 1));
+  };
   const auto uplink = [&](const Probe& pr) {
     if (p == 1) return 0.0;
     if (allgather) return gathered.at(pr.up_bytes / static_cast<double>(p));
     if (allreduce) return summed.at(pr.up_bytes / n);
-    return gather.at((n - on_rank0) / n * pr.up_bytes / static_cast<double>(p - 1));
+    return gather.at(one_message(pr));
   };
   const auto downlink = [&](const Probe& pr) {
     return allgather || allreduce || p == 1 ? 0.0 : bcast.at(pr.down_bytes);
@@ -290,8 +293,7 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   // the slowest process's clients and server together, plus the collective.
   const auto communication = [&](const Probe& pr) {
     if (allgather || allreduce || p == 1) return uplink(pr);
-    const double one_message = (n - on_rank0) / n * pr.up_bytes / static_cast<double>(p - 1);
-    return std::max(downlink(pr) + link.at(one_message), link.at(pr.down_bytes) + uplink(pr));
+    return std::max(downlink(pr) + link.at(one_message(pr)), link.at(pr.down_bytes) + uplink(pr));
   };
   for (Probe& pr : probes) {
     if (!pr.refused.empty()) continue;
