@@ -7,9 +7,9 @@
 #include <iterator>
 #include <limits>
 #include <span>
-#include <utility>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <mpi.h>
@@ -80,7 +80,7 @@ double round_trip(const Communicator& comm, int peer, std::vector<char>& buffer,
 }
 
 // The one-way transfer curve of the links from rank 0 (the slowest link at each size);
-// meaningful on rank 0. Reported, not used in the prediction.
+// meaningful on rank 0. Reported, and used for the single transfers of a gather round.
 Curve measure_links(const Communicator& comm) {
   Curve worst;
   if (comm.size() == 1) return worst;
@@ -133,13 +133,16 @@ Curve measure_collective(const Communicator& comm, Collective c, double pause) {
   const bool gathers = c == Collective::gather || c == Collective::allgather;
   std::vector<char> send;
   std::vector<char> receive;
+  std::vector<float> values;  // allreduce
   for (std::size_t k = 0; k < std::size(kCollectiveBytes); ++k) {
     const int bytes = kCollectiveBytes[k];
     if (gathers && k > 1 && p * static_cast<std::size_t>(bytes) > (std::size_t{64} << 20)) break;
     send.assign(static_cast<std::size_t>(bytes), 1);
     if (gathers) receive.assign(p * static_cast<std::size_t>(bytes), 0);
+    if (c == Collective::allreduce) values.assign(std::max<std::size_t>(1, send.size() / 4), 1.0f);
     std::vector<double> times;
     for (int repeat = 0; repeat <= kCollectiveRepeats[k]; ++repeat) {
+      if (c == Collective::allreduce) std::fill(values.begin(), values.end(), 1.0f);
       comm.barrier();
       if (pause > 0.0) std::this_thread::sleep_for(std::chrono::duration<double>(pause));
       const auto start = Clock::now();
@@ -155,12 +158,9 @@ Curve measure_collective(const Communicator& comm, Collective c, double pause) {
           check_mpi(MPI_Allgather(send.data(), bytes, MPI_CHAR, receive.data(), bytes, MPI_CHAR, comm.raw()),
                     "MPI_Allgather");
           break;
-        case Collective::allreduce: {
-          std::span<float> values(reinterpret_cast<float*>(send.data()), std::max<std::size_t>(1, send.size() / 4));
-          std::fill(values.begin(), values.end(), 1.0f);
-          comm.allreduce_sum(values);
+        case Collective::allreduce:
+          comm.allreduce_sum(std::span<float>(values));
           break;
-        }
       }
       double seconds = std::chrono::duration<double>(Clock::now() - start).count();
       check_mpi(MPI_Allreduce(MPI_IN_PLACE, &seconds, 1, MPI_DOUBLE, MPI_MAX, comm.raw()), "MPI_Allreduce");
@@ -190,8 +190,9 @@ struct Probe {
 };
 
 // Collective: a few rounds of the configured run with another compressor; fills the probe
-// on rank 0 (the slowest processes' compute times on every rank). Set-up refusals (the method does not accept the compressor) are agreed by every
-// rank, so every rank returns before the timing reduction alike.
+// on rank 0 (the slowest processes' compute times on every rank). Set-up refusals (the
+// method or the aggregation does not accept the compressor) are agreed by every rank, so
+// every rank returns before the timing reduction alike.
 void probe(const RunConfig& base, const Communicator& comm, std::int64_t rounds, Probe& p) {
   RunConfig c = base;
   c.compressor = p.compressor;
@@ -325,7 +326,9 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
     for (const auto& [collective, curve] : measured) {
       if (curve->sizes.empty()) continue;
       std::printf(" %s", name(collective));
-      for (std::size_t k = 0; k < curve->seconds.size(); ++k) std::printf("%s%.2f", k == 0 ? " " : "/", 1e3 * curve->seconds[k]);
+      for (std::size_t k = 0; k < curve->seconds.size(); ++k) {
+        std::printf("%s%.2f", k == 0 ? " " : "/", 1e3 * curve->seconds[k]);
+      }
       std::printf(";");
     }
     std::printf("\n");

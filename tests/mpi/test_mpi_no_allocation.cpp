@@ -75,7 +75,8 @@ TEST(MpiNoAllocation, SteadyStateCollectivesOfARound) {
       EXPECT_EQ(senders, clients_here * static_cast<std::uint64_t>(comm.size()));
       EXPECT_EQ(all.size(), local.size() * static_cast<std::size_t>(comm.size()));
       if (comm.rank() == 0 && ecco::test::malloc_is_counted()) {
-        std::printf("[ info ] %s, odd ranks over budget %d: %ld malloc calls in 5 rounds on rank 0 (not asserted: Open MPI allocates collective buffers with malloc)\n",
+        std::printf("[ info ] %s, odd ranks over budget %d: %ld malloc calls in 5 rounds on rank 0 "
+                    "(not asserted: Open MPI allocates collective buffers with malloc)\n",
                     spec, odd_ranks_over_budget ? 1 : 0, count.malloc);
       }
     }
