@@ -57,6 +57,13 @@ constexpr int kLinkRepeats[] = {20, 5, 5, 3};
 constexpr int kCollectiveBytes[] = {8, 16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 4 << 20};
 constexpr int kCollectiveRepeats[] = {20, 5, 5, 5, 5, 5, 5, 3, 3};
 
+// The fastest of `times` when `fastest` (latency: scheduling noise only adds), else the median.
+double typical(std::vector<double>& times, bool fastest) {
+  if (times.empty()) return 0.0;
+  std::sort(times.begin(), times.end());
+  return fastest ? times.front() : times[times.size() / 2];
+}
+
 // Round-trip seconds of `repeat` exchanges of `bytes` between rank 0 and `peer` (rank 0
 // only; the peer answers): the fastest one when `fastest` (latency: scheduling noise only
 // adds), else the median.
@@ -74,9 +81,7 @@ double round_trip(const Communicator& comm, int peer, std::vector<char>& buffer,
       check_mpi(MPI_Send(buffer.data(), bytes, MPI_CHAR, 0, 7, comm.raw()), "MPI_Send");
     }
   }
-  if (times.empty()) return 0.0;
-  std::sort(times.begin(), times.end());
-  return fastest ? times.front() : times[times.size() / 2];
+  return typical(times, fastest);
 }
 
 // The one-way transfer curve of the links from rank 0 (the slowest link at each size);
@@ -84,13 +89,13 @@ double round_trip(const Communicator& comm, int peer, std::vector<char>& buffer,
 Curve measure_links(const Communicator& comm) {
   Curve worst;
   if (comm.size() == 1) return worst;
-  std::vector<char> buffer(static_cast<std::size_t>(kLinkBytes[3]), 1);
+  std::vector<char> buffer(static_cast<std::size_t>(kLinkBytes[std::size(kLinkBytes) - 1]), 1);
   for (int bytes : kLinkBytes) {
     worst.sizes.push_back(bytes);
     worst.seconds.push_back(0.0);
   }
   for (int peer = 1; peer < comm.size(); ++peer) {
-    for (std::size_t k = 0; k < 4; ++k) {
+    for (std::size_t k = 0; k < std::size(kLinkBytes); ++k) {
       const double one_way = round_trip(comm, peer, buffer, kLinkBytes[k], kLinkRepeats[k], k == 0) / 2.0;
       worst.seconds[k] = std::max(worst.seconds[k], one_way);
     }
@@ -166,9 +171,8 @@ Curve measure_collective(const Communicator& comm, Collective c, double pause) {
       check_mpi(MPI_Allreduce(MPI_IN_PLACE, &seconds, 1, MPI_DOUBLE, MPI_MAX, comm.raw()), "MPI_Allreduce");
       if (repeat > 0) times.push_back(seconds);  // repeat 0 warms the connections up
     }
-    std::sort(times.begin(), times.end());
     curve.sizes.push_back(bytes);
-    curve.seconds.push_back(k == 0 ? times.front() : times[times.size() / 2]);
+    curve.seconds.push_back(typical(times, k == 0));
   }
   curve.make_monotone();
   return curve;

@@ -3,6 +3,8 @@
 // free, realloc and calloc stay consistent).
 #include "allocation_counter.hpp"
 
+#include <dlfcn.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -11,6 +13,8 @@ namespace {
 std::atomic<bool> armed{false};
 std::atomic<long> operator_new_calls{0};
 std::atomic<long> malloc_calls{0};
+constexpr long kTracedCalls = 4096;
+void* malloc_callers[kTracedCalls];  // return addresses of the first counted malloc calls
 }  // namespace
 
 void* operator new(std::size_t size) {
@@ -29,7 +33,10 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 #define ECCO_COUNT_MALLOC 1
 extern "C" void* __libc_malloc(std::size_t size);
 extern "C" void* malloc(std::size_t size) noexcept {
-  if (armed.load(std::memory_order_relaxed)) malloc_calls.fetch_add(1, std::memory_order_relaxed);
+  if (armed.load(std::memory_order_relaxed)) {
+    const long k = malloc_calls.fetch_add(1, std::memory_order_relaxed);
+    if (k < kTracedCalls) malloc_callers[k] = __builtin_return_address(0);
+  }
   return __libc_malloc(size);
 }
 #endif
@@ -45,6 +52,19 @@ void arm_allocation_counter() {
 AllocationCount disarm_allocation_counter() {
   armed = false;
   return {.operator_new = operator_new_calls.load(), .malloc = malloc_calls.load()};
+}
+
+long malloc_calls_outside(std::initializer_list<std::string_view> libraries) {
+  const long calls = malloc_calls.load();
+  long outside = calls > kTracedCalls ? calls - kTracedCalls : 0;
+  for (long k = 0; k < calls && k < kTracedCalls; ++k) {
+    Dl_info info{};
+    const std::string_view file = dladdr(malloc_callers[k], &info) != 0 && info.dli_fname != nullptr ? info.dli_fname : "";
+    bool listed = false;
+    for (const std::string_view library : libraries) listed = listed || file.find(library) != std::string_view::npos;
+    if (!listed) ++outside;
+  }
+  return outside;
 }
 
 bool malloc_is_counted() {

@@ -4,6 +4,9 @@
 // every call of malloc (what Eigen's dynamic matrices and C libraries such as Open MPI
 // allocate with). Link tests/allocation_counter.cpp into the binary: it replaces operator
 // new / delete and malloc for the whole program. Counts from all threads.
+#include <initializer_list>
+#include <string_view>
+
 namespace ecco::test {
 
 struct AllocationCount {
@@ -17,5 +20,9 @@ void arm_allocation_counter();
 AllocationCount disarm_allocation_counter();
 // Whether malloc calls are counted in this build (glibc, no AddressSanitizer).
 bool malloc_is_counted();
+// After disarm_allocation_counter(): the counted malloc calls whose caller is not in a
+// shared object whose path contains one of `libraries` (found with dladdr on the return
+// address; the first 4096 calls are traced, any beyond count as outside).
+long malloc_calls_outside(std::initializer_list<std::string_view> libraries);
 
 }  // namespace ecco::test

@@ -116,10 +116,10 @@ void MpiTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t loc
   }
   for (Eigen::Index c = 0; c < chunks; ++c) {
     const auto at = chunk(c);
-    if (r != 0 && hold_all) Communicator::wait(receives_[static_cast<std::size_t>(c)]);
-    auto segment = acc.segment(at.first, at.second);
-    for (Eigen::Index k = 0; hold_all && k < terms_.cols(); ++k) {
-      segment += terms_.col(k).segment(at.first, at.second);
+    if (hold_all) {
+      if (r != 0) Communicator::wait(receives_[static_cast<std::size_t>(c)]);
+      auto segment = acc.segment(at.first, at.second);
+      for (Eigen::Index k = 0; k < terms_.cols(); ++k) segment += terms_.col(k).segment(at.first, at.second);
     }
     // Blocking, so that one chunk at a time is in flight per link: posting every send at
     // once queues all their first fragments ahead of the rest and ruins the pipeline

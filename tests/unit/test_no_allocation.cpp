@@ -191,7 +191,9 @@ TEST(NoAllocation, SteadyStateAllreduceSumAndMetricsFold) {
       for (int warm = 0; warm < 3; ++warm) round();
       ecco::test::arm_allocation_counter();
       for (int r = 0; r < 5; ++r) round();
-      EXPECT_EQ(ecco::test::disarm_allocation_counter().operator_new, 0) << spec << " " << ecco::to_string(format);
+      const ecco::test::AllocationCount count = ecco::test::disarm_allocation_counter();
+      EXPECT_EQ(count.operator_new, 0) << spec << " " << ecco::to_string(format);
+      EXPECT_EQ(count.malloc, 0) << spec << " " << ecco::to_string(format);  // 0 where not counted
       EXPECT_EQ(sum.senders(), 3U);
     }
   }
