@@ -247,8 +247,13 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   const bool allreduce = cl.config.aggregation == "allreduce";
   const Curve link = measure_links(comm);
   std::vector<std::string> candidates{cl.config.compressor};
-  for (const char* spec : {"identity", "topk:k=0.001", "topk:k=0.01", "topk:k=0.1", "sign", "contractive(natural)"}) {
-    if (std::find(candidates.begin(), candidates.end(), spec) == candidates.end()) candidates.emplace_back(spec);
+  std::vector<std::string> standard{"identity", "topk:k=0.001", "topk:k=0.01", "topk:k=0.1", "sign",
+                                    "contractive(natural)"};
+  if (allreduce) {  // the summable ones that the list above lacks
+    standard.insert(standard.end(), {"randk:k=0.01,coords=common", "lowrank:r=4,factor=shared"});
+  }
+  for (const std::string& spec : standard) {
+    if (std::find(candidates.begin(), candidates.end(), spec) == candidates.end()) candidates.push_back(spec);
   }
   const std::int64_t rounds = 10;
   std::vector<Probe> probes;

@@ -5,14 +5,15 @@
 //   offset size field
 //   0      4    magic "ECCM"
 //   4      1    version (2)
-//   5      1    layout (1 dense, 2 sparse, 3 lowrank, 4 parts; + 128 with a method tag)
+//   5      1    layout (1 dense, 2 sparse, 3 lowrank, 4 parts, 5 shared_lowrank; + 128 with a method tag)
 //   6      1    value codec (1 fp32, 2 fp64, 3 bf16, 4 fp16, 16..19 quantised, see ValueCode; 0 for parts)
 //   7      1    index codec (0 none, 1 raw32, 2 delta-varint, 3 bitmap, 4 seed)
 //   8      4    dim (>= 1)
 //   12     4    count (values stored: dim for dense, <= dim for sparse, rank (rows + cols) for
-//               lowrank; the number of parts, 1..dim, for parts)
+//               lowrank and shared_lowrank; the number of parts, 1..dim, for parts)
 //   16     4    CRC-32 (zlib polynomial) of every byte of the message except these four
-//   20          the tag (1 byte) if flagged; lowrank: rows, cols, rank (3 x uint32); levels
+//   20          the tag (1 byte) if flagged; lowrank: rows, cols, rank (3 x uint32);
+//               shared_lowrank: rows, cols, rank and the factor version (uint64); levels
 //               codecs: s (uint32), scale (fp32); natural and sign codecs: scale (fp32)
 //   ...         index section (sparse only), then value section
 //               parts: per part a uint32 byte length and the part's complete encoding (its own
@@ -32,6 +33,8 @@
 #include "ecco/message.hpp"
 
 namespace ecco {
+
+class SharedFactor;
 
 // Precision of raw values on the wire (--wire). The numbers are the wire tags.
 enum class ValueFormat : std::uint8_t { fp32 = 1, fp64 = 2, bf16 = 3, fp16 = 4 };
@@ -99,6 +102,12 @@ EncodedSize decode(std::span<const std::byte> bytes, Message& out);
 
 // Same, also requiring a given dimension (a message for another model is rejected).
 EncodedSize decode(std::span<const std::byte> bytes, std::uint32_t expected_dim, Message& out);
+
+// Same, with the receiver's shared factor for shared_lowrank messages (their A and S travel,
+// values become [factor P, A, S]); a shared_lowrank message whose shape or factor version
+// differs from factor's, or that arrives with factor null, is a DecodeError.
+EncodedSize decode(std::span<const std::byte> bytes, std::uint32_t expected_dim, const SharedFactor* factor,
+                   Message& out);
 
 // The shared-seed sample: `count` distinct coordinates of [0, dim), sorted, drawn from seed
 // by Floyd's algorithm over Rng(seed) (wire-format.md gives the exact steps; both ends

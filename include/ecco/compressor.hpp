@@ -27,6 +27,7 @@
 
 #include "ecco/message.hpp"
 #include "ecco/rng.hpp"
+#include "ecco/shared_factor.hpp"
 #include "ecco/spec.hpp"
 #include "ecco/tensor_layout.hpp"
 
@@ -68,6 +69,9 @@ struct CompressorWorkspace {
   Eigen::MatrixXd factor;            // lowrank: P (rows x rank)
   Eigen::MatrixXd warm_start;        // lowrank: Q of the previous call (cols x rank), PowerSGD's warm start
   std::vector<CompressorWorkspace> parts;  // tensorwise: one workspace per tensor, in layout order
+  // lowrank:factor=shared: the run's shared factor (Compressor::make_shared_factor), read
+  // only; set by the runtime on every client, updated by it between rounds.
+  const SharedFactor* shared_factor = nullptr;
 };
 
 class Compressor {
@@ -91,9 +95,16 @@ class Compressor {
   virtual bool common_stream() const { return false; }
 
   // True if, with a common stream, the messages of all clients in a round can be summed value
-  // by value without their indices (--aggregation allreduce): dense raw messages (identity), or
-  // raw sparse messages whose coordinates follow from a seed every client shares.
+  // by value without their indices (--aggregation allreduce): dense raw messages (identity),
+  // raw sparse messages whose coordinates follow from a seed every client shares, or
+  // shared_lowrank messages against one shared factor (lowrank:factor=shared).
   virtual bool summable() const { return false; }
+
+  // For compressors whose clients share state (lowrank:factor=shared): the shared factor for
+  // inputs of dimension dim, drawn from rng; the runtime makes one per process from the same
+  // seed, points every client's CompressorWorkspace::shared_factor at it and updates it from
+  // every aggregation (SharedFactor::begin/add/commit). Null for every other compressor.
+  virtual std::unique_ptr<SharedFactor> make_shared_factor(std::size_t /*dim*/, Rng& /*rng*/) const { return nullptr; }
 };
 
 // Builds a compressor from a spec string (syntax above); ConfigError on a bad spec, naming

@@ -7,6 +7,11 @@
 //  * lowrank: the vector seen as a rows x cols matrix M (column-major, M(i, j) = v[i + rows j],
 //             cols = ceil(dim / rows), entries past dim dropped) equal to P Q^T, with
 //             values = [P (rows x rank, column-major), Q (cols x rank, column-major)];
+//  * shared_lowrank: a lowrank message against the run's SharedFactor (shared_factor.hpp,
+//             lowrank:factor=shared): values = [P (rows x rank), A (cols x rank), S (rows x rank)],
+//             the vector is P A^T as for lowrank; P is the shared factor of version
+//             `factor_version` and does not travel (the receiver fills in its own), S is the
+//             client's share of the factor update;
 //  * parts:   the concatenation of part_count messages (per-tensor compression): part k has
 //             dimension d_k >= 1 and covers coordinates [d_0 + ... + d_{k-1}, d_0 + ... + d_k),
 //             the d_k sum to dim, 1 <= part_count <= dim, and no part is itself a parts
@@ -32,7 +37,7 @@
 
 namespace ecco {
 
-enum class Layout : std::uint8_t { dense = 1, sparse = 2, lowrank = 3, parts = 4 };
+enum class Layout : std::uint8_t { dense = 1, sparse = 2, lowrank = 3, parts = 4, shared_lowrank = 5 };
 
 // How values travel (wire-format.md, "value codecs"). The numbers are the wire tags.
 enum class ValueCode : std::uint8_t {
@@ -63,10 +68,11 @@ struct Message {
   // message costs one byte more on the wire; the compressors never set it.
   std::uint8_t tag = 0;
 
-  // Lowrank layout.
+  // Lowrank and shared_lowrank layouts.
   std::uint32_t rows = 0;
   std::uint32_t cols = 0;
   std::uint32_t rank = 0;
+  std::uint64_t factor_version = 0;  // shared_lowrank: SharedFactor::version() it was made with
 
   // Parts layout: parts[0, part_count) are the parts, in coordinate order. The entries past
   // part_count are spare messages kept with their buffers for reuse (never read); the vector
@@ -74,7 +80,8 @@ struct Message {
   std::vector<Message> parts;
   std::uint32_t part_count = 0;
 
-  // Stored values (dim for dense messages, rank (rows + cols) for lowrank ones, 0 for parts).
+  // Stored values (dim for dense messages, rank (rows + cols) for lowrank ones,
+  // rank (2 rows + cols) for shared_lowrank ones, 0 for parts).
   std::size_t count() const { return values.size(); }
 
   // parts[0, part_count) (clamped to parts.size(), so never out of bounds).
@@ -89,12 +96,15 @@ struct Message {
   void clear_sparse(std::uint32_t dimension);
   // Lowrank layout with values sized rank (rows + cols); cols = ceil(dimension / rows).
   void set_lowrank(std::uint32_t dimension, std::uint32_t matrix_rows, std::uint32_t matrix_rank);
+  // Shared_lowrank layout with values sized rank (2 rows + cols) and the given factor version.
+  void set_shared_lowrank(std::uint32_t dimension, std::uint32_t matrix_rows, std::uint32_t matrix_rank,
+                          std::uint64_t version);
   // Parts layout with part_count = count; grows `parts` to at least count entries (never
   // shrinks it) and leaves the parts' contents to the caller, who fills every one of them.
   void set_parts(std::uint32_t dimension, std::uint32_t count);
 
   // y += scale * message. y.size() must equal dim. Cost O(count) (dense, sparse),
-  // O(dim * rank) (lowrank: each entry is the sum over c of P(i,c) Q(j,c), in order c = 0..),
+  // O(dim * rank) (lowrank and shared_lowrank: each entry is the sum over c of P(i,c) Q(j,c), in order c = 0..),
   // or the sum of the parts' costs (parts: each part on its segment of y).
   void add_to(Eigen::Ref<Eigen::VectorXd> y, double factor = 1.0) const;
   // y = message (all other coordinates zero).

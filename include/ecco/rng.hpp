@@ -15,6 +15,7 @@ enum class SeedPurpose : std::uint64_t {
   data_generation = 5,
   data_split = 6,
   model_init = 7,
+  shared_factor = 8,
 };
 
 // Client id used for streams that belong to the server or to the whole run.

@@ -86,6 +86,7 @@ std::unique_ptr<Compressor> make_onebit(const Spec& spec);
 struct LowRankSettings {
   std::size_t rank = 1;
   std::size_t rows = 0;
+  bool shared = false;  // factor=shared
 };
 std::optional<LowRankSettings> lowrank_settings(const Compressor& compressor);
 

@@ -15,6 +15,7 @@
 #include "compressors/value_format.hpp"
 #include "compressors/wire_bytes.hpp"
 #include "ecco/error.hpp"
+#include "ecco/shared_factor.hpp"
 
 namespace ecco {
 namespace {
@@ -27,6 +28,7 @@ using detail::put_u64;
 constexpr std::uint8_t kMagic[4] = {'E', 'C', 'C', 'M'};
 constexpr std::size_t kCrcOffset = 16;
 constexpr std::size_t kLowrankParamBytes = 12;  // rows, cols, rank
+constexpr std::size_t kFactorVersionBytes = 8;  // shared_lowrank: the factor version after rows, cols, rank
 constexpr std::size_t kLevelsParamBytes = 8;    // s, scale
 constexpr std::size_t kScaleParamBytes = 4;     // scale (natural, sign)
 constexpr std::size_t kPartLengthBytes = 4;     // parts layout: uint32 byte length before each part
@@ -43,7 +45,9 @@ constexpr std::uint8_t kTaggedLayout = 0x80;
 constexpr std::size_t kTagBytes = 1;
 
 std::size_t param_bytes(Layout layout, ValueCode code) {
-  std::size_t bytes = layout == Layout::lowrank ? kLowrankParamBytes : 0;
+  std::size_t bytes = 0;
+  if (layout == Layout::lowrank) bytes = kLowrankParamBytes;
+  if (layout == Layout::shared_lowrank) bytes = kLowrankParamBytes + kFactorVersionBytes;
   if (code == ValueCode::uniform_levels || code == ValueCode::power_levels) bytes += kLevelsParamBytes;
   if (code == ValueCode::natural || code == ValueCode::sign) bytes += kScaleParamBytes;
   return bytes;
@@ -78,6 +82,13 @@ std::uint32_t crc_of_message(const std::byte* message, std::size_t size) {
   throw NumericError("message value " + std::to_string(v) + " at coordinate " + std::to_string(coordinate) +
                      " overflows the " + std::string(to_string(format)) + " wire format (use --wire fp64)");
 }
+
+// The stored values that travel: all but a shared_lowrank message's P (the first rows x rank),
+// which the receiver has.
+std::size_t first_wire_value(const Message& m) {
+  return m.layout == Layout::shared_lowrank ? static_cast<std::size_t>(m.rows) * m.rank : 0;
+}
+std::size_t wire_count(const Message& m) { return m.count() - std::min(m.count(), first_wire_value(m)); }
 
 // Coordinate of stored value k in the whole vector; base is where the message starts in it
 // (the offset of a part, 0 otherwise), so errors name the coordinate of the model.
@@ -187,10 +198,12 @@ void check_structure(const Message& m) {
       if (!ordered) fail("sparse message indices must be strictly increasing and < dim");
       break;
     }
-    case Layout::lowrank: {
+    case Layout::lowrank:
+    case Layout::shared_lowrank: {
       const std::uint64_t cols = m.rows == 0 ? 0 : (static_cast<std::uint64_t>(m.dim) + m.rows - 1) / m.rows;
+      const std::uint64_t p_blocks = m.layout == Layout::shared_lowrank ? 2 : 1;  // P (and S)
       if (m.rows == 0 || m.rows > m.dim || m.cols != cols || m.rank == 0 || m.rank > std::min<std::uint64_t>(m.rows, cols) ||
-          m.values.size() != static_cast<std::uint64_t>(m.rank) * (m.rows + cols)) {
+          m.values.size() != static_cast<std::uint64_t>(m.rank) * (p_blocks * m.rows + cols)) {
         fail("lowrank message shape is inconsistent (rows " + std::to_string(m.rows) + ", cols " +
              std::to_string(m.cols) + ", rank " + std::to_string(m.rank) + ", " + std::to_string(m.values.size()) +
              " values, dimension " + std::to_string(m.dim) + ")");
@@ -233,7 +246,7 @@ Plan plan_for(const Message& m, const EncodeOptions& options) {
   plan.layout = m.layout;
   plan.params = param_bytes(m.layout, m.code) + (m.tag != 0 ? kTagBytes : 0);
   if (m.layout != Layout::sparse) {
-    plan.value_bytes = value_section_bytes(m.code, m.level_count, options.format, m.count());
+    plan.value_bytes = value_section_bytes(m.code, m.level_count, options.format, wire_count(m));
     return plan;
   }
   const std::uint64_t sparse_values = value_section_bytes(m.code, m.level_count, options.format, m.count());
@@ -317,8 +330,9 @@ void write_values(const Message& m, const Plan& plan, ValueFormat format, std::s
         }
       }
     } else {
-      const std::size_t bad_at = detail::put_values(m.values.data(), m.count(), p, format);
-      if (bad_at != m.count()) throw_bad_value(m, bad_at, format, base);
+      const std::size_t first = first_wire_value(m);
+      const std::size_t bad_at = detail::put_values(m.values.data() + first, wire_count(m), p, format);
+      if (bad_at != wire_count(m)) throw_bad_value(m, first + bad_at, format, base);
     }
     return;
   }
@@ -344,11 +358,15 @@ void write_params(const Message& m, std::byte* p) {
     *p = static_cast<std::byte>(m.tag);
     p += kTagBytes;
   }
-  if (m.layout == Layout::lowrank) {
+  if (m.layout == Layout::lowrank || m.layout == Layout::shared_lowrank) {
     put_u32(p, m.rows);
     put_u32(p + 4, m.cols);
     put_u32(p + 8, m.rank);
     p += kLowrankParamBytes;
+  }
+  if (m.layout == Layout::shared_lowrank) {
+    put_u64(p, m.factor_version);
+    p += kFactorVersionBytes;
   }
   if (m.code == ValueCode::uniform_levels || m.code == ValueCode::power_levels) {
     put_u32(p, m.level_count);
@@ -420,12 +438,14 @@ EncodedSize parts_size(const Message& m, const EncodeOptions& options) {
 // round_to_wire of a message that is not a parts message; base as in coordinate_of.
 void round_single_to_wire(Message& message, ValueFormat format, std::size_t base) {
   if (message.code == ValueCode::raw) {
-    const std::size_t n = message.values.size();
-    double* v = message.values.data();
+    // A shared_lowrank message's P stays as the shared factor has it (it does not travel).
+    const std::size_t first = std::min(first_wire_value(message), message.values.size());
+    const std::size_t n = message.values.size() - first;
+    double* v = message.values.data() + first;
     const std::size_t bad_at = detail::first_unrepresentable(v, n, format);
     if (bad_at != n) {
-      if (!std::isfinite(v[bad_at])) throw_not_finite(v[bad_at], coordinate_of(message, bad_at, base));
-      throw_overflow(v[bad_at], coordinate_of(message, bad_at, base), format);
+      if (!std::isfinite(v[bad_at])) throw_not_finite(v[bad_at], coordinate_of(message, first + bad_at, base));
+      throw_overflow(v[bad_at], coordinate_of(message, first + bad_at, base), format);
     }
     detail::round_values(v, n, format);
     return;
@@ -470,7 +490,7 @@ EncodedSize append_single(const Message& message, const EncodeOptions& options, 
                                                                     : static_cast<std::uint8_t>(message.code));
   header[7] = static_cast<std::byte>(plan.index);
   put_u32(header + 8, message.dim);
-  put_u32(header + 12, static_cast<std::uint32_t>(plan.layout == Layout::dense ? message.dim : message.count()));
+  put_u32(header + 12, static_cast<std::uint32_t>(plan.layout == Layout::dense ? message.dim : wire_count(message)));
   put_u32(header + kCrcOffset, crc_of_message(header, plan.total()));
   return size_of(plan);
 }
@@ -610,10 +630,11 @@ EncodedSize encode(const Message& message, const EncodeOptions& options, std::ve
 
 namespace {
 
-EncodedSize decode_parts(std::span<const std::byte> bytes, bool tagged, Message& out);
+EncodedSize decode_parts(std::span<const std::byte> bytes, bool tagged, const SharedFactor* factor, Message& out);
 
-// Decodes one message; a part (is_part) must not be a parts message itself.
-EncodedSize decode_message(std::span<const std::byte> bytes, Message& out, bool is_part) {
+// Decodes one message; a part (is_part) must not be a parts message itself. A
+// shared_lowrank message needs the factor it was made with.
+EncodedSize decode_message(std::span<const std::byte> bytes, const SharedFactor* factor, Message& out, bool is_part) {
   if (bytes.size() < kHeaderBytes) {
     bad("message truncated: " + str(bytes.size()) + " bytes, header needs " + str(kHeaderBytes));
   }
@@ -626,10 +647,10 @@ EncodedSize decode_message(std::span<const std::byte> bytes, Message& out, bool 
   }
   const bool tagged = (static_cast<std::uint8_t>(h[5]) & kTaggedLayout) != 0;
   const auto layout_tag = static_cast<std::uint8_t>(static_cast<std::uint8_t>(h[5]) & ~kTaggedLayout);
-  if (layout_tag < 1 || layout_tag > 4) bad("unknown message layout " + str(layout_tag));
+  if (layout_tag < 1 || layout_tag > 5) bad("unknown message layout " + str(layout_tag));
   if (layout_tag == static_cast<std::uint8_t>(Layout::parts)) {
     if (is_part) bad("a part is itself a parts message (parts nest one level only)");
-    return decode_parts(bytes, tagged, out);
+    return decode_parts(bytes, tagged, factor, out);
   }
   const auto value_tag = static_cast<std::uint8_t>(h[6]);
   if (!valid_value_format(value_tag) && !valid_value_code(value_tag)) bad("unknown value codec " + str(value_tag));
@@ -643,7 +664,8 @@ EncodedSize decode_message(std::span<const std::byte> bytes, Message& out, bool 
   const std::uint32_t dim = get_u32(h + 8);
   const std::uint32_t count = get_u32(h + 12);
   if (dim == 0) bad("message dimension is 0");
-  if (count > dim && layout != Layout::lowrank) bad("message count " + str(count) + " exceeds its dimension " + str(dim));
+  const bool low_rank = layout == Layout::lowrank || layout == Layout::shared_lowrank;
+  if (count > dim && !low_rank) bad("message count " + str(count) + " exceeds its dimension " + str(dim));
   if (layout == Layout::sparse) {
     if (index_codec == IndexCodec::none) bad("sparse message without an index codec");
   } else if (index_codec != IndexCodec::none) {
@@ -652,7 +674,7 @@ EncodedSize decode_message(std::span<const std::byte> bytes, Message& out, bool 
   if (layout == Layout::dense && count != dim) {
     bad("dense message count " + str(count) + " differs from its dimension " + str(dim));
   }
-  if (layout == Layout::lowrank && quantised) bad("lowrank message with a quantised value codec");
+  if (low_rank && quantised) bad("lowrank message with a quantised value codec");
 
   // Parameters.
   const std::size_t params = param_bytes(layout, code) + (tagged ? kTagBytes : 0);
@@ -667,7 +689,8 @@ EncodedSize decode_message(std::span<const std::byte> bytes, Message& out, bool 
   std::uint32_t rows = 0;
   std::uint32_t cols = 0;
   std::uint32_t rank = 0;
-  if (layout == Layout::lowrank) {
+  std::uint64_t factor_version = 0;
+  if (low_rank) {
     rows = get_u32(p);
     cols = get_u32(p + 4);
     rank = get_u32(p + 8);
@@ -678,6 +701,20 @@ EncodedSize decode_message(std::span<const std::byte> bytes, Message& out, bool 
     if (rank == 0 || rank > std::min(rows, cols)) bad("lowrank rank " + str(rank) + " outside [1, min(rows, cols)]");
     if (count != static_cast<std::uint64_t>(rank) * (static_cast<std::uint64_t>(rows) + cols)) {
       bad("lowrank count " + str(count) + " differs from rank (rows + cols)");
+    }
+  }
+  if (layout == Layout::shared_lowrank) {
+    factor_version = get_u64(p);
+    p += kFactorVersionBytes;
+    if (factor == nullptr) bad("shared-factor lowrank message, but this receiver has no shared factor");
+    if (factor->dim() != dim || factor->rows() != rows || factor->rank() != rank) {
+      bad("shared-factor lowrank message of dimension " + str(dim) + ", rows " + str(rows) + ", rank " + str(rank) +
+          " does not fit the shared factor (dimension " + str(factor->dim()) + ", rows " + str(factor->rows()) +
+          ", rank " + str(factor->rank()) + ")");
+    }
+    if (factor_version != factor->version()) {
+      bad("shared-factor lowrank message made with factor version " + str(factor_version) + ", this receiver has " +
+          str(factor->version()));
     }
   }
   std::uint32_t level_count = 0;
@@ -738,6 +775,7 @@ EncodedSize decode_message(std::span<const std::byte> bytes, Message& out, bool 
   out.rows = rows;
   out.cols = cols;
   out.rank = rank;
+  out.factor_version = factor_version;
   out.part_count = 0;
   const std::byte* index = p;
   const std::byte* values = p + index_bytes;
@@ -762,6 +800,13 @@ EncodedSize decode_message(std::span<const std::byte> bytes, Message& out, bool 
   const auto n = static_cast<std::uint32_t>(stored);
   if (quantised) {
     read_levels(values, end, n, out);
+  } else if (layout == Layout::shared_lowrank) {
+    out.levels.clear();
+    const auto p_size = static_cast<std::size_t>(rows) * rank;
+    out.values.resize(p_size + n);
+    const std::size_t bad_at = detail::get_values(values, n, out.values.data() + p_size, format);
+    if (bad_at != n) bad("message value at entry " + str(bad_at) + " is not finite");
+    std::copy(factor->p().data(), factor->p().data() + p_size, out.values.begin());
   } else {
     out.levels.clear();
     read_raw_values(values, n, format, out);
@@ -780,7 +825,7 @@ EncodedSize decode_message(std::span<const std::byte> bytes, Message& out, bool 
 // least a header's size, ending exactly at the end; the CRC; then every part by the rules
 // of decode_message (no nesting) and their dimensions summing to dim. The framing is checked
 // before out.parts grows, so out.parts never grows past bytes.size() / 24 entries.
-EncodedSize decode_parts(std::span<const std::byte> bytes, bool tagged, Message& out) {
+EncodedSize decode_parts(std::span<const std::byte> bytes, bool tagged, const SharedFactor* factor, Message& out) {
   const std::byte* h = bytes.data();
   const std::byte* end = h + bytes.size();
   const auto value_tag = static_cast<std::uint8_t>(h[6]);
@@ -836,6 +881,7 @@ EncodedSize decode_parts(std::span<const std::byte> bytes, bool tagged, Message&
   out.rows = 0;
   out.cols = 0;
   out.rank = 0;
+  out.factor_version = 0;
   if (out.parts.size() < count) out.parts.resize(count);
   out.part_count = count;
   EncodedSize size;
@@ -848,7 +894,7 @@ EncodedSize decode_parts(std::span<const std::byte> bytes, bool tagged, Message&
     p += kPartLengthBytes;
     EncodedSize part;
     try {
-      part = decode_message(std::span<const std::byte>(p, length), out.parts[k], true);
+      part = decode_message(std::span<const std::byte>(p, length), factor, out.parts[k], true);
     } catch (const DecodeError& e) {
       bad("part " + str(k) + " of " + str(count) + ": " + e.what());
     }
@@ -866,10 +912,15 @@ EncodedSize decode_parts(std::span<const std::byte> bytes, bool tagged, Message&
 
 }  // namespace
 
-EncodedSize decode(std::span<const std::byte> bytes, Message& out) { return decode_message(bytes, out, false); }
+EncodedSize decode(std::span<const std::byte> bytes, Message& out) { return decode_message(bytes, nullptr, out, false); }
 
 EncodedSize decode(std::span<const std::byte> bytes, std::uint32_t expected_dim, Message& out) {
-  const EncodedSize size = decode(bytes, out);
+  return decode(bytes, expected_dim, nullptr, out);
+}
+
+EncodedSize decode(std::span<const std::byte> bytes, std::uint32_t expected_dim, const SharedFactor* factor,
+                   Message& out) {
+  const EncodedSize size = decode_message(bytes, factor, out, false);
   if (out.dim != expected_dim) {
     throw DecodeError("message dimension " + std::to_string(out.dim) + " differs from the model dimension " +
                       std::to_string(expected_dim));

@@ -1,4 +1,6 @@
-// lowrank:r=R,rows=M: PowerSGD (Vogels et al. 2019), one warm-started power iteration per call.
+// lowrank:r=R,rows=M,factor=own|shared: PowerSGD (Vogels et al. 2019).
+//
+// factor=own (default): one warm-started power iteration per call, each client on its own.
 // x is viewed as the M x N matrix X (column-major, X(i, j) = x[i + M j], N = ceil(d / M), the
 // entries past d zero); rows=0 picks M = ceil(sqrt(d)), and M is capped at d. With Q the previous call's factor
 // (N x R; i.i.d. N(0, 1) from the rng on the first call or when the shape changes):
@@ -12,11 +14,21 @@
 //  * Sends P and Q: R (M + N) values, theoretical bits 32 R (M + N).
 //  * Cost O(d R) per call (products written as column operations in a fixed order, so the
 //    result does not depend on the machine's cache sizes).
+//
+// factor=shared: the projection on the run's shared factor (shared_factor.hpp), which the
+// runtime keeps in step on every process from the aggregated messages:
+//   C(x) = P P^T X, sending A = X^T P and S = X Q (P, Q the shared factors; shared_lowrank layout).
+//  * Linear in x for a given factor, so the clients' messages sum value by value
+//    (--aggregation allreduce); the same bits, 32 R (M + N), as factor=own.
+//  * ||C(x) - x|| <= ||x|| (an orthogonal projection); biased, no worst-case alpha;
+//    positively homogeneous; not deterministic (depends on the shared factor). Draws nothing.
+//  * Needs CompressorWorkspace::shared_factor of the same shape (ConfigError otherwise).
 #include <algorithm>
 #include <cmath>
 
 #include "compressors/builtin.hpp"
 #include "compressors/compressor_input.hpp"
+#include "compressors/orthonormalise.hpp"
 #include "ecco/error.hpp"
 
 namespace ecco::detail {
@@ -27,26 +39,6 @@ struct Shape {
   std::size_t cols = 0;
   std::size_t rank = 0;
 };
-
-// Orthonormalises the columns of P in place; columns that vanish (relative to their norm
-// before orthogonalisation) become zero.
-void orthonormalise(Eigen::MatrixXd& P) {
-  for (Eigen::Index c = 0; c < P.cols(); ++c) {
-    const double before = P.col(c).norm();
-    for (int pass = 0; pass < 2; ++pass) {
-      for (Eigen::Index prior = 0; prior < c; ++prior) {
-        const double projection = P.col(prior).dot(P.col(c));
-        P.col(c) -= projection * P.col(prior);
-      }
-    }
-    const double after = P.col(c).norm();
-    if (!(after > 1e-12 * before) || after == 0.0) {
-      P.col(c).setZero();
-    } else {
-      P.col(c) /= after;
-    }
-  }
-}
 
 class LowRank final : public Compressor {
  public:
@@ -62,12 +54,29 @@ class LowRank final : public Compressor {
     }
     rank_ = static_cast<std::size_t>(r);
     rows_ = static_cast<std::size_t>(rows);
+    const std::string& factor = spec.get_string("factor");
+    if (factor != "own" && factor != "shared") {
+      throw ConfigError("compressor 'lowrank': factor must be own (each client its own warm start) or shared (one "
+                        "factor for all clients, summable), got '" + factor + "'");
+    }
+    shared_ = factor == "shared";
   }
 
-  LowRankSettings settings() const { return {.rank = rank_, .rows = rows_}; }
+  LowRankSettings settings() const { return {.rank = rank_, .rows = rows_, .shared = shared_}; }
 
   std::string spec() const override {
-    return "lowrank:r=" + std::to_string(rank_) + ",rows=" + std::to_string(rows_);
+    return "lowrank:r=" + std::to_string(rank_) + ",rows=" + std::to_string(rows_) +
+           ",factor=" + (shared_ ? "shared" : "own");
+  }
+
+  bool summable() const override { return shared_; }
+
+  std::unique_ptr<SharedFactor> make_shared_factor(std::size_t dim, Rng& rng) const override {
+    if (!shared_) return nullptr;
+    check_dimension(static_cast<Eigen::Index>(dim), "lowrank");
+    const Shape s = shape(dim);
+    return std::make_unique<SharedFactor>(static_cast<std::uint32_t>(dim), static_cast<std::uint32_t>(s.rows),
+                                          static_cast<std::uint32_t>(s.rank), rng);
   }
 
   CompressorTraits traits(std::size_t dim) const override {
@@ -93,6 +102,10 @@ class LowRank final : public Compressor {
     std::fill(ws.scratch.begin() + static_cast<std::ptrdiff_t>(d),
               ws.scratch.begin() + static_cast<std::ptrdiff_t>(s.rows * s.cols), 0.0);
     const Eigen::Map<const Eigen::MatrixXd> X(ws.scratch.data(), m, n);
+    if (shared_) {
+      project_on_shared(X, d, s, ws.shared_factor, out);
+      return;
+    }
 
     Eigen::MatrixXd& Q = ws.warm_start;
     if (Q.rows() != n || Q.cols() != r) {
@@ -116,6 +129,32 @@ class LowRank final : public Compressor {
   }
 
  private:
+  // out = [P, A = X^T P, S = X Q] against the shared factor (shared_lowrank layout).
+  static void project_on_shared(const Eigen::Map<const Eigen::MatrixXd>& X, std::size_t d, const Shape& s,
+                                const SharedFactor* factor, Message& out) {
+    if (factor == nullptr || factor->dim() != d || factor->rows() != s.rows || factor->rank() != s.rank) {
+      throw ConfigError("compressor 'lowrank:factor=shared' needs the run's shared factor for dimension " +
+                        std::to_string(d) + " (CompressorWorkspace::shared_factor, set by the runtime)");
+    }
+    const auto m = static_cast<Eigen::Index>(s.rows);
+    const auto n = static_cast<Eigen::Index>(s.cols);
+    const auto r = static_cast<Eigen::Index>(s.rank);
+    out.set_shared_lowrank(static_cast<std::uint32_t>(d), static_cast<std::uint32_t>(s.rows),
+                           static_cast<std::uint32_t>(s.rank), factor->version());
+    const auto P = factor->p();
+    const auto Q = factor->q();
+    std::copy(P.data(), P.data() + m * r, out.values.begin());
+    Eigen::Map<Eigen::MatrixXd> A(out.values.data() + m * r, n, r);
+    Eigen::Map<Eigen::MatrixXd> S(out.values.data() + m * r + n * r, m, r);
+    S.setZero();
+    for (Eigen::Index c = 0; c < r; ++c) {
+      for (Eigen::Index j = 0; j < n; ++j) {
+        A(j, c) = X.col(j).dot(P.col(c));  // A = X^T P
+        S.col(c) += Q(j, c) * X.col(j);    // S = X Q
+      }
+    }
+  }
+
   Shape shape(std::size_t dim) const {
     Shape s;
     s.rows = rows_ == 0 ? static_cast<std::size_t>(std::ceil(std::sqrt(static_cast<double>(dim)))) : rows_;
@@ -131,6 +170,7 @@ class LowRank final : public Compressor {
 
   std::size_t rank_ = 1;
   std::size_t rows_ = 0;
+  bool shared_ = false;
 };
 
 }  // namespace

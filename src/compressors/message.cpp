@@ -19,6 +19,7 @@ void reset_encoding(Message& m) {
   m.rows = 0;
   m.cols = 0;
   m.rank = 0;
+  m.factor_version = 0;
   m.part_count = 0;
 }
 
@@ -52,6 +53,14 @@ void Message::set_lowrank(std::uint32_t dimension, std::uint32_t matrix_rows, st
   values.resize(static_cast<std::size_t>(matrix_rank) * (static_cast<std::size_t>(rows) + cols));
 }
 
+void Message::set_shared_lowrank(std::uint32_t dimension, std::uint32_t matrix_rows, std::uint32_t matrix_rank,
+                                 std::uint64_t version) {
+  set_lowrank(dimension, matrix_rows, matrix_rank);
+  layout = Layout::shared_lowrank;
+  factor_version = version;
+  values.resize(static_cast<std::size_t>(matrix_rank) * (2 * static_cast<std::size_t>(rows) + cols));
+}
+
 void Message::set_parts(std::uint32_t dimension, std::uint32_t count) {
   layout = Layout::parts;
   dim = dimension;
@@ -73,7 +82,8 @@ void Message::add_to(Eigen::Ref<Eigen::VectorXd> y, double factor) const {
         y[static_cast<Eigen::Index>(indices[k])] += factor * values[k];
       }
       return;
-    case Layout::lowrank: {
+    case Layout::lowrank:
+    case Layout::shared_lowrank: {  // P Q^T from the first rank (rows + cols) values
       const std::size_t m = rows;
       const double* p = values.data();
       const double* q = values.data() + m * rank;

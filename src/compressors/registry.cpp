@@ -50,7 +50,10 @@ const detail::Registry<Compressor>& registry() {
            detail::make_onebit},
           {{"lowrank",
             {{"r", "1", "rank >= 1 (capped at min(rows, cols))"},
-             {"rows", "0", "rows of the matrix view (0: ceil(sqrt(d)); capped at d); cols = ceil(d/rows)"}},
+             {"rows", "0", "rows of the matrix view (0: ceil(sqrt(d)); capped at d); cols = ceil(d/rows)"},
+             {"factor", "own", "own: each client its own warm-started power iteration; shared: projection on a factor "
+                               "all clients share, updated from the aggregate each round (summable: --aggregation "
+                               "allreduce)"}},
             "PowerSGD: one warm-started power iteration on x seen as a matrix; biased, sends r (rows + cols) values"},
            detail::make_lowrank},
       });

@@ -60,6 +60,11 @@ class TensorWise final : public Compressor {
                                   " does not fit the wire's 32-bit dimension");
     }
     const std::optional<LowRankSettings> lowrank = lowrank_settings(*inner_);
+    if (lowrank && lowrank->shared) {
+      throw ConfigError("compressor '" + std::string(inner_spec) +
+                        "' per tensor: factor=shared is not available with --granularity tensor (use factor=own, "
+                        "or --granularity global)");
+    }
     if (lowrank && lowrank->rows != 0) {
       throw ConfigError("compressor '" + std::string(inner_spec) +
                         "' per tensor: lowrank takes each tensor's rows from the model, drop rows=" +

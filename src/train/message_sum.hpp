@@ -4,8 +4,10 @@
 // holds sum_i w_i m_i without any message travelling with its indices.
 //
 // Summable messages carry raw values (no quantised code, no method tag) and either the dense
-// layout, or the sparse layout with seeded coordinates (randk coords=common); all messages of a
-// round, on every process, must share the layout, the count and the seed. Anything else is a
+// layout, the sparse layout with seeded coordinates (randk coords=common), or the
+// shared_lowrank layout against this run's shared factor (lowrank:factor=shared: A and S are
+// summed, P is the factor's); all messages of a round, on every process, must share the
+// layout, the count and the seed (factor version). Anything else is a
 // ConfigError (AgreedRunError) naming the round and the first offending client, thrown by
 // reduce() on every process alike (a mix would otherwise be summed into garbage; a throw on one process only
 // would leave the others waiting in the collective).
@@ -19,14 +21,15 @@
 
 #include "ecco/codec.hpp"
 #include "ecco/message.hpp"
+#include "ecco/shared_factor.hpp"
 #include "train/transport.hpp"
 
 namespace ecco::detail {
 
 class MessageSum {
  public:
-  // ConfigError unless wire is fp32 or fp64.
-  MessageSum(std::uint32_t dim, ValueFormat wire);
+  // ConfigError unless wire is fp32 or fp64. factor: the run's shared factor (null: none).
+  MessageSum(std::uint32_t dim, ValueFormat wire, const SharedFactor* factor = nullptr);
 
   // Starts round t (0: the initial messages): forgets the previous round's sum.
   void begin(std::int64_t round);
@@ -49,10 +52,15 @@ class MessageSum {
   std::size_t payload_bytes() const { return (count_ + 1) * value_bytes_; }
 
  private:
+  std::size_t factor_p_size() const { return static_cast<std::size_t>(factor_->rows()) * factor_->rank(); }
+  std::size_t shared_values() const {
+    return static_cast<std::size_t>(factor_->rank()) * (2 * std::size_t{factor_->rows()} + factor_->cols());
+  }
 
   std::uint32_t dim_;
   bool fp32_;
   std::size_t value_bytes_;
+  const SharedFactor* factor_;
   std::int64_t round_ = 0;
   // The round's shape so far on this process: layout 0 while nothing was added.
   std::uint64_t layout_ = 0;

@@ -11,6 +11,11 @@
 // --aggregation allreduce: no frames; each process sums its clients' weighted messages and
 // one MPI_Allreduce sums the processes' sums (MessageSum); every process runs its own copy of
 // the server method on the total and makes the downlink itself, as with allgather.
+//
+// lowrank:factor=shared: every process that runs the server method updates the shared factor
+// after each aggregation from the round's shared_lowrank messages, weighted as the server
+// weighs them (the messages in client order, or the allreduced sum); in gather mode rank 0
+// then sends it to the other processes with the next downlink.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -81,8 +86,9 @@ class RoundRunner {
         allgather_(state.info.config.aggregation == "allgather"),
         allreduce_(state.info.config.aggregation == "allreduce"),
         runs_server_(transport.is_server() || allgather_ || allreduce_),
-        metrics_(static_cast<Eigen::Index>(full_ ? state.info.dim : 0) + kScalarMetrics) {
-    if (allreduce_) sum_ = std::make_unique<MessageSum>(dim_, wire_);
+        metrics_(static_cast<Eigen::Index>(full_ ? state.info.dim : 0) + kScalarMetrics),
+        factor_(state.shared_factor.get()) {
+    if (allreduce_) sum_ = std::make_unique<MessageSum>(dim_, wire_, factor_);
   }
 
   // Every process: each local client's message (initial or round t) into one block of frames.
@@ -129,6 +135,7 @@ class RoundRunner {
     std::uint64_t bytes = 0;
     std::size_t at = 0;
     state_.server->begin_aggregation();
+    if (factor_ != nullptr) factor_->begin();
     for (std::size_t i = 0; i < clients_; ++i) {
       if (received_.size() - at < kFrameLengthBytes) {
         throw DecodeError("frames end before the message of client " + std::to_string(i));
@@ -144,7 +151,7 @@ class RoundRunner {
       }
       if (size == 0) continue;  // the client sent nothing this round
       try {
-        const EncodedSize split = decode(std::span(received_).subspan(at, size), dim_, message_);
+        const EncodedSize split = decode(std::span(received_).subspan(at, size), dim_, factor_, message_);
         row.bits_up_header += 8 * static_cast<std::uint64_t>(split.header);
         row.bits_up_index += 8 * static_cast<std::uint64_t>(split.index);
         row.bits_up_value += 8 * static_cast<std::uint64_t>(split.value);
@@ -152,6 +159,9 @@ class RoundRunner {
         throw DecodeError("message of client " + std::to_string(i) + ": " + e.what());
       }
       state_.server->accumulate(i, message_);
+      if (factor_ != nullptr && message_.layout == Layout::shared_lowrank) {
+        factor_->add(message_, state_.server->message_weight(i));
+      }
       at += size;
       bytes += size;
       ++messages_;
@@ -160,6 +170,7 @@ class RoundRunner {
       throw DecodeError(std::to_string(received_.size() - at) + " unexpected bytes after the last client's message");
     }
     state_.server->end_aggregation(phase);
+    if (factor_ != nullptr) factor_->commit();
     phases_.decode_aggregate += clock.lap();
     return 8 * bytes;
   }
@@ -174,6 +185,11 @@ class RoundRunner {
     state_.server->begin_aggregation();
     if (any) state_.server->accumulate_sum(summed_);
     state_.server->end_aggregation(phase);
+    if (factor_ != nullptr && any && summed_.layout == Layout::shared_lowrank) {
+      factor_->begin();
+      factor_->add(summed_, 1.0);
+      factor_->commit();
+    }
     phases_.decode_aggregate += clock.lap();
     allreduce_payload_ += 8 * static_cast<std::uint64_t>(sum_->payload_bytes());
     messages_ += sum_->senders();
@@ -183,8 +199,8 @@ class RoundRunner {
   }
 
   // Collective (gather mode): the server's downlink to every process, which applies it to
-  // its replica of the model. Returns the downlink bits of the round (the message for every
-  // client). With allgather or allreduce every process makes the downlink itself and applies
+  // its replica of the model, and the shared factor (lowrank:factor=shared) as fp64 doubles
+  // [version, P, Q]. Returns the downlink bits of the round (what travels, for every client). With allgather or allreduce every process makes the downlink itself and applies
   // it as made: nothing travels (0 bits), and no encoding is needed, since make_downlink
   // already rounds the message to its value format, so that decode(encode(m)) would give
   // back the same numbers (the modes are tested bit for bit against gather).
@@ -197,8 +213,13 @@ class RoundRunner {
       if (travels) encode(model_message_, format, model_bytes_);
     }
     phases_.apply += clock.lap();
+    std::uint64_t bytes = model_bytes_.size();
     if (travels) {
       transport_.broadcast(model_bytes_);
+      if (factor_ != nullptr) {
+        transport_.broadcast(factor_->state());
+        bytes += factor_->state().size_bytes();
+      }
       phases_.communicate += clock.lap();
       decode(model_bytes_, dim_, model_message_);
     }
@@ -208,7 +229,7 @@ class RoundRunner {
       throw NumericError("round " + std::to_string(t) +
                          ": the model is not finite; the iterates diverged (step size too large?)");
     }
-    return travels ? 8 * static_cast<std::uint64_t>(model_bytes_.size()) * clients_ : 0;
+    return travels ? 8 * bytes * clients_ : 0;
   }
 
   // Collective: the metrics of row t, summed in client order (so any number of ranks gives
@@ -303,6 +324,7 @@ class RoundRunner {
   std::unique_ptr<MessageSum> sum_;  // allreduce only
   Message summed_;                   // allreduce: the round's total
   Eigen::VectorXd metrics_;  // [sum_i grad f_i (full metrics only); the scalars above]
+  SharedFactor* factor_;     // lowrank:factor=shared (null: none)
   PhaseSeconds phases_;
   std::uint64_t messages_ = 0;  // received by the server
 };

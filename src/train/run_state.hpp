@@ -32,6 +32,8 @@ struct RunState {
   std::unique_ptr<Method> method;
   std::unique_ptr<Compressor> compressor;
   std::unique_ptr<Compressor> down_compressor;
+  // lowrank:factor=shared: the factor all clients read, kept alike on every process (null: none).
+  std::unique_ptr<SharedFactor> shared_factor;
   std::size_t first_client = 0;  // this process hosts clients [first_client, first_client + clients.size())
   std::vector<LocalClient> clients;
   std::unique_ptr<ServerMethod> server;  // server only (every rank with --aggregation allgather)

@@ -53,12 +53,30 @@ void check_summed_aggregation(const RunConfig& config, const Method& method, con
   }
   if (method.uses_compressor() && !compressor.summable()) {
     throw ConfigError("--aggregation allreduce sums the messages without their indices; compressor '" +
-                      compressor.spec() + "' cannot be summed so (summable: identity, randk:k=K,coords=common; "
+                      compressor.spec() + "' cannot be summed so (summable: identity, randk:k=K,coords=common, lowrank:r=R,factor=shared; "
                       "or use --aggregation gather or allgather)");
   }
   if (config.wire != ValueFormat::fp32 && config.wire != ValueFormat::fp64) {
     throw ConfigError("--aggregation allreduce sums the values in fp32 or fp64; --wire " +
                       std::string(to_string(config.wire)) + " cannot be summed by MPI (use --wire fp32 or fp64)");
+  }
+}
+
+// lowrank:factor=shared: the factor every process keeps (RunState::shared_factor), drawn from
+// the run's seed. Its update weighs the messages as the server does, so the method must
+// aggregate a weighted sum; a down compressor cannot share a factor (no client holds it).
+void make_shared_factor(const RunConfig& config, std::size_t dim, RunState& state) {
+  Rng rng(derive_seed(config.seed, kNoClient, SeedPurpose::shared_factor));
+  if (state.method->uses_down_compressor() && state.down_compressor->make_shared_factor(dim, rng) != nullptr) {
+    throw ConfigError("--down-compressor " + state.down_compressor->spec() + ": factor=shared is for the clients' "
+                      "uplink only (use factor=own)");
+  }
+  if (!state.method->uses_compressor()) return;
+  state.shared_factor = state.compressor->make_shared_factor(dim, rng);
+  if (state.shared_factor != nullptr && !state.method->supports_summed_aggregation()) {
+    throw ConfigError("compressor " + state.compressor->spec() + ": algorithm '" + state.method->spec() +
+                      "' cannot use a shared factor, which is updated from the weighted sum of the messages "
+                      "(methods that can: " + methods_where(&Method::supports_summed_aggregation) + ")");
   }
 }
 
@@ -190,6 +208,7 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
     }
   }
 
+  make_shared_factor(config, info.dim, state);
   state.first_client = first_client_of_rank(config.clients, ranks, rank, config.dedicated_server);
   const std::size_t end_client = first_client_of_rank(config.clients, ranks, rank + 1, config.dedicated_server);
   for (std::size_t i = state.first_client; i < end_client; ++i) {
@@ -208,6 +227,7 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
     client.rng = Rng(derive_seed(config.seed, state.compressor->common_stream() ? kNoClient : i,
                                  SeedPurpose::compressor));
     client.sample_rng = Rng(derive_seed(config.seed, i, SeedPurpose::minibatch));
+    client.workspace.shared_factor = state.shared_factor.get();
     state.clients.push_back(std::move(client));
   }
   info.classifies = state.clients.empty() ? factory->make(split.shard(data, 0))->classifies()

@@ -100,7 +100,7 @@ check "--allow-any-compressor: compressor qsgd:norm=2,s=4 has no contraction gua
 check "needs a contractive compressor; this one is unbiased" --plan --algorithm ef21 --compressor qsgd:s=4
 # Aggregation and downlink modes.
 check "--aggregation: unknown value 'foo' (valid: gather, allgather, allreduce)" --aggregation foo
-check "compressor 'topk:k=0.1' cannot be summed so (summable: identity, randk:k=K,coords=common;" \
+check "compressor 'topk:k=0.1' cannot be summed so (summable: identity, randk:k=K,coords=common, lowrank:r=R,factor=shared;" \
   --aggregation allreduce --compressor topk:k=0.1
 check "--aggregation allreduce: algorithm 'ef21_plus' needs each client's message, not their sum" \
   --aggregation allreduce --algorithm ef21_plus --compressor identity
@@ -110,6 +110,13 @@ check "--aggregation allreduce cannot sum per-tensor messages (--granularity ten
 check "compressor 'randk': coords must be client or common, got 'shared'" --compressor randk:k=2,coords=shared
 check "the clients' messages cannot be summed without their indices" \
   --aggregation allreduce --algorithm ef21_pp:participation=0.5 --compressor randk:k=2,coords=common --clients 4 --lr 0.01
+check "compressor 'lowrank': factor must be own (each client its own warm start) or shared" --compressor lowrank:factor=all
+check "algorithm 'ef21_bc' cannot use a shared factor, which is updated from the weighted sum of the messages" \
+  --algorithm ef21_bc --compressor lowrank:r=1,factor=shared --allow-any-compressor --lr 0.01
+check "per tensor: factor=shared is not available with --granularity tensor" \
+  --compressor lowrank:r=1,factor=shared --granularity tensor --problem mlp:hidden=4 --allow-any-compressor --lr 0.1
+check "--down-compressor lowrank:r=1,rows=0,factor=shared: factor=shared is for the clients' uplink only" \
+  --algorithm ef21_bc --down-compressor lowrank:r=1,factor=shared --allow-any-compressor --lr 0.01
 check "--downlink: unknown value 'foo' (valid: model, delta)" --downlink foo
 check "--downlink delta: algorithm 'ef21_plus' cannot send its update instead of the model (methods that can: gd, sgd," \
   --algorithm ef21_plus --downlink delta

@@ -296,3 +296,49 @@ TEST(AggregationModes, AllreduceRefusesWhatCannotBeSummed) {
     }
   }
 }
+
+// lowrank:factor=shared: every process that runs the server updates the factor from the
+// round's messages (rank 0 sends it to the others with the gather-mode downlink), so every
+// gather and allgather mode equals the serial run bit for bit, the factor's broadcast
+// included in the bits down. Allreduce sums A and S (P is the shared factor): close to gather.
+// EF21-PP's clients skip rounds, which a shared factor (unlike randk's common stream) allows.
+TEST(AggregationModes, SharedLowRankFactorInEveryMode) {
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  for (const char* algorithm : {"ef21", "ef14", "ef21_pp:participation=0.5"}) {
+    SCOPED_TRACE(algorithm);
+    ecco::RunConfig config;
+    config.data = "synthetic_classification:rows=250,dim=300,density=0.3,seed=5";
+    config.problem = "least_squares";
+    config.clients = 5;
+    config.algorithm = algorithm;
+    config.compressor = "lowrank:r=2,factor=shared";
+    config.allow_any_compressor = true;  // one power iteration: no contraction guarantee
+    config.step_size = "0.05";
+    config.rounds = 25;
+    config.log_every = 5;
+    expect_every_mode_equals_serial(config, true);
+    expect_allreduce_close_to_gather(config, {"allreduce", "model", false}, {1e-9, "fp64"});
+    expect_allreduce_close_to_gather(config, {"allreduce", "delta", comm.size() >= 2}, {1e-4, "fp32"});
+  }
+}
+
+TEST(AggregationModes, SharedFactorNeedsAWeightedSumMethod) {
+  for (const char* algorithm : {"ef21_plus", "ef21_bc"}) {
+    ecco::RunConfig config;
+    config.data = "synthetic_classification:rows=50,dim=30";
+    config.clients = 2;
+    config.rounds = 2;
+    config.algorithm = algorithm;
+    config.compressor = "lowrank:r=1,factor=shared";
+    config.allow_any_compressor = true;
+    config.step_size = "0.01";
+    try {
+      ecco::run_serial(config);
+      ADD_FAILURE() << "expected ConfigError for " << algorithm;
+    } catch (const ecco::ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("cannot use a shared factor"), std::string::npos) << what;
+      EXPECT_NE(what.find("methods that can: gd, sgd, dcgd, ef14, ef21"), std::string::npos) << what;
+    }
+  }
+}

@@ -128,12 +128,14 @@ TEST(LowRank, ZeroAndRankDeficientInputs) {
 }
 
 TEST(LowRank, SpecsAndTraits) {
-  EXPECT_EQ(ecco::make_compressor("lowrank")->spec(), "lowrank:r=1,rows=0");
+  EXPECT_EQ(ecco::make_compressor("lowrank")->spec(), "lowrank:r=1,rows=0,factor=own");
+  EXPECT_EQ(ecco::make_compressor("lowrank:factor=shared,r=3")->spec(), "lowrank:r=3,rows=0,factor=shared");
   const auto t = ecco::make_compressor("lowrank:r=4")->traits(10000);
   EXPECT_EQ(t.kind, ecco::CompressorClass::biased);
   EXPECT_EQ(t.bits, 32.0 * 4 * (100 + 100));
   EXPECT_TRUE(t.positively_homogeneous);
-  for (const char* bad : {"lowrank:r=0", "lowrank:r=-1", "lowrank:r=1.5", "lowrank:rows=-3", "lowrank:cols=3"}) {
+  for (const char* bad : {"lowrank:r=0", "lowrank:r=-1", "lowrank:r=1.5", "lowrank:rows=-3", "lowrank:cols=3",
+                          "lowrank:factor=common", "lowrank:factor="}) {
     EXPECT_THROW(ecco::make_compressor(bad), ecco::ConfigError) << bad;
   }
 }

@@ -199,4 +199,62 @@ TEST(NoAllocation, SteadyStateAllreduceSumAndMetricsFold) {
   }
 }
 
+
+// lowrank:factor=shared: three clients' messages through the wire (gather mode) or through
+// MessageSum (allreduce), and the factor's update, round after round.
+TEST(NoAllocation, SteadyStateSharedFactorRounds) {
+  const Eigen::Index d = 20000;
+  ecco::Rng data(5);
+  Eigen::VectorXd x(d);
+  for (Eigen::Index j = 0; j < d; ++j) x[j] = data.normal();
+  ecco::detail::SerialTransport transport;
+  for (const bool summed : {false, true}) {
+    const auto compressor = ecco::make_compressor("lowrank:r=4,factor=shared");
+    ecco::Rng factor_rng(6);
+    const auto factor = compressor->make_shared_factor(static_cast<std::size_t>(d), factor_rng);
+    ecco::detail::MessageSum sum(static_cast<std::uint32_t>(d), ecco::ValueFormat::fp32, factor.get());
+    ecco::CompressorWorkspace workspace;
+    workspace.shared_factor = factor.get();
+    ecco::Rng rng(7);
+    ecco::Message message;
+    ecco::Message received;
+    std::vector<std::byte> bytes;
+    Eigen::VectorXd g = Eigen::VectorXd::Zero(d);
+    Eigen::VectorXd input(d);
+    std::int64_t t = 0;
+    const auto round = [&] {
+      if (summed) sum.begin(t);
+      factor->begin();
+      for (std::size_t i = 0; i < 3; ++i) {
+        input = x * static_cast<double>(i + 1) + g;
+        compressor->compress(input, rng, workspace, message);
+        ecco::round_to_wire(message, ecco::ValueFormat::fp32);
+        if (summed) {
+          sum.add(i, message, 0.25);
+        } else {
+          bytes.clear();
+          ecco::encode(message, ecco::ValueFormat::fp32, bytes);
+          ecco::decode(bytes, static_cast<std::uint32_t>(d), factor.get(), received);
+          received.add_to(g, 0.25);
+          factor->add(received, 0.25);
+        }
+      }
+      if (summed) {
+        ASSERT_TRUE(sum.reduce(transport, received));
+        received.add_to(g);
+        factor->add(received, 1.0);
+      }
+      factor->commit();
+      ++t;
+    };
+    for (int warm = 0; warm < 3; ++warm) round();
+    ecco::test::arm_allocation_counter();
+    for (int r = 0; r < 5; ++r) round();
+    const ecco::test::AllocationCount count = ecco::test::disarm_allocation_counter();
+    EXPECT_EQ(count.operator_new, 0) << (summed ? "allreduce" : "gather");
+    EXPECT_EQ(count.malloc, 0) << (summed ? "allreduce" : "gather");  // 0 where not counted
+    EXPECT_EQ(factor->version(), 8U);
+  }
+}
+
 }  // namespace
