@@ -130,6 +130,9 @@ int run_compress(const cxxopts::ParseResult& args) {
   for (const std::string& spec : specs) {
     const auto compressor = ecco::make_compressor(spec);
     ecco::Rng rng(7);
+    // lowrank:factor=shared: a shared factor as the runtime keeps one (never updated here).
+    const auto factor = compressor->make_shared_factor(d, rng);
+    workspace.shared_factor = factor.get();
     const double c = time_median(repeat, [&] {
       compressor->compress(x, rng, workspace, client);
       ecco::round_to_wire(client, wire);
@@ -137,7 +140,7 @@ int run_compress(const cxxopts::ParseResult& args) {
       ecco::encode(client, wire, bytes);
     });
     const double dec = time_median(repeat, [&] {
-      ecco::decode(bytes, static_cast<std::uint32_t>(d), server);
+      ecco::decode(bytes, static_cast<std::uint32_t>(d), factor.get(), server);
       server.add_to(y);
     });
     print_row(compressor->spec(), c, dec, bytes.size(), d);

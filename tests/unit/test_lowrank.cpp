@@ -19,6 +19,7 @@
 #include "ecco/error.hpp"
 #include "ecco/message.hpp"
 #include "ecco/rng.hpp"
+#include "matrix_view.hpp"
 
 namespace {
 
@@ -26,16 +27,8 @@ using ecco::CompressorWorkspace;
 using ecco::Message;
 using ecco::Rng;
 
-Eigen::MatrixXd matrix_view(const Eigen::VectorXd& x, Eigen::Index rows) {
-  const Eigen::Index cols = (x.size() + rows - 1) / rows;
-  Eigen::VectorXd padded = Eigen::VectorXd::Zero(rows * cols);
-  padded.head(x.size()) = x;
-  return Eigen::Map<const Eigen::MatrixXd>(padded.data(), rows, cols);
-}
-
-Eigen::VectorXd vector_view(const Eigen::MatrixXd& m, Eigen::Index d) {
-  return Eigen::Map<const Eigen::VectorXd>(m.data(), m.size()).head(d);
-}
+using ecco::testing::matrix_view;
+using ecco::testing::vector_view;
 
 TEST(LowRank, FirstCallProjectsOnTheSpanOfXQ0) {
   Rng data(1);

@@ -26,6 +26,7 @@
 #include "ecco/rng.hpp"
 #include "ecco/shared_factor.hpp"
 #include "ecco/tensor_layout.hpp"
+#include "matrix_view.hpp"
 
 namespace {
 
@@ -34,12 +35,8 @@ using ecco::Message;
 using ecco::Rng;
 using ecco::SharedFactor;
 
-Eigen::MatrixXd matrix_view(const Eigen::VectorXd& x, Eigen::Index rows) {
-  const Eigen::Index cols = (x.size() + rows - 1) / rows;
-  Eigen::VectorXd padded = Eigen::VectorXd::Zero(rows * cols);
-  padded.head(x.size()) = x;
-  return Eigen::Map<const Eigen::MatrixXd>(padded.data(), rows, cols);
-}
+using ecco::testing::matrix_view;
+using ecco::testing::vector_view;
 
 Eigen::VectorXd random_vector(Eigen::Index d, std::uint64_t seed) {
   Rng rng(seed);
@@ -120,8 +117,7 @@ TEST(SharedFactor, CompressorProjectsOnTheSharedFactor) {
   // The vector the message stands for: P P^T X, the projection of X's columns on span(P).
   Eigen::VectorXd decoded(d);
   m.assign_to(decoded);
-  const Eigen::MatrixXd projected = projector(P) * X;
-  const Eigen::VectorXd expected = Eigen::Map<const Eigen::VectorXd>(projected.data(), projected.size()).head(d);
+  const Eigen::VectorXd expected = vector_view(projector(P) * X, d);
   EXPECT_LE((decoded - expected).cwiseAbs().maxCoeff(), 1e-12);
   EXPECT_LE((decoded - x).norm(), x.norm());
   // Linear: the message of x + 2y is the message of x plus twice that of y (A and S).
