@@ -912,7 +912,9 @@ EncodedSize decode_parts(std::span<const std::byte> bytes, bool tagged, const Sh
 
 }  // namespace
 
-EncodedSize decode(std::span<const std::byte> bytes, Message& out) { return decode_message(bytes, nullptr, out, false); }
+EncodedSize decode(std::span<const std::byte> bytes, Message& out) {
+  return decode_message(bytes, nullptr, out, false);
+}
 
 EncodedSize decode(std::span<const std::byte> bytes, std::uint32_t expected_dim, Message& out) {
   return decode(bytes, expected_dim, nullptr, out);

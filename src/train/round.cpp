@@ -199,11 +199,12 @@ class RoundRunner {
   }
 
   // Collective (gather mode): the server's downlink to every process, which applies it to
-  // its replica of the model, and the shared factor (lowrank:factor=shared) as fp64 doubles
-  // [version, P, Q]. Returns the downlink bits of the round (what travels, for every client). With allgather or allreduce every process makes the downlink itself and applies
-  // it as made: nothing travels (0 bits), and no encoding is needed, since make_downlink
-  // already rounds the message to its value format, so that decode(encode(m)) would give
-  // back the same numbers (the modes are tested bit for bit against gather).
+  // its replica of the model, then the shared factor (lowrank:factor=shared) as fp64 doubles
+  // [version, P, Q]. Returns the downlink bits of the round (what travels, for every client).
+  // With allgather or allreduce every process makes the downlink itself and applies it as
+  // made: nothing travels (0 bits), and no encoding is needed, since make_downlink already
+  // rounds the message to its value format, so that decode(encode(m)) would give back the
+  // same numbers (the modes are tested bit for bit against gather).
   std::uint64_t downlink(std::int64_t t) {
     Clock clock;
     const bool travels = !allgather_ && !allreduce_;

@@ -53,8 +53,8 @@ void check_summed_aggregation(const RunConfig& config, const Method& method, con
   }
   if (method.uses_compressor() && !compressor.summable()) {
     throw ConfigError("--aggregation allreduce sums the messages without their indices; compressor '" +
-                      compressor.spec() + "' cannot be summed so (summable: identity, randk:k=K,coords=common, lowrank:r=R,factor=shared; "
-                      "or use --aggregation gather or allgather)");
+                      compressor.spec() + "' cannot be summed so (summable: identity, randk:k=K,coords=common, "
+                      "lowrank:r=R,factor=shared; or use --aggregation gather or allgather)");
   }
   if (config.wire != ValueFormat::fp32 && config.wire != ValueFormat::fp64) {
     throw ConfigError("--aggregation allreduce sums the values in fp32 or fp64; --wire " +
