@@ -210,7 +210,7 @@ int run_round(const cxxopts::ParseResult& args) {
     std::printf("ecco-bench round: logistic regression on %d clients (8 generated rows each, 200 non-zeros per row), "
                 "%lld rounds after the initial exchange, %d ranks; ms per round as rank 0 measures them\n",
                 clients, static_cast<long long>(rounds), comm.size());
-    std::printf("%-10s %-30s %9s %9s %9s %9s %9s %9s %12s %12s\n", "d", "method and aggregation", "round", "gradient", "comp+enc",
+    std::printf("%-10s %-38s %9s %9s %9s %9s %9s %9s %12s %12s\n", "d", "method and aggregation", "round", "gradient", "comp+enc",
                 "comm", "dec+agg", "apply", "up B/round", "down B/round");
   }
   for (const long long d : dims) {
@@ -221,18 +221,24 @@ int run_round(const cxxopts::ParseResult& args) {
     struct Variant {
       const char* algorithm;
       const char* aggregation;
+      std::string compressor;  // empty: TopK with --ratio
     };
-    for (const Variant& v : {Variant{"ef21:init=compressed", "gather"}, Variant{"ef21:init=compressed", "allgather"},
-                             Variant{"gd", "gather"}, Variant{"gd", "allreduce"}}) {
+    const std::string ratio_text = std::to_string(ratio);
+    for (const Variant& v : {Variant{"ef21:init=compressed", "gather", ""}, Variant{"ef21:init=compressed", "allgather", ""},
+                             Variant{"ef21:init=compressed", "allreduce", "randk:coords=common,k=" + ratio_text},
+                             Variant{"ef21:init=compressed", "allreduce", "lowrank:r=4,factor=shared"},
+                             Variant{"gd", "gather", ""}, Variant{"gd", "allreduce", ""}}) {
       const char* algorithm = v.algorithm;
-      const std::string label = std::string(algorithm) + " " + v.aggregation;
+      const std::string label = std::string(algorithm) + " " + v.aggregation +
+                                (v.compressor.empty() ? "" : " " + v.compressor.substr(0, v.compressor.find(':')));
       RunConfig c;
       c.aggregation = v.aggregation;
       c.data = "synthetic_classification:rows=" + std::to_string(8 * clients) + ",dim=" + std::to_string(d) +
                ",density=" + std::to_string(std::min(1.0, 200.0 / static_cast<double>(d)));
       c.clients = static_cast<std::size_t>(clients);
       c.algorithm = algorithm;
-      c.compressor = "topk:k=" + std::to_string(ratio);
+      c.compressor = v.compressor.empty() ? "topk:k=" + ratio_text : v.compressor;
+      c.allow_any_compressor = true;  // lowrank: no contraction guarantee (the step size is fixed)
       c.step_size = "0.1";
       c.rounds = rounds;
       c.log_every = rounds;
@@ -245,7 +251,7 @@ int run_round(const cxxopts::ParseResult& args) {
                           static_cast<double>(rounds);
         const double down = static_cast<double>(result.history.back().bits_down) / 8.0 / static_cast<double>(rounds);
         const double round_ms = per * (result.seconds - p.metrics);
-        std::printf("%-10lld %-30s %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %12.0f %12.0f\n", d, label.c_str(), round_ms,
+        std::printf("%-10lld %-38s %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %12.0f %12.0f\n", d, label.c_str(), round_ms,
                     per * p.gradient, per * p.compress_encode, per * p.communicate, per * p.decode_aggregate,
                     per * p.apply, up, down);
         numbers[0] = up / static_cast<double>(comm.size());
@@ -267,12 +273,12 @@ int run_round(const cxxopts::ParseResult& args) {
     const auto [standard, ring] = time_allreduce(comm, d, repeat);
     if (comm.rank() == 0) {
       const double raw = 1e3 * (gather + bcast);
-      std::printf("%-10lld %-30s %9s %9s %9s %9.3f   (ef21 gather communicate / raw = %.2f)\n", d,
+      std::printf("%-10lld %-38s %9s %9s %9s %9.3f   (ef21 gather communicate / raw = %.2f)\n", d,
                   "raw Gatherv(up)+Bcast(down)", "", "", "", raw, raw > 0.0 ? communicate_ms / raw : 0.0);
-      std::printf("%-10lld %-30s %9s %9s %9s %9.3f   (gd allreduce communicate / this = %.2f)\n", d,
+      std::printf("%-10lld %-38s %9s %9s %9s %9.3f   (gd allreduce communicate / this = %.2f)\n", d,
                   "MPI_Allreduce fp32 default", "", "", "", 1e3 * standard,
                   standard > 0.0 ? allreduce_ms / (1e3 * standard) : 0.0);
-      std::printf("%-10lld %-30s %9s %9s %9s %9.3f\n", d, "ring allreduce fp32", "", "", "", 1e3 * ring);
+      std::printf("%-10lld %-38s %9s %9s %9s %9.3f\n", d, "ring allreduce fp32", "", "", "", 1e3 * ring);
       std::fflush(stdout);
     }
   }
