@@ -1,5 +1,6 @@
 // Pieces shared by the built-in methods: step-size helpers, minibatch sizes and sampling,
 // initial states, the mean-step server and the default model replica.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -126,22 +127,41 @@ class MeanStepServer final : public ServerMethod {
         v_(sum_),
         next_(sum_) {}
 
-  void begin_aggregation() override { sum_.setZero(); }
+  void begin_aggregation() override {
+    sum_.setZero();
+    lowrank_ = LowRankSum::none;
+  }
 
   void accumulate(std::size_t client, const Message& message) override {
-    message.add_to(sum_, message_weight(client));
+    if (message.layout == Layout::shared_lowrank) {
+      add_shared_lowrank(message, message_weight(client));
+    } else {
+      message.add_to(sum_, message_weight(client));
+      if (lowrank_ == LowRankSum::only) lowrank_ = LowRankSum::mixed;
+      if (lowrank_ == LowRankSum::none) lowrank_ = LowRankSum::absent;
+    }
   }
 
   double message_weight(std::size_t client) const override {
     return rule_.weights.empty() ? 1.0 : rule_.weights[client];
   }
 
-  void accumulate_sum(const Message& weighted_sum) override { weighted_sum.add_to(sum_); }
+  void accumulate_sum(const Message& weighted_sum) override { accumulate_weighted(weighted_sum); }
 
   void end_aggregation(Phase phase) override {
     // Unweighted sums are divided once by n, so that the result does not depend on how the
-    // messages were grouped.
-    if (rule_.weights.empty()) {
+    // messages were grouped. Shared-factor messages are summed as P (sum_i w_i A_i)^T and
+    // expanded once: with only those, update = P A^T for A = (sum_i w_i A_i) / n, which
+    // --downlink delta sends as a lowrank message (R (rows + cols) values instead of d).
+    const bool only_lowrank = lowrank_ == LowRankSum::only;
+    if (lowrank_ != LowRankSum::none && lowrank_ != LowRankSum::absent) {
+      if (rule_.weights.empty() && only_lowrank) {
+        auto a = lowrank_sum_a();
+        a /= clients_;
+      }
+      lowrank_sum_.add_to(sum_);
+    }
+    if (rule_.weights.empty() && !only_lowrank) {
       update_ = sum_ / clients_;
     } else {
       update_ = sum_;
@@ -162,6 +182,12 @@ class MeanStepServer final : public ServerMethod {
   }
 
   ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) override {
+    if (delta_ && lowrank_ == LowRankSum::only) {
+      // update_ is exactly this message expanded (end_aggregation), so the replica's
+      // g += update is the server's g += update_, bit for bit.
+      out = lowrank_sum_;
+      return ValueFormat::fp64;
+    }
     if (delta_) {
       const auto dim = static_cast<std::uint32_t>(update_.size());
       const auto nonzero = static_cast<std::size_t>((update_.array() != 0.0).count());
@@ -187,9 +213,43 @@ class MeanStepServer final : public ServerMethod {
   }
 
  private:
+  // What the round's messages were: none yet, some shared_lowrank ones only, a mix, or none
+  // of them shared_lowrank.
+  enum class LowRankSum { none, only, mixed, absent };
+
+  void accumulate_weighted(const Message& weighted_sum) {
+    if (weighted_sum.layout == Layout::shared_lowrank) {
+      add_shared_lowrank(weighted_sum, 1.0);
+    } else {
+      weighted_sum.add_to(sum_);
+      lowrank_ = LowRankSum::absent;
+    }
+  }
+
+  // lowrank_sum_ (Layout::lowrank: P and the A part) += weight * A of m; P is the same in
+  // every message of a round (one shared factor), S (the factor update) is not needed here.
+  void add_shared_lowrank(const Message& m, double weight) {
+    const std::size_t p_size = static_cast<std::size_t>(m.rows) * m.rank;
+    const std::size_t a_size = static_cast<std::size_t>(m.cols) * m.rank;
+    if (lowrank_ != LowRankSum::only && lowrank_ != LowRankSum::mixed) {
+      lowrank_ = lowrank_ == LowRankSum::absent ? LowRankSum::mixed : LowRankSum::only;
+      lowrank_sum_.set_lowrank(m.dim, m.rows, m.rank);
+      std::copy(m.values.begin(), m.values.begin() + static_cast<std::ptrdiff_t>(p_size), lowrank_sum_.values.begin());
+      std::fill(lowrank_sum_.values.begin() + static_cast<std::ptrdiff_t>(p_size), lowrank_sum_.values.end(), 0.0);
+    }
+    for (std::size_t k = 0; k < a_size; ++k) lowrank_sum_.values[p_size + k] += weight * m.values[p_size + k];
+  }
+
+  Eigen::Map<Eigen::VectorXd> lowrank_sum_a() {
+    const std::size_t p_size = static_cast<std::size_t>(lowrank_sum_.rows) * lowrank_sum_.rank;
+    return {lowrank_sum_.values.data() + p_size, static_cast<Eigen::Index>(lowrank_sum_.values.size() - p_size)};
+  }
+
   MeanStepRule rule_;
   bool delta_;
   double clients_;
+  LowRankSum lowrank_ = LowRankSum::none;
+  Message lowrank_sum_;  // shared_lowrank rounds: P and sum_i w_i A_i (/ n at the end)
   std::int64_t updates_ = 0;
   Eigen::VectorXd sum_;
   Eigen::VectorXd update_;

@@ -319,6 +319,20 @@ TEST(AggregationModes, SharedLowRankFactorInEveryMode) {
     expect_every_mode_equals_serial(config, true);
     expect_allreduce_close_to_gather(config, {"allreduce", "model", false}, {1e-9, "fp64"});
     expect_allreduce_close_to_gather(config, {"allreduce", "delta", comm.size() >= 2}, {1e-4, "fp32"});
+    if (comm.rank() != 0) continue;
+    // After a round of shared-factor messages the delta downlink is P A^T as a lowrank
+    // message: R (rows + cols) = 2 (18 + 17) fp64 values and a 32-byte header instead of 300
+    // fp64 coordinates (the update of a dense initial round travels as before). The factor's
+    // broadcast, 1 + 70 fp64 values per client and round, is in both.
+    ecco::RunConfig delta = config;
+    delta.downlink = "delta";
+    const auto model_run = ecco::run_serial(config);
+    const auto delta_run = ecco::run_serial(delta);
+    const auto per_round = config.clients * static_cast<std::uint64_t>(config.rounds);
+    const std::uint64_t factor_bits = 64 * (1 + 2 * (18 + 17)) * per_round;
+    const std::uint64_t model_bits = model_run.history.back().bits_down;
+    EXPECT_EQ(model_bits, factor_bits + 8 * (20 + 8 * 300) * per_round);
+    EXPECT_LT(delta_run.history.back().bits_down - factor_bits, (model_bits - factor_bits) / 3);
   }
 }
 
