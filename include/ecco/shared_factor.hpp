@@ -9,8 +9,9 @@
 // and S_i = X_i Q_t (rows x rank): r (rows + cols) values, as PowerSGD. Both are linear in
 // X_i, so sum_i w_i C(X_i) = P_t (sum_i w_i A_i)^T.
 //
-// After every aggregation in which at least one client sent, every process updates the
-// factors from the same weighted sums (begin, add per message in client order, commit):
+// After every aggregation with at least one shared_lowrank message, every process that runs
+// the server method updates the factors from the same weighted sums of those messages (begin,
+// add per message in client order, commit); in gather mode rank 0 then broadcasts them:
 //   P_{t+1} = orthonormalise(sum_i w_i S_i)   (kept as P_t if a column vanishes or a sum is
 //             not finite),
 //   Q_{t+1} = the columns of sum_i w_i A_i scaled to unit norm (a column whose norm is zero or

@@ -648,6 +648,9 @@ EncodedSize decode_message(std::span<const std::byte> bytes, const SharedFactor*
   const bool tagged = (static_cast<std::uint8_t>(h[5]) & kTaggedLayout) != 0;
   const auto layout_tag = static_cast<std::uint8_t>(static_cast<std::uint8_t>(h[5]) & ~kTaggedLayout);
   if (layout_tag < 1 || layout_tag > 5) bad("unknown message layout " + str(layout_tag));
+  if (is_part && layout_tag == static_cast<std::uint8_t>(Layout::shared_lowrank)) {
+    bad("a part is a shared-factor lowrank message (only whole messages can be)");
+  }
   if (layout_tag == static_cast<std::uint8_t>(Layout::parts)) {
     if (is_part) bad("a part is itself a parts message (parts nest one level only)");
     return decode_parts(bytes, tagged, factor, out);
@@ -706,16 +709,6 @@ EncodedSize decode_message(std::span<const std::byte> bytes, const SharedFactor*
   if (layout == Layout::shared_lowrank) {
     factor_version = get_u64(p);
     p += kFactorVersionBytes;
-    if (factor == nullptr) bad("shared-factor lowrank message, but this receiver has no shared factor");
-    if (factor->dim() != dim || factor->rows() != rows || factor->rank() != rank) {
-      bad("shared-factor lowrank message of dimension " + str(dim) + ", rows " + str(rows) + ", rank " + str(rank) +
-          " does not fit the shared factor (dimension " + str(factor->dim()) + ", rows " + str(factor->rows()) +
-          ", rank " + str(factor->rank()) + ")");
-    }
-    if (factor_version != factor->version()) {
-      bad("shared-factor lowrank message made with factor version " + str(factor_version) + ", this receiver has " +
-          str(factor->version()));
-    }
   }
   std::uint32_t level_count = 0;
   double scale = 0.0;
@@ -762,6 +755,18 @@ EncodedSize decode_message(std::span<const std::byte> bytes, const SharedFactor*
         str(kHeaderBytes + params + index_bytes + value_bytes) + " bytes expected)");
   }
   if (crc_of_message(h, bytes.size()) != get_u32(h + kCrcOffset)) bad("message checksum mismatch (corrupted message)");
+  if (layout == Layout::shared_lowrank) {  // an intact message: does it fit this receiver?
+    if (factor == nullptr) bad("shared-factor lowrank message, but this receiver has no shared factor");
+    if (factor->dim() != dim || factor->rows() != rows || factor->rank() != rank) {
+      bad("shared-factor lowrank message of dimension " + str(dim) + ", rows " + str(rows) + ", rank " + str(rank) +
+          " does not fit the shared factor (dimension " + str(factor->dim()) + ", rows " + str(factor->rows()) +
+          ", rank " + str(factor->rank()) + ")");
+    }
+    if (factor_version != factor->version()) {
+      bad("shared-factor lowrank message made with factor version " + str(factor_version) + ", this receiver has " +
+          str(factor->version()));
+    }
+  }
 
   // Content.
   out.layout = layout;

@@ -30,22 +30,22 @@ SharedFactor::SharedFactor(std::uint32_t dim, std::uint32_t rows, std::uint32_t 
   state_.assign(kVersionSlot + p_size + q_size, 0.0);
   sum_s_.setZero(rows_, rank_);
   sum_a_.setZero(cols_, rank_);
-  // P_0: orthonormalised draws, redrawn column by column until none vanishes (a Gaussian
-  // draw is rank-deficient with probability 0; the loop guards the degenerate rows = 1 case
-  // only in theory, since rank <= rows).
-  Eigen::Map<Eigen::MatrixXd> p(state_.data() + kVersionSlot, rows_, rank_);
-  Eigen::Map<Eigen::MatrixXd> q(state_.data() + kVersionSlot + p_size, cols_, rank_);
+  // P_0: orthonormalised draws, all redrawn while a column vanishes (a Gaussian draw is
+  // rank-deficient with probability 0); Q_0: draws scaled to unit columns. Both are worked on
+  // in the Eigen-allocated sums, as commit() does, then copied into state_.
   do {
-    for (Eigen::Index c = 0; c < p.cols(); ++c) {
-      for (Eigen::Index i = 0; i < p.rows(); ++i) p(i, c) = rng.normal();
+    for (Eigen::Index c = 0; c < sum_s_.cols(); ++c) {
+      for (Eigen::Index i = 0; i < sum_s_.rows(); ++i) sum_s_(i, c) = rng.normal();
     }
-  } while (detail::orthonormalise(p) != 0);
-  for (Eigen::Index c = 0; c < q.cols(); ++c) {
+  } while (detail::orthonormalise(sum_s_) != 0);
+  for (Eigen::Index c = 0; c < sum_a_.cols(); ++c) {
     do {
-      for (Eigen::Index j = 0; j < q.rows(); ++j) q(j, c) = rng.normal();
-    } while (q.col(c).norm() == 0.0);
-    q.col(c) /= q.col(c).norm();
+      for (Eigen::Index j = 0; j < sum_a_.rows(); ++j) sum_a_(j, c) = rng.normal();
+    } while (sum_a_.col(c).norm() == 0.0);
+    sum_a_.col(c) /= sum_a_.col(c).norm();
   }
+  Eigen::Map<Eigen::MatrixXd>(state_.data() + kVersionSlot, rows_, rank_) = sum_s_;
+  Eigen::Map<Eigen::MatrixXd>(state_.data() + kVersionSlot + p_size, cols_, rank_) = sum_a_;
 }
 
 Eigen::Map<const Eigen::MatrixXd> SharedFactor::p() const {

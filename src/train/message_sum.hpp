@@ -39,9 +39,9 @@ class MessageSum {
   void add(std::size_t client, const Message& m, double weight);
 
   // Collective: sums the processes' sums. Returns false if no client sent this round;
-  // otherwise `out` is the total (dense, or sparse with the seeded coordinates) on every
-  // process. ConfigError on every process if any message could not be summed or the
-  // processes' coordinates differ.
+  // otherwise `out` is the total (dense, sparse with the seeded coordinates, or
+  // shared_lowrank [the factor's P, sum A, sum S]) on every process. ConfigError on every
+  // process if any message could not be summed or the processes' coordinates differ.
   // Cost: an MPI_Allreduce (max) of 8 uint64, then one (sum) of count + 1 values.
   bool reduce(const Transport& transport, Message& out);
 

@@ -214,9 +214,10 @@ class RoundRunner {
       if (travels) encode(model_message_, format, model_bytes_);
     }
     phases_.apply += clock.lap();
-    std::uint64_t bytes = model_bytes_.size();
+    std::uint64_t bytes = 0;
     if (travels) {
       transport_.broadcast(model_bytes_);
+      bytes = model_bytes_.size();
       if (factor_ != nullptr) {
         transport_.broadcast(factor_->state());
         bytes += factor_->state().size_bytes();
