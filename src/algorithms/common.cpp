@@ -129,32 +129,25 @@ class MeanStepServer final : public ServerMethod {
 
   void begin_aggregation() override {
     sum_.setZero();
-    lowrank_ = LowRankSum::none;
+    lowrank_added_ = false;
+    other_added_ = false;
   }
 
-  void accumulate(std::size_t client, const Message& message) override {
-    if (message.layout == Layout::shared_lowrank) {
-      add_shared_lowrank(message, message_weight(client));
-    } else {
-      message.add_to(sum_, message_weight(client));
-      if (lowrank_ == LowRankSum::only) lowrank_ = LowRankSum::mixed;
-      if (lowrank_ == LowRankSum::none) lowrank_ = LowRankSum::absent;
-    }
-  }
+  void accumulate(std::size_t client, const Message& message) override { add(message, message_weight(client)); }
 
   double message_weight(std::size_t client) const override {
     return rule_.weights.empty() ? 1.0 : rule_.weights[client];
   }
 
-  void accumulate_sum(const Message& weighted_sum) override { accumulate_weighted(weighted_sum); }
+  void accumulate_sum(const Message& weighted_sum) override { add(weighted_sum, 1.0); }
 
   void end_aggregation(Phase phase) override {
     // Unweighted sums are divided once by n, so that the result does not depend on how the
     // messages were grouped. Shared-factor messages are summed as P (sum_i w_i A_i)^T and
     // expanded once: with only those, update = P A^T for A = (sum_i w_i A_i) / n, which
     // --downlink delta sends as a lowrank message (R (rows + cols) values instead of d).
-    const bool only_lowrank = lowrank_ == LowRankSum::only;
-    if (lowrank_ != LowRankSum::none && lowrank_ != LowRankSum::absent) {
+    const bool only_lowrank = only_lowrank_added();
+    if (lowrank_added_) {
       if (rule_.weights.empty() && only_lowrank) {
         auto a = lowrank_sum_a();
         a /= clients_;
@@ -182,7 +175,7 @@ class MeanStepServer final : public ServerMethod {
   }
 
   ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) override {
-    if (delta_ && lowrank_ == LowRankSum::only) {
+    if (delta_ && only_lowrank_added()) {
       // update_ is exactly this message expanded (end_aggregation), so the replica's
       // g += update is the server's g += update_, bit for bit.
       out = lowrank_sum_;
@@ -213,26 +206,21 @@ class MeanStepServer final : public ServerMethod {
   }
 
  private:
-  // What the round's messages were: none yet, some shared_lowrank ones only, a mix, or none
-  // of them shared_lowrank.
-  enum class LowRankSum { none, only, mixed, absent };
+  bool only_lowrank_added() const { return lowrank_added_ && !other_added_; }
 
-  void accumulate_weighted(const Message& weighted_sum) {
-    if (weighted_sum.layout == Layout::shared_lowrank) {
-      add_shared_lowrank(weighted_sum, 1.0);
-    } else {
-      weighted_sum.add_to(sum_);
-      lowrank_ = LowRankSum::absent;
+  // One message (or the weighted sum of a round's) with weight w: shared_lowrank ones go to
+  // lowrank_sum_ (Layout::lowrank: P and the A part; P is the same in every message of a
+  // round, one shared factor; S, the factor update, is not needed here), others to sum_.
+  void add(const Message& m, double weight) {
+    if (m.layout != Layout::shared_lowrank) {
+      m.add_to(sum_, weight);
+      other_added_ = true;
+      return;
     }
-  }
-
-  // lowrank_sum_ (Layout::lowrank: P and the A part) += weight * A of m; P is the same in
-  // every message of a round (one shared factor), S (the factor update) is not needed here.
-  void add_shared_lowrank(const Message& m, double weight) {
     const std::size_t p_size = static_cast<std::size_t>(m.rows) * m.rank;
     const std::size_t a_size = static_cast<std::size_t>(m.cols) * m.rank;
-    if (lowrank_ != LowRankSum::only && lowrank_ != LowRankSum::mixed) {
-      lowrank_ = lowrank_ == LowRankSum::absent ? LowRankSum::mixed : LowRankSum::only;
+    if (!lowrank_added_) {
+      lowrank_added_ = true;
       lowrank_sum_.set_lowrank(m.dim, m.rows, m.rank);
       std::copy(m.values.begin(), m.values.begin() + static_cast<std::ptrdiff_t>(p_size), lowrank_sum_.values.begin());
       std::fill(lowrank_sum_.values.begin() + static_cast<std::ptrdiff_t>(p_size), lowrank_sum_.values.end(), 0.0);
@@ -248,7 +236,8 @@ class MeanStepServer final : public ServerMethod {
   MeanStepRule rule_;
   bool delta_;
   double clients_;
-  LowRankSum lowrank_ = LowRankSum::none;
+  bool lowrank_added_ = false;  // this aggregation had shared_lowrank messages
+  bool other_added_ = false;    // ... and messages of other layouts
   Message lowrank_sum_;  // shared_lowrank rounds: P and sum_i w_i A_i (/ n at the end)
   std::int64_t updates_ = 0;
   Eigen::VectorXd sum_;
