@@ -121,10 +121,11 @@ void ConsoleObserver::on_start(const RunInfo& info) {
                  info.granularity, info.lr_schedule_spec, info.batch_start ? "minibatch" : "full",
                  info.full_metrics ? "full" : "minibatch loss");
     }
-    log().info("{} clients on {} rank{} ({} per rank) | aggregation {}, downlink {} | wire format v2 (smallest index codec), values {} | step size {} "
-               "= {:.6g} | {} rounds{}",
+    log().info("{} clients on {} rank{} ({} per rank) | aggregation {}, downlink {} | wire format v2 (smallest index codec), values {} | "
+               "compute {} | step size {} = {:.6g} | {} rounds{}",
                info.config.clients, info.ranks, info.ranks == 1 ? "" : "s", clients_per_rank(info),
-               info.config.aggregation, info.config.downlink, to_string(info.config.wire), info.step_size_rule, info.step_size, info.config.rounds,
+               info.config.aggregation, info.config.downlink, to_string(info.config.wire), to_string(info.precision),
+               info.step_size_rule, info.step_size, info.config.rounds,
                (info.config.target_grad_norm_sq
                     ? fmt::format(" or until grad_norm_sq <= {:.6g}", *info.config.target_grad_norm_sq)
                     : std::string()) +

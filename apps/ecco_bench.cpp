@@ -25,6 +25,7 @@
 #include <Eigen/Core>
 #include <cxxopts.hpp>
 
+#include "bench_model.hpp"
 #include "bench_mpi.hpp"
 #include "compressors/index_codecs.hpp"
 #include "ecco/communicator.hpp"
@@ -211,7 +212,8 @@ int run_compress(const cxxopts::ParseResult& args) {
 int main(int argc, char** argv) {
   try {
     cxxopts::Options options("ecco-bench",
-                             "Micro-benchmarks of ecco (ecco-bench compress | list; under mpirun: collective | round)");
+                             "Micro-benchmarks of ecco (ecco-bench compress | model | list; under mpirun: "
+                             "collective | round)");
     // clang-format off
     options.add_options()
       ("command", "compress or list", cxxopts::value<std::string>())
@@ -225,10 +227,15 @@ int main(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value("100000,1000000,10000000"))
       ("rounds", "round: rounds per run", cxxopts::value<int>()->default_value("20"))
       ("clients", "round: clients (0: one per rank)", cxxopts::value<int>()->default_value("0"))
+      ("models", "model: comma-separated softmax, mlp", cxxopts::value<std::string>()->default_value("softmax,mlp"))
+      ("precisions", "model: comma-separated fp32, fp64", cxxopts::value<std::string>()->default_value("fp32,fp64"))
+      ("batches", "model: comma-separated batch sizes", cxxopts::value<std::string>()->default_value("64,256"))
+      ("hidden", "model: the mlp's hidden widths", cxxopts::value<std::string>()->default_value("512x512"))
+      ("json", "model: print a JSON array")
       ("h,help", "print this help");
     // clang-format on
     options.parse_positional({"command"});
-    options.positional_help("compress|list|collective|round");
+    options.positional_help("compress|model|list|collective|round");
     const auto args = options.parse(argc, argv);
     if (args.count("help") > 0 || args.count("command") == 0) {
       std::printf("%s\n", options.help().c_str());
@@ -240,11 +247,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "compress") return run_compress(args);
+    if (command == "model") return ecco::bench::run_model(args);
     if (command == "collective" || command == "round") {
       ecco::MpiEnvironment mpi(argc, argv);
       return command == "collective" ? ecco::bench::run_collective(args) : ecco::bench::run_round(args);
     }
-    std::fprintf(stderr, "ecco-bench: unknown command '%s' (compress, list, collective, round)\n", command.c_str());
+    std::fprintf(stderr, "ecco-bench: unknown command '%s' (compress, model, list, collective, round)\n",
+                 command.c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ecco-bench: %s\n", e.what());

@@ -10,6 +10,7 @@
 #include "ecco/communicator.hpp"
 #include "ecco/log.hpp"
 #include "ecco/trainer.hpp"
+#include "ecco/build_info.hpp"
 #include "ecco/version.hpp"
 
 int main(int argc, char** argv) {
@@ -30,7 +31,8 @@ int main(int argc, char** argv) {
     if (world.rank() == 0) {
       const std::string text = cl.show_help   ? cl.help_text
                                : cl.show_list ? ecco::list_text()
-                                              : std::string("ecco-train ") + ecco::version() + "\n";
+                                              : std::string("ecco-train ") + ecco::version() + "\nbuild: " +
+                                                    ecco::build_info().description() + "\n";
       std::printf("%s", text.c_str());
     }
     return 0;

@@ -58,6 +58,17 @@ class ClientMethod {
   virtual bool initialize(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out) = 0;
   // The message of round t >= 1, at the model x^t. Returns false to send nothing (0 bits).
   virtual bool step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) = 0;
+  // Shortcut for methods whose message of every round is a dense vector they compute and
+  // whose state never depends on how it is rounded (gd, sgd): does what initialize(x) (t = 0)
+  // or step(x, t) would, and returns that vector before round_to_wire instead of writing a
+  // Message; the runtime rounds it to the wire format as it sums it (--aggregation allreduce),
+  // so that the result is the same bits as the Message path without its copies. The vector
+  // stays valid until the client's next call. Default: nullptr (not supported; the runtime
+  // calls initialize / step).
+  virtual const Eigen::VectorXd* dense_message(Eigen::Ref<const Eigen::VectorXd> /*x*/, std::int64_t /*t*/,
+                                               ClientEnv& /*env*/) {
+    return nullptr;
+  }
 };
 
 enum class Phase { initial, round };
@@ -74,6 +85,17 @@ class ServerMethod {
   // once per aggregation in place of the accumulate() calls. Defaults throw std::logic_error.
   virtual double message_weight(std::size_t client) const;
   virtual void accumulate_sum(const Message& weighted_sum);
+  // The same for a dense weighted sum, given as the values that travelled (fp32 or fp64
+  // sums of the wire values), without building a Message: equal to accumulate_sum of the
+  // dense message of these values. Default: builds that message and calls accumulate_sum.
+  virtual void accumulate_dense_sum(std::span<const float> weighted_sum);
+  virtual void accumulate_dense_sum(std::span<const double> weighted_sum);
+  // For --aggregation allgather / allreduce, where every process runs the server and the
+  // downlink does not travel: when the method's replica only assigns the model (downlink
+  // model), steps x in place to exactly what make_downlink(x, m) followed by the replica's
+  // apply_downlink(m, x) would give, and returns true. Default: false (no shortcut; the
+  // runtime calls make_downlink and apply_downlink).
+  virtual bool step_model_in_place(Eigen::Ref<Eigen::VectorXd> /*x*/) { return false; }
   // Writes the downlink of the next round given the current model x (server's replica) and
   // returns the value format it must travel in (the message is already rounded to it).
   virtual ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) = 0;

@@ -20,6 +20,13 @@
 
 namespace ecco {
 
+// Arithmetic of a problem's loss and gradient code (--precision). Whatever it is, the
+// problem's interface (x, gradients, losses) stays fp64.
+enum class ComputePrecision { fp64, fp32 };
+std::string_view to_string(ComputePrecision precision);
+// "fp32" or "fp64"; ConfigError naming the text and the allowed values otherwise.
+ComputePrecision parse_compute_precision(std::string_view text);
+
 class Problem {
  public:
   virtual ~Problem() = default;
@@ -50,6 +57,12 @@ class ProblemFactory {
  public:
   virtual ~ProblemFactory() = default;
   virtual std::string spec() const = 0;
+  // What --precision auto picks: fp32 for the networks (softmax, mlp), as deep-learning
+  // frameworks do, fp64 for the papers' problems (logistic, least squares).
+  virtual ComputePrecision preferred_precision() const { return ComputePrecision::fp64; }
+  // The arithmetic of the problems make() builds from now on (fp64 until called). The
+  // default accepts fp64 only: ConfigError for fp32, naming the problems that have it.
+  virtual void set_precision(ComputePrecision precision);
   // Called once with the whole training set, before make(), tensors() and initial_point():
   // DataError if the data does not suit the problem; problems whose shape depends on the
   // data (classes, input dimension) remember it here.

@@ -13,6 +13,7 @@
 
 #include "ecco/codec.hpp"
 #include "ecco/error.hpp"
+#include "ecco/problem.hpp"
 #include "ecco/step_size.hpp"
 #include "ecco/tensor_layout.hpp"
 
@@ -62,6 +63,9 @@ struct RunConfig {
   std::string granularity = "global";
   std::size_t dense_below = 0;
   ValueFormat wire = ValueFormat::fp32;
+  // Arithmetic of the loss and gradient code (--precision): nullopt (auto) takes the
+  // problem's preferred one, fp32 for softmax and mlp, fp64 for logistic and least squares.
+  std::optional<ComputePrecision> precision;
   // Rank 0 hosts no clients (a parameter server); the clients are dealt over ranks 1..P-1.
   // Needs at least 2 processes (ConfigError with one, so run_serial refuses it).
   bool dedicated_server = false;
@@ -119,6 +123,7 @@ struct RunInfo {
   bool batch_start = false;     // resolved start_gradient
   std::string lr_schedule_spec; // canonical --lr-schedule
   std::string granularity;      // "global" or e.g. "tensor (6 tensors, dense below 1000)"
+  ComputePrecision precision = ComputePrecision::fp64;  // resolved --precision
   TensorLayout tensors;         // the problem's named tensors
   std::uint64_t data_fingerprint = 0;  // fingerprint(data): every rank must have read the same
   int ranks = 1;
@@ -180,6 +185,10 @@ class RunObserver {
 struct RunOptions {
   bool compute_constants = false;  // compute L and L_i even with a constant step size
   RunObserver* observer = nullptr;
+  // Dense rounds without copies (ClientMethod::dense_message, ServerMethod::
+  // accumulate_dense_sum and step_model_in_place). False takes the Message path instead,
+  // which gives the same bits: tests compare the two.
+  bool dense_shortcuts = true;
 };
 
 // Thrown by run_mpi on every rank when set-up failed on some rank. All ranks agree on it,

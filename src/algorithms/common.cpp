@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <numeric>
 #include <stdexcept>
+#include <type_traits>
 
 #include "algorithms/builtin.hpp"
 
@@ -32,6 +33,27 @@ double ServerMethod::message_weight(std::size_t /*client*/) const {
 
 void ServerMethod::accumulate_sum(const Message& /*weighted_sum*/) {
   throw std::logic_error("this server method does not aggregate a weighted sum (--aggregation allreduce)");
+}
+
+namespace {
+
+template <class Scalar>
+void accumulate_as_message(ServerMethod& server, std::span<const Scalar> weighted_sum) {
+  Message m;
+  m.set_dense(Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>(
+                  weighted_sum.data(), static_cast<Eigen::Index>(weighted_sum.size()))
+                  .template cast<double>());
+  server.accumulate_sum(m);
+}
+
+}  // namespace
+
+void ServerMethod::accumulate_dense_sum(std::span<const float> weighted_sum) {
+  accumulate_as_message(*this, weighted_sum);
+}
+
+void ServerMethod::accumulate_dense_sum(std::span<const double> weighted_sum) {
+  accumulate_as_message(*this, weighted_sum);
 }
 
 namespace detail {
@@ -131,6 +153,8 @@ class MeanStepServer final : public ServerMethod {
     sum_.setZero();
     lowrank_added_ = false;
     other_added_ = false;
+    dense_f32_ = nullptr;
+    dense_f64_ = nullptr;
   }
 
   void accumulate(std::size_t client, const Message& message) override { add(message, message_weight(client)); }
@@ -141,7 +165,22 @@ class MeanStepServer final : public ServerMethod {
 
   void accumulate_sum(const Message& weighted_sum) override { add(weighted_sum, 1.0); }
 
+  // The fused path of a round whose only input is a dense sum: end_aggregation reads it in
+  // place in one pass (sum_, and update_ in model mode, are not materialised).
+  void accumulate_dense_sum(std::span<const float> weighted_sum) override { take_dense(weighted_sum); }
+  void accumulate_dense_sum(std::span<const double> weighted_sum) override { take_dense(weighted_sum); }
+
   void end_aggregation(Phase phase) override {
+    if (dense_f32_ != nullptr || dense_f64_ != nullptr) {
+      if (dense_f32_ != nullptr) {
+        fused_update(dense_f32_, phase);
+      } else {
+        fused_update(dense_f64_, phase);
+      }
+      dense_f32_ = nullptr;
+      dense_f64_ = nullptr;
+      return;
+    }
     // Unweighted sums are divided once by n, so that the result does not depend on how the
     // messages were grouped. Shared-factor messages are summed as P (sum_i w_i A_i)^T and
     // expanded once: with only those, update = P A^T for A = (sum_i w_i A_i) / n, which
@@ -205,7 +244,71 @@ class MeanStepServer final : public ServerMethod {
     return ValueFormat::fp64;
   }
 
+  // Model mode: the replica assigns the model (make_mean_step_replica), so computing in place
+  // what make_downlink sends and Message::assign_to makes of it (0 + 1 * value: -0 becomes +0)
+  // gives the same bits, element by element.
+  bool step_model_in_place(Eigen::Ref<Eigen::VectorXd> x) override {
+    if (delta_) return false;
+    const double gamma = rule_.schedule.at(updates_++);
+    const double* direction = rule_.momentum ? v_.data() : g_.data();
+    double* model = x.data();
+    const auto d = static_cast<std::size_t>(x.size());
+    for (std::size_t j = 0; j < d; ++j) model[j] = 0.0 + 1.0 * (model[j] - gamma * direction[j]);
+    return true;
+  }
+
  private:
+  template <class Scalar>
+  void take_dense(std::span<const Scalar> weighted_sum) {
+    if (lowrank_added_ || other_added_ || dense_f32_ != nullptr || dense_f64_ != nullptr ||
+        static_cast<Eigen::Index>(weighted_sum.size()) != sum_.size()) {
+      throw std::logic_error("MeanStepServer: a dense sum must be the only input of its aggregation, of size d");
+    }
+    if constexpr (std::is_same_v<Scalar, float>) {
+      dense_f32_ = weighted_sum.data();
+    } else {
+      dense_f64_ = weighted_sum.data();
+    }
+  }
+
+  // end_aggregation of a dense sum s, in one pass, with the operations of the Message path:
+  // sum = 0 + 1 * s (add_to into the zeroed sum), update = sum / n unless weighted, then g
+  // and v as below; the same bits element by element.
+  template <class Scalar>
+  void fused_update(const Scalar* s, Phase phase) {
+    const auto d = static_cast<std::size_t>(sum_.size());
+    const bool divide = rule_.weights.empty();
+    const double n = clients_;
+    if (delta_) {
+      double* update = update_.data();
+      for (std::size_t j = 0; j < d; ++j) {
+        const double sum = 0.0 + 1.0 * static_cast<double>(s[j]);
+        update[j] = divide ? sum / n : sum;
+      }
+      return;
+    }
+    const bool replace = rule_.mode == MeanStepMode::replace || phase == Phase::initial;
+    double* g = g_.data();
+    if (!rule_.momentum) {
+      for (std::size_t j = 0; j < d; ++j) {
+        const double sum = 0.0 + 1.0 * static_cast<double>(s[j]);
+        const double update = divide ? sum / n : sum;
+        g[j] = replace ? update : g[j] + update;
+      }
+      return;
+    }
+    const double eta = *rule_.momentum;
+    const bool first = phase == Phase::initial;
+    double* v = v_.data();
+    for (std::size_t j = 0; j < d; ++j) {
+      const double sum = 0.0 + 1.0 * static_cast<double>(s[j]);
+      const double update = divide ? sum / n : sum;
+      const double gj = replace ? update : g[j] + update;
+      g[j] = gj;
+      v[j] = first ? gj : eta * v[j] + gj;
+    }
+  }
+
   bool only_lowrank_added() const { return lowrank_added_ && !other_added_; }
 
   // One message (or the weighted sum of a round's) with weight w: shared_lowrank ones go to
@@ -239,6 +342,8 @@ class MeanStepServer final : public ServerMethod {
   bool lowrank_added_ = false;  // this aggregation had shared_lowrank messages
   bool other_added_ = false;    // ... and messages of other layouts
   Message lowrank_sum_;  // shared_lowrank rounds: P and sum_i w_i A_i (/ n at the end)
+  const float* dense_f32_ = nullptr;   // the round's dense sum (accumulate_dense_sum), until
+  const double* dense_f64_ = nullptr;  // end_aggregation
   std::int64_t updates_ = 0;
   Eigen::VectorXd sum_;
   Eigen::VectorXd update_;

@@ -24,6 +24,10 @@ class DirectClient final : public ClientMethod {
     compress_to_wire(estimator_->at(x, t, env), false, env, out);
     return true;
   }
+  // The message is the estimate itself, and no state depends on its rounding.
+  const Eigen::VectorXd* dense_message(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env) override {
+    return t == 0 ? &estimator_->initial(x, env) : &estimator_->at(x, t, env);
+  }
 
  private:
   std::unique_ptr<GradientEstimator> estimator_;

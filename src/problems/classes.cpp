@@ -57,13 +57,14 @@ std::size_t ClassMap::class_of(double label) const {
   return static_cast<std::size_t>(at - labels_.begin());
 }
 
-DenseShard ClassMap::make(const Dataset& shard) const {
+template <class Scalar>
+DenseShard<Scalar> ClassMap::make(const Dataset& shard) const {
   require_prepared();
   if (shard.dim() > input_dim_) {
     throw DataError(shard.source + ": rows have " + std::to_string(shard.dim()) + " features, the training set " +
                     std::to_string(input_dim_) + " (problem '" + problem_ + "')");
   }
-  DenseShard out;
+  DenseShard<Scalar> out;
   out.source = shard.source;
   out.classes.resize(shard.rows());
   for (std::size_t j = 0; j < shard.rows(); ++j) {
@@ -75,11 +76,16 @@ DenseShard ClassMap::make(const Dataset& shard) const {
     }
     out.classes[j] = static_cast<std::uint32_t>(c);
   }
-  out.features = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(input_dim_), static_cast<Eigen::Index>(shard.rows()));
+  out.features.setZero(static_cast<Eigen::Index>(input_dim_), static_cast<Eigen::Index>(shard.rows()));
   for (Eigen::Index j = 0; j < shard.features.outerSize(); ++j) {
-    for (SparseRows::InnerIterator it(shard.features, j); it; ++it) out.features(it.index(), j) = it.value();
+    for (SparseRows::InnerIterator it(shard.features, j); it; ++it) {
+      out.features(it.index(), j) = static_cast<Scalar>(it.value());
+    }
   }
   return out;
 }
+
+template DenseShard<double> ClassMap::make<double>(const Dataset& shard) const;
+template DenseShard<float> ClassMap::make<float>(const Dataset& shard) const;
 
 }  // namespace ecco::detail

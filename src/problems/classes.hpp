@@ -23,11 +23,13 @@ namespace ecco::detail {
 inline constexpr std::size_t kMinClasses = 2;
 inline constexpr std::size_t kMaxClasses = 1000;
 
-// One shard in the form the networks compute on.
+// One shard in the form the networks compute on, in the arithmetic they compute in (double,
+// or float for --precision fp32).
+template <class Scalar>
 struct DenseShard {
   // d_in x N_i, column-major, sample j in column j: a minibatch is a gather of columns
-  // and a chunk of consecutive rows is a block of columns. 8 d_in N_i bytes.
-  Eigen::MatrixXd features;
+  // and a chunk of consecutive rows is a block of columns. sizeof(Scalar) d_in N_i bytes.
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> features;
   std::vector<std::uint32_t> classes;  // N_i class indices in [0, C)
   std::string source;                  // for messages
   std::size_t rows() const { return classes.size(); }
@@ -54,8 +56,10 @@ class ClassMap {
   // The shard as a dense d_in x N_i matrix with class indices. A shard with fewer
   // features than d_in (a LIBSVM test file whose last features are all zero) is padded
   // with zeros. DataError for more features than d_in or a label that is not a training
-  // label; std::logic_error before prepare(). Cost: O(d_in N_i) time and memory.
-  DenseShard make(const Dataset& shard) const;
+  // label; std::logic_error before prepare(). Cost: O(d_in N_i) time and memory. Features
+  // are converted to Scalar (float rounds to nearest).
+  template <class Scalar>
+  DenseShard<Scalar> make(const Dataset& shard) const;
 
  private:
   void require_prepared() const;

@@ -29,10 +29,11 @@ constexpr std::size_t kMaxWidth = 65536;
   throw ConfigError("problem 'mlp' has no smoothness constant; give a constant step size (--lr VALUE)");
 }
 
-class Mlp final : public DenseNetwork {
+template <class Scalar>
+class Mlp final : public DenseNetwork<Scalar> {
  public:
-  Mlp(DenseShard shard, std::vector<std::size_t> widths, Activation activation, double lambda)
-      : DenseNetwork(std::move(shard), std::move(widths), activation, lambda) {}
+  Mlp(DenseShard<Scalar> shard, std::vector<std::size_t> widths, Activation activation, double lambda)
+      : DenseNetwork<Scalar>(std::move(shard), std::move(widths), activation, lambda) {}
 
   double smoothness() const override { no_smoothness(); }
 };
@@ -76,10 +77,16 @@ class MlpFactory final : public ProblemFactory {
 
   std::string spec() const override { return spec_; }
 
+  ComputePrecision preferred_precision() const override { return ComputePrecision::fp32; }
+  void set_precision(ComputePrecision precision) override { precision_ = precision; }
+
   void prepare(const Dataset& train) override { classes_.prepare(train); }
 
   std::unique_ptr<Problem> make(Dataset shard) const override {
-    return std::make_unique<Mlp>(classes_.make(shard), widths(), activation_, lambda_);
+    if (precision_ == ComputePrecision::fp32) {
+      return std::make_unique<Mlp<float>>(classes_.make<float>(shard), widths(), activation_, lambda_);
+    }
+    return std::make_unique<Mlp<double>>(classes_.make<double>(shard), widths(), activation_, lambda_);
   }
 
   TensorLayout tensors(const Dataset& /*train*/) const override {
@@ -136,6 +143,7 @@ class MlpFactory final : public ProblemFactory {
   std::uint64_t init_seed_;
   double lambda_;
   ClassMap classes_;
+  ComputePrecision precision_ = ComputePrecision::fp64;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace ecco::detail {
 namespace {
@@ -18,8 +19,8 @@ constexpr Eigen::Index kTile = 128;
 static_assert(kTile * kTile * static_cast<Eigen::Index>(sizeof(double)) <= EIGEN_STACK_ALLOCATION_LIMIT);
 
 // out = lhs * rhs, or out += lhs * rhs when accumulate.
-template <class Lhs, class Rhs>
-void tiled_product(const Lhs& lhs, const Rhs& rhs, Eigen::Ref<Eigen::MatrixXd> out, bool accumulate) {
+template <class Lhs, class Rhs, class Out>
+void tiled_product(const Lhs& lhs, const Rhs& rhs, Out&& out, bool accumulate) {
   const Eigen::Index m = lhs.rows();
   const Eigen::Index k = lhs.cols();
   const Eigen::Index n = rhs.cols();
@@ -41,7 +42,8 @@ void tiled_product(const Lhs& lhs, const Rhs& rhs, Eigen::Ref<Eigen::MatrixXd> o
 }
 
 // Resizes a scratch matrix only when it has too few columns (or other rows).
-void grow(Eigen::MatrixXd& scratch, Eigen::Index rows, Eigen::Index cols) {
+template <class Matrix>
+void grow(Matrix& scratch, Eigen::Index rows, Eigen::Index cols) {
   if (scratch.rows() != rows || scratch.cols() < cols) scratch.resize(rows, cols);
 }
 
@@ -53,7 +55,15 @@ std::size_t network_dim(std::span<const std::size_t> widths) {
   return total;
 }
 
-DenseNetwork::DenseNetwork(DenseShard data, std::vector<std::size_t> widths, Activation activation, double lambda)
+double network_gradient_flops_per_row(std::span<const std::size_t> widths) {
+  double products = 0.0;
+  for (std::size_t l = 1; l < widths.size(); ++l) products += static_cast<double>(widths[l] * widths[l - 1]);
+  return 6.0 * products;
+}
+
+template <class Scalar>
+DenseNetwork<Scalar>::DenseNetwork(DenseShard<Scalar> data, std::vector<std::size_t> widths, Activation activation,
+                                   double lambda)
     : data_(std::move(data)), activation_(activation), lambda_(lambda), dim_(network_dim(widths)) {
   if (widths.size() < 2 || static_cast<Eigen::Index>(widths.front()) != data_.features.rows()) {
     throw std::invalid_argument("DenseNetwork: widths must start with the input dimension and end with the classes");
@@ -72,27 +82,30 @@ DenseNetwork::DenseNetwork(DenseShard data, std::vector<std::size_t> widths, Act
   deltas_.resize(layers_.size());
 }
 
-void DenseNetwork::check_size(Eigen::Index size, const char* what) const {
+template <class Scalar>
+void DenseNetwork<Scalar>::check_size(Eigen::Index size, const char* what) const {
   if (static_cast<std::size_t>(size) != dim_) {
     throw std::invalid_argument(std::string("DenseNetwork: ") + what + " has size " + std::to_string(size) +
                                 ", the model " + std::to_string(dim_));
   }
 }
 
-double DenseNetwork::regulariser(Eigen::Ref<const Eigen::VectorXd> x) const {
+template <class Scalar>
+double DenseNetwork<Scalar>::regulariser(Eigen::Ref<const Eigen::VectorXd> x) const {
   return lambda_ == 0.0 ? 0.0 : 0.5 * lambda_ * x.squaredNorm();
 }
 
-double DenseNetwork::chunk(const double* x, Eigen::Ref<const Eigen::MatrixXd> a, double scale, double* grad,
-                           std::size_t* correct) const {
+template <class Scalar>
+double DenseNetwork<Scalar>::chunk(const Scalar* x, Eigen::Ref<const Matrix> a, Scalar scale, Scalar* grad,
+                                   std::size_t* correct) const {
   const Eigen::Index m = a.cols();
   const std::size_t last = layers_.size() - 1;
 
   // Forward: outputs_[l] = act(W_l h + b_l), the logits for the last layer.
   for (std::size_t l = 0; l <= last; ++l) {
     const Layer& layer = layers_[l];
-    const Eigen::Map<const Eigen::MatrixXd> w(x + layer.weight, layer.out, layer.in);
-    const Eigen::Map<const Eigen::VectorXd> b(x + layer.bias, layer.out);
+    const Eigen::Map<const Matrix> w(x + layer.weight, layer.out, layer.in);
+    const Eigen::Map<const Vector> b(x + layer.bias, layer.out);
     auto h = outputs_[l].leftCols(m);
     if (l == 0) {
       tiled_product(w, a, h, false);
@@ -102,7 +115,7 @@ double DenseNetwork::chunk(const double* x, Eigen::Ref<const Eigen::MatrixXd> a,
     h.colwise() += b;
     if (l < last) {
       if (activation_ == Activation::relu) {
-        h = h.cwiseMax(0.0);
+        h = h.cwiseMax(Scalar(0));
       } else {
         h = h.array().tanh().matrix();
       }
@@ -116,7 +129,7 @@ double DenseNetwork::chunk(const double* x, Eigen::Ref<const Eigen::MatrixXd> a,
   double sum = 0.0;
   for (Eigen::Index j = 0; j < m; ++j) {
     const auto y = static_cast<Eigen::Index>(chunk_classes_[static_cast<std::size_t>(j)]);
-    double top = logits(0, j);
+    Scalar top = logits(0, j);
     Eigen::Index best = 0;
     for (Eigen::Index c = 1; c < classes; ++c) {
       if (logits(c, j) > top) {
@@ -124,13 +137,13 @@ double DenseNetwork::chunk(const double* x, Eigen::Ref<const Eigen::MatrixXd> a,
         best = c;
       }
     }
-    double total = 0.0;
+    Scalar total = 0;
     for (Eigen::Index c = 0; c < classes; ++c) total += std::exp(logits(c, j) - top);
-    sum += (top - logits(y, j)) + std::log(total);
+    sum += static_cast<double>((top - logits(y, j)) + std::log(total));
     if (correct != nullptr && best == y) ++*correct;
     if (grad != nullptr) {
       auto delta = deltas_[last].col(j);
-      const double factor = scale / total;
+      const Scalar factor = scale / total;
       for (Eigen::Index c = 0; c < classes; ++c) delta[c] = factor * std::exp(logits(c, j) - top);
       delta[y] -= scale;
     }
@@ -142,8 +155,8 @@ double DenseNetwork::chunk(const double* x, Eigen::Ref<const Eigen::MatrixXd> a,
   for (std::size_t l = last + 1; l-- > 0;) {
     const Layer& layer = layers_[l];
     const auto delta = deltas_[l].leftCols(m);
-    Eigen::Map<Eigen::MatrixXd> gw(grad + layer.weight, layer.out, layer.in);
-    Eigen::Map<Eigen::VectorXd> gb(grad + layer.bias, layer.out);
+    Eigen::Map<Matrix> gw(grad + layer.weight, layer.out, layer.in);
+    Eigen::Map<Vector> gb(grad + layer.bias, layer.out);
     if (l == 0) {
       tiled_product(delta, a.transpose(), gw, true);
     } else {
@@ -151,21 +164,22 @@ double DenseNetwork::chunk(const double* x, Eigen::Ref<const Eigen::MatrixXd> a,
     }
     gb += delta.rowwise().sum();
     if (l == 0) break;
-    const Eigen::Map<const Eigen::MatrixXd> w(x + layer.weight, layer.out, layer.in);
+    const Eigen::Map<const Matrix> w(x + layer.weight, layer.out, layer.in);
     auto below = deltas_[l - 1].leftCols(m);
     tiled_product(w.transpose(), delta, below, false);
     const auto h = outputs_[l - 1].leftCols(m).array();
     if (activation_ == Activation::relu) {
-      below.array() *= (h > 0.0).cast<double>();
+      below.array() *= (h > Scalar(0)).template cast<Scalar>();
     } else {
-      below.array() *= 1.0 - h.square();
+      below.array() *= Scalar(1) - h.square();
     }
   }
   return sum;
 }
 
-double DenseNetwork::pass(const double* x, const std::span<const std::uint32_t>* batch, double scale, double* grad,
-                          std::size_t* correct) const {
+template <class Scalar>
+double DenseNetwork<Scalar>::pass(const Scalar* x, const std::span<const std::uint32_t>* batch, Scalar scale,
+                                  Scalar* grad, std::size_t* correct) const {
   const std::size_t total = batch != nullptr ? batch->size() : rows();
   const auto width = static_cast<Eigen::Index>(std::min(kChunkColumns, total));
   for (std::size_t l = 0; l < layers_.size(); ++l) {
@@ -198,39 +212,71 @@ double DenseNetwork::pass(const double* x, const std::span<const std::uint32_t>*
   return sum;
 }
 
-double DenseNetwork::loss(Eigen::Ref<const Eigen::VectorXd> x) const {
+template <class Scalar>
+const Scalar* DenseNetwork<Scalar>::model(const Eigen::Ref<const Eigen::VectorXd>& x) const {
+  if constexpr (std::is_same_v<Scalar, double>) {
+    return x.data();
+  } else {
+    model_ = x.template cast<Scalar>();
+    return model_.data();
+  }
+}
+
+template <class Scalar>
+double DenseNetwork<Scalar>::gradient_pass(const Eigen::Ref<const Eigen::VectorXd>& x,
+                                           const std::span<const std::uint32_t>* batch, double scale,
+                                           Eigen::Ref<Eigen::VectorXd> grad) const {
+  if constexpr (std::is_same_v<Scalar, double>) {
+    grad.setZero();
+    return pass(x.data(), batch, scale, grad.data(), nullptr);
+  } else {
+    const Scalar* w = model(x);
+    gradient_.setZero(static_cast<Eigen::Index>(dim_));
+    const double sum = pass(w, batch, static_cast<Scalar>(scale), gradient_.data(), nullptr);
+    grad = gradient_.template cast<double>();
+    return sum;
+  }
+}
+
+template <class Scalar>
+double DenseNetwork<Scalar>::loss(Eigen::Ref<const Eigen::VectorXd> x) const {
   check_size(x.size(), "x");
-  const double sum = pass(x.data(), nullptr, 0.0, nullptr, nullptr);
+  const double sum = pass(model(x), nullptr, Scalar(0), nullptr, nullptr);
   return sum / static_cast<double>(rows()) + regulariser(x);
 }
 
-double DenseNetwork::loss_and_gradient(Eigen::Ref<const Eigen::VectorXd> x, Eigen::Ref<Eigen::VectorXd> grad) const {
+template <class Scalar>
+double DenseNetwork<Scalar>::loss_and_gradient(Eigen::Ref<const Eigen::VectorXd> x,
+                                               Eigen::Ref<Eigen::VectorXd> grad) const {
   check_size(x.size(), "x");
   check_size(grad.size(), "grad");
-  grad.setZero();
   const auto n = static_cast<double>(rows());
-  const double sum = pass(x.data(), nullptr, 1.0 / n, grad.data(), nullptr);
+  const double sum = gradient_pass(x, nullptr, 1.0 / n, grad);
   if (lambda_ != 0.0) grad += lambda_ * x;
   return sum / n + regulariser(x);
 }
 
-double DenseNetwork::batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
-                                    Eigen::Ref<Eigen::VectorXd> grad) const {
+template <class Scalar>
+double DenseNetwork<Scalar>::batch_gradient(Eigen::Ref<const Eigen::VectorXd> x, std::span<const std::uint32_t> batch,
+                                            Eigen::Ref<Eigen::VectorXd> grad) const {
   check_size(x.size(), "x");
   check_size(grad.size(), "grad");
   if (batch.empty()) throw std::invalid_argument("DenseNetwork: empty minibatch");
-  grad.setZero();
   const auto size = static_cast<double>(batch.size());
-  const double sum = pass(x.data(), &batch, 1.0 / size, grad.data(), nullptr);
+  const double sum = gradient_pass(x, &batch, 1.0 / size, grad);
   if (lambda_ != 0.0) grad += lambda_ * x;
   return sum / size + regulariser(x);
 }
 
-std::optional<std::size_t> DenseNetwork::correct(Eigen::Ref<const Eigen::VectorXd> x) const {
+template <class Scalar>
+std::optional<std::size_t> DenseNetwork<Scalar>::correct(Eigen::Ref<const Eigen::VectorXd> x) const {
   check_size(x.size(), "x");
   std::size_t right = 0;
-  pass(x.data(), nullptr, 0.0, nullptr, &right);
+  pass(model(x), nullptr, Scalar(0), nullptr, &right);
   return right;
 }
+
+template class DenseNetwork<double>;
+template class DenseNetwork<float>;
 
 }  // namespace ecco::detail

@@ -1,4 +1,5 @@
 #include "core/registry.hpp"
+#include "ecco/error.hpp"
 #include "ecco/problem.hpp"
 #include "problems/builtin.hpp"
 
@@ -33,6 +34,22 @@ const detail::Registry<ProblemFactory>& registry() {
 }
 
 }  // namespace
+
+std::string_view to_string(ComputePrecision precision) {
+  return precision == ComputePrecision::fp32 ? "fp32" : "fp64";
+}
+
+ComputePrecision parse_compute_precision(std::string_view text) {
+  if (text == "fp32") return ComputePrecision::fp32;
+  if (text == "fp64") return ComputePrecision::fp64;
+  throw ConfigError("--precision: '" + std::string(text) + "' is not a precision (allowed: auto, fp32, fp64)");
+}
+
+void ProblemFactory::set_precision(ComputePrecision precision) {
+  if (precision == ComputePrecision::fp64) return;
+  throw ConfigError("problem '" + parse_spec("problem", spec()).name +
+                    "' computes in fp64 only; --precision fp32 is for softmax and mlp");
+}
 
 std::span<const SpecEntry> problem_table() { return registry().entries(); }
 

@@ -16,16 +16,17 @@
 namespace ecco::detail {
 namespace {
 
-class Softmax final : public DenseNetwork {
+template <class Scalar>
+class Softmax final : public DenseNetwork<Scalar> {
  public:
   // Activation: unused (no hidden layer).
-  Softmax(DenseShard shard, std::size_t input_dim, std::size_t classes, double lambda)
-      : DenseNetwork(std::move(shard), {input_dim, classes}, Activation::relu, lambda) {}
+  Softmax(DenseShard<Scalar> shard, std::size_t input_dim, std::size_t classes, double lambda)
+      : DenseNetwork<Scalar>(std::move(shard), {input_dim, classes}, Activation::relu, lambda) {}
 
-  // From the dense shard: a sparse copy of it for max_eigenvalue_gram (rarely called).
+  // From the dense shard: a sparse fp64 copy of it for max_eigenvalue_gram (rarely called).
   double smoothness() const override {
-    const SparseRows a = data().features.transpose().sparseView();
-    return softmax_smoothness(a, lambda());
+    const SparseRows a = this->data().features.template cast<double>().transpose().sparseView();
+    return softmax_smoothness(a, this->lambda());
   }
 };
 
@@ -36,10 +37,18 @@ class SoftmaxFactory final : public ProblemFactory {
 
   std::string spec() const override { return "softmax:lambda=" + lambda_text_; }
 
+  ComputePrecision preferred_precision() const override { return ComputePrecision::fp32; }
+  void set_precision(ComputePrecision precision) override { precision_ = precision; }
+
   void prepare(const Dataset& train) override { classes_.prepare(train); }
 
   std::unique_ptr<Problem> make(Dataset shard) const override {
-    return std::make_unique<Softmax>(classes_.make(shard), classes_.input_dim(), classes_.classes(), lambda_);
+    if (precision_ == ComputePrecision::fp32) {
+      return std::make_unique<Softmax<float>>(classes_.make<float>(shard), classes_.input_dim(), classes_.classes(),
+                                              lambda_);
+    }
+    return std::make_unique<Softmax<double>>(classes_.make<double>(shard), classes_.input_dim(), classes_.classes(),
+                                             lambda_);
   }
 
   TensorLayout tensors(const Dataset& /*train*/) const override {
@@ -56,6 +65,7 @@ class SoftmaxFactory final : public ProblemFactory {
   double lambda_;
   std::string lambda_text_;
   ClassMap classes_;
+  ComputePrecision precision_ = ComputePrecision::fp64;
 };
 
 }  // namespace

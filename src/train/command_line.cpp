@@ -150,6 +150,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("x0", "starting point: auto (the problem's own init, e.g. the MLP's; else zero), zero or gaussian (seeded)",
      cxxopts::value<std::string>()->default_value(defaults.x0), "P")
     ("wire", "value precision on the wire: fp32 or fp64", cxxopts::value<std::string>()->default_value("fp32"), "F")
+    ("precision", "arithmetic of the loss and gradient code: auto (fp32 for softmax and mlp, fp64 for logistic "
+     "and least squares), fp32 or fp64 (models, states and messages stay fp64)",
+     cxxopts::value<std::string>()->default_value("auto"), "P")
     ("aggregation", "gather (messages to rank 0, which broadcasts the downlink), allgather (every rank gets "
      "every message and runs the server step itself; no downlink) or allreduce (every rank gets the sum of the "
      "messages; identity or randk:...,coords=common)",
@@ -248,6 +251,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   c.step_size = parsed["lr"].as<std::string>();
   c.x0 = parsed["x0"].as<std::string>();
   c.wire = parse_value_format(parsed["wire"].as<std::string>());
+  if (const std::string precision = parsed["precision"].as<std::string>(); precision != "auto") {
+    c.precision = parse_compute_precision(precision);
+  }
   c.aggregation = parsed["aggregation"].as<std::string>();
   c.downlink = parsed["downlink"].as<std::string>();
   c.dedicated_server = parsed.count("dedicated-server") > 0;

@@ -10,7 +10,10 @@
 //
 // --aggregation allreduce: no frames; each process sums its clients' weighted messages and
 // one MPI_Allreduce sums the processes' sums (MessageSum); every process runs its own copy of
-// the server method on the total and makes the downlink itself, as with allgather.
+// the server method on the total and makes the downlink itself, as with allgather. Dense
+// rounds of gd / sgd take no copy: each gradient goes from its buffer into the buffer MPI
+// sums (ClientMethod::dense_message), the total from there into the server's fused update
+// (ServerMethod::accumulate_dense_sum), and x is stepped in place (step_model_in_place).
 //
 // lowrank:factor=shared: every process that runs the server method updates the shared factor
 // after each aggregation from the round's shared_lowrank messages, weighted as the server
@@ -25,6 +28,7 @@
 #include <memory>
 #include <string>
 
+#include "ecco/build_info.hpp"
 #include "ecco/error.hpp"
 #include "ecco/log.hpp"
 #include "train/message_sum.hpp"
@@ -75,7 +79,7 @@ void append_frame(const Message* message, ValueFormat wire, std::vector<std::byt
 
 class RoundRunner {
  public:
-  RoundRunner(RunState& state, Transport& transport)
+  RoundRunner(RunState& state, Transport& transport, bool shortcuts)
       : state_(state),
         transport_(transport),
         dim_(static_cast<std::uint32_t>(state.info.dim)),
@@ -86,9 +90,10 @@ class RoundRunner {
         allgather_(state.info.config.aggregation == "allgather"),
         allreduce_(state.info.config.aggregation == "allreduce"),
         runs_server_(transport.is_server() || allgather_ || allreduce_),
+        shortcuts_(shortcuts),
         metrics_(static_cast<Eigen::Index>(full_ ? state.info.dim : 0) + kScalarMetrics),
         factor_(state.shared_factor.get()) {
-    if (allreduce_) sum_ = std::make_unique<MessageSum>(dim_, wire_, factor_);
+    if (allreduce_) sum_ = std::make_unique<MessageSum>(dim_, wire_, factor_, state.clients.size());
   }
 
   // Every process: each local client's message (initial or round t) into one block of frames.
@@ -101,6 +106,12 @@ class RoundRunner {
       ClientEnv env{c.id, *c.oracle, *state_.compressor, c.rng, c.sample_rng, c.workspace, wire_};
       bool sent = false;
       try {
+        // Dense messages the method holds go from its buffer into the sum, rounded on the way.
+        const bool shortcut = allreduce_ && shortcuts_;
+        if (const Eigen::VectorXd* dense = shortcut ? c.method->dense_message(state_.x, t, env) : nullptr) {
+          sum_->add_dense(c.id, *dense, state_.server->message_weight(c.id));
+          continue;
+        }
         sent = t == 0 ? c.method->initialize(state_.x, env, message_) : c.method->step(state_.x, t, env, message_);
       } catch (const Error&) {
         rethrow_with_context(c.id, t);
@@ -180,12 +191,20 @@ class RoundRunner {
   // (no header, no indices); the allreduce's own traffic is counted in allreduce_payload().
   std::uint64_t aggregate_sum(Phase phase, MetricsRow& row) {
     Clock clock;
-    const bool any = sum_->reduce(transport_, summed_);
+    const bool any = sum_->reduce_in_place(transport_);
     phases_.communicate += clock.lap();
     state_.server->begin_aggregation();
-    if (any) state_.server->accumulate_sum(summed_);
+    const bool dense = any && shortcuts_ && sum_->is_dense();
+    if (dense && wire_ == ValueFormat::fp32) {
+      state_.server->accumulate_dense_sum(sum_->dense_fp32());
+    } else if (dense) {
+      state_.server->accumulate_dense_sum(sum_->dense_fp64());
+    } else if (any) {
+      sum_->materialise(summed_);
+      state_.server->accumulate_sum(summed_);
+    }
     state_.server->end_aggregation(phase);
-    if (factor_ != nullptr && any && summed_.layout == Layout::shared_lowrank) {
+    if (factor_ != nullptr && any && !dense && summed_.layout == Layout::shared_lowrank) {
       factor_->begin();
       factor_->add(summed_, 1.0);
       factor_->commit();
@@ -204,10 +223,16 @@ class RoundRunner {
   // With allgather or allreduce every process makes the downlink itself and applies it as
   // made: nothing travels (0 bits), and no encoding is needed, since make_downlink already
   // rounds the message to its value format, so that decode(encode(m)) would give back the
-  // same numbers (the modes are tested bit for bit against gather).
+  // same numbers (the modes are tested bit for bit against gather); where the method can, it
+  // steps x in place instead (ServerMethod::step_model_in_place: the same bits, no copies).
   std::uint64_t downlink(std::int64_t t) {
     Clock clock;
     const bool travels = !allgather_ && !allreduce_;
+    if (!travels && shortcuts_ && state_.server->step_model_in_place(state_.x)) {
+      phases_.apply += clock.lap();
+      check_model(t);
+      return 0;
+    }
     model_bytes_.clear();
     if (runs_server_) {
       const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
@@ -227,11 +252,15 @@ class RoundRunner {
     }
     state_.replica->apply_downlink(model_message_, state_.x);
     phases_.apply += clock.lap();
+    check_model(t);
+    return travels ? 8 * bytes * clients_ : 0;
+  }
+
+  void check_model(std::int64_t t) const {
     if (!state_.x.allFinite()) {
       throw NumericError("round " + std::to_string(t) +
                          ": the model is not finite; the iterates diverged (step size too large?)");
     }
-    return travels ? 8 * bytes * clients_ : 0;
   }
 
   // Collective: the metrics of row t, summed in client order (so any number of ranks gives
@@ -321,6 +350,7 @@ class RoundRunner {
   bool allgather_;    // --aggregation allgather
   bool allreduce_;    // --aggregation allreduce
   bool runs_server_;  // this process runs the server method (rank 0, or all with allgather / allreduce)
+  bool shortcuts_;    // RunOptions::dense_shortcuts
   std::uint64_t allgather_received_ = 0;
   std::uint64_t allreduce_payload_ = 0;
   std::unique_ptr<MessageSum> sum_;  // allreduce only
@@ -357,7 +387,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
 
   RunResult result;
   result.is_server = transport.is_server();
-  RoundRunner runner(state, transport);
+  RoundRunner runner(state, transport, options.dense_shortcuts);
   RunObserver* observer = transport.is_server() ? options.observer : nullptr;
   if (observer != nullptr) observer->on_start(info);
   const Clock clock;
@@ -452,6 +482,23 @@ RunResult run_with(const RunConfig& config, Transport& transport, const RunOptio
       failure = std::make_exception_ptr(DataError(
           state.info.data_source + ": rank " + std::to_string(transport.rank()) +
           " read different data than rank 0 (every host needs the same file)"));
+    }
+    lowest = transport.lowest_failing_rank(differs);
+  }
+  if (lowest < 0) {
+    // Builds for different instruction sets may round differently: the run would then depend
+    // on which rank hosts which client.
+    const std::string own = build_info().description();
+    std::vector<std::byte> server_build(own.size());
+    std::memcpy(server_build.data(), own.data(), own.size());
+    transport.broadcast(server_build);
+    const std::string server(reinterpret_cast<const char*>(server_build.data()), server_build.size());
+    const bool differs = server != own;
+    if (differs) {
+      failure = std::make_exception_ptr(ConfigError(
+          "rank " + std::to_string(transport.rank()) + " runs a build for " + own + ", rank 0 one for " + server +
+          "; every rank must run the same build (cmake -DECCO_ARCH=portable or a level all hosts have, "
+          "e.g. x86-64-v3, for hosts with different CPUs)"));
     }
     lowest = transport.lowest_failing_rank(differs);
   }

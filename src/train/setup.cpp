@@ -166,6 +166,8 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   info.down_compressor_spec = state.method->uses_down_compressor() ? state.down_compressor->spec() : "(unused)";
   info.problem_spec = factory->spec();
   info.step_size_rule = rule.to_string();
+  info.precision = config.precision.value_or(factory->preferred_precision());
+  factory->set_precision(info.precision);
 
   const Dataset data = load_dataset(config.data, config.dim, config.clients);
   factory->prepare(data);

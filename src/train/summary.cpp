@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "ecco/build_info.hpp"
 #include "ecco/version.hpp"
 
 namespace ecco {
@@ -94,6 +95,11 @@ std::string summary_json(const RunResult& result) {
   Json j;
   j.open(nullptr);
   j.string("ecco_version", version());
+  j.open("build");
+  j.string("arch", build_info().arch);
+  j.string("cpu_features", build_info().cpu_features);
+  j.string("compiler", build_info().compiler);
+  j.close();
 
   j.open("config");
   j.string("data", info.data_source);
@@ -114,6 +120,7 @@ std::string summary_json(const RunResult& result) {
   j.string("start_gradient", info.batch_start ? "batch" : "full");
   j.string("train_metrics", info.full_metrics ? "full" : "batch");
   j.string("wire", std::string(to_string(c.wire)));
+  j.string("precision", std::string(to_string(info.precision)));
   j.string("aggregation", c.aggregation);
   j.string("downlink", c.downlink);
   j.boolean("dedicated_server", c.dedicated_server);

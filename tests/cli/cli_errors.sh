@@ -58,6 +58,8 @@ check "lambda must be in \[0, 1e300\]" --problem logistic:lambda=-1
 check "--lr: step size must be a finite number > 0" --lr -1
 check "mean must be auto, qm or am" --lr theory:mean=gm
 check "unknown value format 'fp8'" --wire fp8
+check "--precision: 'fp16' is not a precision (allowed: auto, fp32, fp64)" --precision fp16
+check "problem 'logistic' computes in fp64 only; --precision fp32 is for softmax and mlp" --precision fp32
 check "--x0: unknown value 'ones' (valid: auto, zero, gaussian)" --x0 ones
 check "exceeds the 2000 data rows" --clients 5000
 check "cannot open (No such file or directory)" --data "$work/missing.svm"

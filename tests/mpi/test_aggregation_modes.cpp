@@ -356,3 +356,74 @@ TEST(AggregationModes, SharedFactorNeedsAWeightedSumMethod) {
     }
   }
 }
+
+namespace {
+
+// The dense rounds of gd / sgd under --aggregation allreduce without copies
+// (RunOptions::dense_shortcuts) against the Message path, on all ranks: the same bits.
+void expect_shortcuts_change_nothing(const ecco::RunConfig& config) {
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  ecco::RunOptions message_path;
+  message_path.dense_shortcuts = false;
+  const auto fast = ecco::run_mpi(config, comm);
+  const auto slow = ecco::run_mpi(config, comm, message_path);
+  if (comm.rank() != 0) return;
+  ASSERT_EQ(fast.history.size(), slow.history.size());
+  for (std::size_t t = 0; t < slow.history.size(); ++t) {
+    const auto& a = fast.history[t];
+    const auto& b = slow.history[t];
+    EXPECT_TRUE(same_bits(a.loss, b.loss)) << "round " << b.round << ": " << a.loss << " vs " << b.loss;
+    EXPECT_TRUE(same_bits(a.grad_norm_sq, b.grad_norm_sq)) << "round " << b.round;
+    EXPECT_TRUE(same_bits(a.test_accuracy, b.test_accuracy)) << "round " << b.round;
+    EXPECT_EQ(a.bits_up, b.bits_up) << "round " << b.round;
+    EXPECT_EQ(a.bits_down, b.bits_down) << "round " << b.round;
+  }
+  for (Eigen::Index j = 0; j < slow.x.size(); ++j) ASSERT_TRUE(same_bits(fast.x[j], slow.x[j])) << j;
+  EXPECT_EQ(fast.bits_allreduce_payload, slow.bits_allreduce_payload);
+  EXPECT_EQ(fast.messages_up, slow.messages_up);
+}
+
+}  // namespace
+
+// One client per rank (its gradient goes straight into the fp32 buffer MPI sums) and an
+// uneven number per rank (summed in fp64 first), both wire formats, both downlinks, a
+// dedicated server; logistic regression (fp64 compute) and an MLP computing in fp32.
+TEST(AggregationModes, DenseShortcutsGiveTheMessagePathBits) {
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  for (const char* algorithm : {"gd", "sgd:batch=7,momentum=0.9"}) {
+    for (const std::size_t clients : {static_cast<std::size_t>(comm.size()), 2 * static_cast<std::size_t>(comm.size()) + 1}) {
+      for (const char* wire : {"fp32", "fp64"}) {
+        for (const char* downlink : {"model", "delta"}) {
+          SCOPED_TRACE(std::string(algorithm) + ", " + std::to_string(clients) + " clients, " + wire + ", " + downlink);
+          ecco::RunConfig config;
+          config.data = "synthetic_classification:rows=240,dim=30,density=0.3,seed=4";
+          config.clients = clients;
+          config.algorithm = algorithm;
+          config.step_size = "0.5";
+          config.lr_schedule = "cosine:warmup=2,final=0.1";
+          config.rounds = 12;
+          config.log_every = 3;
+          config.aggregation = "allreduce";
+          config.downlink = downlink;
+          config.wire = ecco::parse_value_format(wire);
+          expect_shortcuts_change_nothing(config);
+        }
+      }
+    }
+  }
+  ecco::RunConfig mlp;
+  mlp.data = "synthetic_classification:rows=300,dim=20,density=0.5,seed=6";
+  mlp.problem = "mlp:hidden=16x8";
+  mlp.precision = ecco::ComputePrecision::fp32;
+  mlp.clients = 2 * static_cast<std::size_t>(comm.size());
+  mlp.algorithm = "sgd:batch=16,momentum=0.9";
+  mlp.step_size = "0.1";
+  mlp.rounds = 10;
+  mlp.log_every = 5;
+  mlp.aggregation = "allreduce";
+  expect_shortcuts_change_nothing(mlp);
+  if (comm.size() >= 2) {
+    mlp.dedicated_server = true;
+    expect_shortcuts_change_nothing(mlp);
+  }
+}

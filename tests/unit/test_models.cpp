@@ -297,6 +297,64 @@ TEST(Models, BatchGradientMatchesFiniteDifferencesOfTheReferenceMinibatchLoss) {
   }
 }
 
+// --precision fp32: the same network in float arithmetic. Against the fp64 reference the
+// loss and every gradient coordinate agree to float accuracy (the errors of ~10 float
+// operations per value, relative 2^-24 each, on values of O(1..10)); and the arithmetic
+// really is float: the loss differs from the fp64 one.
+TEST(Models, Fp32MatchesTheReferenceToFloatAccuracy) {
+  const std::vector<std::uint32_t> batch = {3, 0, 17, 3, 39, 22, 8};
+  bool any_differs = false;
+  for (const Case& c : cases()) {
+    const ecco::Dataset data = class_data(40, 7, *c.labels, 5);
+    const Reference ref = reference(data, c.hidden, c.tanh, c.lambda);
+    auto factory = ecco::make_problem_factory(c.spec);
+    EXPECT_EQ(factory->preferred_precision(), ecco::ComputePrecision::fp32) << c.spec;
+    factory->set_precision(ecco::ComputePrecision::fp32);
+    factory->prepare(data);
+    const auto single = factory->make(data);
+    const auto exact = prepared(c.spec, data)->make(data);
+    const Eigen::VectorXd x = test_point(ref, 300);
+    const double expected = reference_loss(ref, x, all_rows(40));
+    const double loss = single->loss(x);
+    EXPECT_NEAR(loss, expected, 1e-5 * std::max(1.0, expected)) << c.spec;
+    any_differs |= loss != exact->loss(x);
+    Eigen::VectorXd g32(x.size());
+    Eigen::VectorXd g64(x.size());
+    EXPECT_NEAR(single->batch_gradient(x, batch, g32), reference_loss(ref, x, batch), 1e-5 * std::max(1.0, expected));
+    exact->batch_gradient(x, batch, g64);  // checked against finite differences above
+    const double scale = g64.cwiseAbs().maxCoeff();
+    for (Eigen::Index k = 0; k < x.size(); ++k) {
+      EXPECT_NEAR(g32[k], g64[k], 1e-5 * std::max(1.0, scale)) << c.spec << " coordinate " << k;
+    }
+    Eigen::VectorXd full32(x.size());
+    Eigen::VectorXd full64(x.size());
+    single->loss_and_gradient(x, full32);
+    exact->loss_and_gradient(x, full64);
+    EXPECT_LE((full32 - full64).cwiseAbs().maxCoeff(), 1e-5 * std::max(1.0, full64.cwiseAbs().maxCoeff())) << c.spec;
+    EXPECT_EQ(single->correct(x), exact->correct(x)) << c.spec;  // no row near a tie here
+  }
+  EXPECT_TRUE(any_differs);
+}
+
+TEST(Models, PrecisionDefaultsAndRefusals) {
+  for (const char* spec : {"logistic", "least_squares"}) {
+    auto factory = ecco::make_problem_factory(spec);
+    EXPECT_EQ(factory->preferred_precision(), ecco::ComputePrecision::fp64) << spec;
+    EXPECT_NO_THROW(factory->set_precision(ecco::ComputePrecision::fp64));
+    try {
+      factory->set_precision(ecco::ComputePrecision::fp32);
+      ADD_FAILURE() << spec << " accepted fp32";
+    } catch (const ecco::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("problem '" + std::string(spec) + "' computes in fp64 only"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(ecco::parse_compute_precision("fp32"), ecco::ComputePrecision::fp32);
+  EXPECT_EQ(ecco::parse_compute_precision("fp64"), ecco::ComputePrecision::fp64);
+  EXPECT_THROW(ecco::parse_compute_precision("fp16"), ecco::ConfigError);
+}
+
 // 600 rows: the full passes and a batch of all rows run in chunks (of 256 columns).
 TEST(Models, BatchOfAllRowsEqualsTheFullGradientOverSeveralChunks) {
   for (const Case& c : cases()) {

@@ -291,8 +291,12 @@ TEST(TestSet, EvaluatedEveryEvalEveryRoundsOnTheWholeSet) {
   EXPECT_EQ(evaluated, (std::vector<std::int64_t>{0, 5, 10, 15, 20, 23}));
   EXPECT_EQ(logged, (std::vector<std::int64_t>{0, 2, 4, 5, 6, 8, 10, 12, 14, 15, 16, 18, 20, 22, 23}));
 
-  // The last evaluation against the problem built on the whole test set.
+  // The last evaluation against the problem built on the whole test set, in the run's
+  // arithmetic (softmax: fp32 by default). The run sums the clients' slices; the per-row
+  // losses are summed in fp64 either way, so the sums differ in the last digits only.
+  EXPECT_EQ(result.info.precision, ecco::ComputePrecision::fp32);
   auto factory = ecco::make_problem_factory(c.problem);
+  factory->set_precision(result.info.precision);
   factory->prepare(ecco::load_dataset(c.data, std::nullopt, c.clients));
   const auto test = factory->make(ecco::load_dataset(c.test_data, std::nullopt, 1));
   const auto& last = result.history.back();
