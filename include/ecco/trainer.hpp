@@ -162,6 +162,10 @@ struct RunResult {
   // summed values and a sender count, fp32 or fp64), summed over rounds; 0 otherwise. A ring
   // allreduce sends 2 (P - 1) / P of that payload per process.
   std::uint64_t bits_allreduce_payload = 0;
+  // Peak resident memory (getrusage ru_maxrss) of the largest process and of rank 0, in bytes,
+  // at the end of the run: the data, the clients' problems and states, buffers, MPI.
+  std::uint64_t peak_rss_bytes_max = 0;
+  std::uint64_t peak_rss_bytes_rank0 = 0;
   bool stopped_early = false;      // a target was reached before --rounds
   std::string stop_reason;         // why the run ended, in words
   PhaseSeconds phases;             // this process's time per phase

@@ -113,7 +113,7 @@ def ddp_worker(rank: int, args: argparse.Namespace, port: int, queue) -> None:
     optimiser = torch.optim.SGD(ddp.parameters(), lr=args.lr, momentum=args.momentum)
     loss_fn = torch.nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(args.seed + rank)
-    steps = math.ceil(len(train_y) / (args.procs * args.batch))
+    steps = steps_per_epoch(args)
     order = torch.randperm(len(shard_y), generator=generator)
     at = 0
     epochs = []
@@ -216,6 +216,11 @@ def torch_gradient_ms(batch: int, repeat: int) -> float:
 
 # ---- ecco ------------------------------------------------------------------------------
 
+def steps_per_epoch(args: argparse.Namespace) -> int:
+    """ceil(N / (P B)) as ecco-train --epochs counts them, or --steps (a quick check)."""
+    return args.steps or math.ceil(60000 / (args.procs * args.batch))
+
+
 def mpirun(args: argparse.Namespace, command: list[str]) -> list[str]:
     """command under mpirun -np P with the project's MPI environment (scripts/mpi-env.sh)."""
     inner = " ".join(shlex.quote(c) for c in command)
@@ -224,7 +229,7 @@ def mpirun(args: argparse.Namespace, command: list[str]) -> list[str]:
 
 
 def run_ecco(args: argparse.Namespace, work: Path) -> dict:
-    steps = math.ceil(60000 / (args.procs * args.batch))
+    steps = steps_per_epoch(args)
     out, summary = work / "ecco.csv", work / "ecco.json"
     command = [str(args.ecco), "--data", f"fashion_mnist:dir={args.data_dir}", "--problem", "mlp:hidden=512x512",
                "--clients", str(args.procs), "--algorithm", f"sgd:momentum={args.momentum}",
@@ -256,8 +261,8 @@ def run_ecco(args: argparse.Namespace, work: Path) -> dict:
 def ecco_gradient_ms(args: argparse.Namespace) -> dict[str, float]:
     """ms per forward + backward at batch B from `ecco-bench model` (one core)."""
     bench = args.ecco.parent / "ecco-bench"
-    result = subprocess.run([str(bench), "model", "--batches", str(args.batch), "--json"], capture_output=True,
-                            text=True)
+    result = subprocess.run([str(bench), "model", "--models", "mlp", "--batches", str(args.batch), "--repeat",
+                             str(args.gradient_repeat), "--json"], capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"torch_ddp_fmnist: ecco-bench model failed ({result.returncode}):\n{result.stderr}")
     rows = json.loads(result.stdout)
@@ -296,9 +301,11 @@ def main() -> int:
     p.add_argument("--gradient-repeat", type=int, default=200,
                    help="forward + backward passes timed on one core (default: 200)")
     p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    p.add_argument("--steps", type=int, default=0,
+                   help="steps per epoch instead of ceil(N / (P B)), for a quick check of the script (default: 0)")
     args = p.parse_args()
-    if args.procs < 1 or args.epochs < 1 or args.batch < 1:
-        p.error("--procs, --epochs and --batch must be >= 1")
+    if args.procs < 1 or args.epochs < 1 or args.batch < 1 or args.steps < 0 or args.gradient_repeat < 1:
+        p.error("--procs, --epochs, --batch and --gradient-repeat must be >= 1, --steps >= 0")
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                  "t10k-labels-idx1-ubyte.gz"):
         if not (args.data_dir / name).is_file():

@@ -19,6 +19,8 @@
 // after each aggregation from the round's shared_lowrank messages, weighted as the server
 // weighs them (the messages in client order, or the allreduced sum); in gather mode rank 0
 // then sends it to the other processes with the next downlink.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -38,6 +40,13 @@ namespace ecco::detail {
 namespace {
 
 constexpr std::size_t kFrameLengthBytes = 4;
+
+// This process's peak resident set, in bytes (Linux reports ru_maxrss in KiB).
+std::uint64_t peak_rss_bytes() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return 1024 * static_cast<std::uint64_t>(usage.ru_maxrss);
+}
 
 class Clock {
  public:
@@ -451,6 +460,10 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   result.bits_allreduce_payload = runner.allreduce_payload();
 
   result.seconds = clock.seconds();
+  std::uint64_t rss[1] = {peak_rss_bytes()};
+  result.peak_rss_bytes_rank0 = rss[0];
+  transport.allreduce_max(rss);
+  result.peak_rss_bytes_max = rss[0];
   result.x = state.x;
   result.info = info;
   if (observer != nullptr) observer->on_finish(result);

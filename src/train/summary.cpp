@@ -188,6 +188,11 @@ std::string summary_json(const RunResult& result) {
   j.number("dense_fp32_bits_down", dense_down);
   j.close();
 
+  j.open("memory");
+  j.integer("peak_rss_bytes_max_rank", result.peak_rss_bytes_max);
+  j.integer("peak_rss_bytes_rank0", result.peak_rss_bytes_rank0);
+  j.close();
+
   j.number("seconds", result.seconds);
   j.open("phase_seconds_rank0");
   j.number("gradient", result.phases.gradient);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ecco/build_info.hpp"
 #include "ecco/dataset.hpp"
 #include "ecco/error.hpp"
 #include "ecco/summary.hpp"
@@ -167,4 +168,29 @@ TEST(TrainAccuracy, TargetStopsTheRunAndNeedsAClassificationProblem) {
   EXPECT_TRUE(std::isnan(ecco::run_serial(regression).history.back().train_accuracy));
   regression.target_accuracy = 0.5;
   EXPECT_THROW(ecco::run_serial(regression), ecco::ConfigError);
+}
+
+// What the run computed in, what it was built for, and how much memory it took.
+TEST(Summary, PrecisionBuildAndMemory) {
+  const auto result = ecco::run_serial(small_run());
+  const std::string json = ecco::summary_json(result);
+  EXPECT_EQ(json_string(json, "precision"), "fp64");  // least squares: fp64 under --precision auto
+  EXPECT_EQ(json_string(json, "arch"), ecco::build_info().arch);
+  EXPECT_EQ(json_string(json, "cpu_features"), ecco::build_info().cpu_features);
+  EXPECT_TRUE(ecco::missing_cpu_features().empty());  // this test runs, so the CPU has them
+  // A process holding a test binary and its data: more than 1 MiB, less than 64 GiB.
+  const double rss = json_number(json, "peak_rss_bytes_max_rank");
+  EXPECT_GT(rss, 1 << 20);
+  EXPECT_LT(rss, 64.0 * (1ULL << 30));
+  EXPECT_EQ(rss, json_number(json, "peak_rss_bytes_rank0"));  // one process
+
+  auto mlp = small_run();
+  mlp.data = "synthetic_classification:rows=60,dim=8,seed=2";
+  mlp.problem = "mlp:hidden=4";
+  mlp.algorithm = "sgd:batch=5";
+  mlp.compressor = "identity";
+  mlp.step_size = "0.1";
+  EXPECT_EQ(json_string(ecco::summary_json(ecco::run_serial(mlp)), "precision"), "fp32");
+  mlp.precision = ecco::ComputePrecision::fp64;
+  EXPECT_EQ(json_string(ecco::summary_json(ecco::run_serial(mlp)), "precision"), "fp64");
 }
