@@ -1,6 +1,7 @@
 #pragma once
 // Deterministic random streams. Every stream is derived from (global seed, client id,
 // purpose), never from the clock, so a run is reproducible whatever the number of ranks.
+#include <cstddef>
 #include <cstdint>
 
 namespace ecco {
@@ -42,6 +43,28 @@ class Rng {
   std::uint64_t s_[4];
   bool has_spare_normal_ = false;
   double spare_normal_ = 0.0;
+};
+
+// Uniform draws for a whole vector at once (the random quantisers' per-coordinate draws):
+// eight xoshiro256** generators ("lanes") advanced side by side, so that a block of draws
+// costs a few vector instructions per eight values. Draw t of the sequence is output
+// floor(t / 8) of lane t mod 8, turned into u = (r >> 12) 2^-52, a multiple of 2^-52 in
+// [0, 1) (52 random bits). Lane l is the stream of Rng(key + l * 0xD1B54A32D192ED03) (its
+// state: four SplitMix64 outputs from that seed). Integer arithmetic only: the same key gives the same
+// draws on every build and CPU. A quantiser makes one from one next_u64() of the client's
+// stream per call, so its draws stay reproducible and independent of the rank count.
+class UniformBlocks {
+ public:
+  static constexpr std::size_t kLanes = 8;
+
+  explicit UniformBlocks(std::uint64_t key);
+
+  // Writes the next n draws of the sequence to out[0, n). n must be a multiple of kLanes
+  // except on the last call (the unused draws of a partial group are dropped).
+  void fill(double* out, std::size_t n);
+
+ private:
+  alignas(64) std::uint64_t state_[4][kLanes];
 };
 
 }  // namespace ecco

@@ -8,9 +8,9 @@
 #include <stdexcept>
 #include <string>
 
-#include <zlib.h>
-
+#include "compressors/crc32.hpp"
 #include "compressors/index_codecs.hpp"
+#include "compressors/level_packing.hpp"
 #include "compressors/quantised.hpp"
 #include "compressors/value_format.hpp"
 #include "compressors/wire_bytes.hpp"
@@ -60,17 +60,8 @@ std::uint64_t value_section_bytes(ValueCode code, std::uint32_t s, ValueFormat f
 
 std::uint32_t crc_of_message(const std::byte* message, std::size_t size) {
   // Every byte except the CRC field itself: [0, 16) then [20, size).
-  uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(message), static_cast<uInt>(kCrcOffset));
-  const std::byte* data = message + kHeaderBytes;
-  std::size_t left = size - kHeaderBytes;
-  while (left > 0) {  // zlib takes uInt lengths; feed large payloads in pieces
-    const std::size_t piece = std::min<std::size_t>(left, std::size_t{1} << 30);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(piece));
-    data += piece;
-    left -= piece;
-  }
-  return static_cast<std::uint32_t>(crc);
+  const std::uint32_t head = detail::crc32_update(0, message, kCrcOffset);
+  return detail::crc32_update(head, message + kHeaderBytes, size - kHeaderBytes);
 }
 
 [[noreturn]] void throw_not_finite(double v, std::size_t coordinate) {
@@ -133,7 +124,11 @@ void values_from_levels(Message& m) {
       for (std::size_t k = 0; k < n; ++k) v[k] = detail::uniform_level_value(l[k], s, scale);
       break;
     case ValueCode::power_levels:
-      for (std::size_t k = 0; k < n; ++k) v[k] = detail::power_level_value(l[k], s, scale);
+      if (s <= 1022) {  // the loop without power_level_value's branch vectorises
+        for (std::size_t k = 0; k < n; ++k) v[k] = detail::power_level_value_normal(l[k], s, scale);
+      } else {
+        for (std::size_t k = 0; k < n; ++k) v[k] = detail::power_level_value(l[k], s, scale);
+      }
       break;
     case ValueCode::natural:
       for (std::size_t k = 0; k < n; ++k) v[k] = detail::natural_level_value(l[k], scale);
@@ -222,10 +217,15 @@ void check_structure(const Message& m) {
       fail("level count s = " + std::to_string(m.level_count) + " outside [1, 2^20]");
     }
     const std::uint32_t max_level = max_level_of(m.code, m.level_count);
-    const bool zero_allowed = m.code != ValueCode::sign;
-    bool in_range = true;
-    for (const std::int32_t l : m.levels) in_range &= detail::magnitude_of(l) <= max_level && (zero_allowed || l != 0);
-    if (!in_range) fail("a quantised level is out of range");
+    // Branch-free on 32-bit integers so that the pass vectorises: a level is bad when its
+    // magnitude exceeds max_level or, for the sign code, when it is 0 (min_level 1).
+    const std::uint32_t min_level = m.code == ValueCode::sign ? 1 : 0;
+    std::uint32_t bad_levels = 0;
+    for (const std::int32_t l : m.levels) {
+      const std::uint32_t magnitude = detail::magnitude_of(l);
+      bad_levels |= static_cast<std::uint32_t>(magnitude > max_level) | static_cast<std::uint32_t>(magnitude < min_level);
+    }
+    if (bad_levels != 0) fail("a quantised level is out of range");
     check_scale(m);
   }
   if (m.seeded && m.layout != Layout::sparse) fail("only sparse messages can have seeded indices");
@@ -305,13 +305,6 @@ EncodedSize size_of(const Plan& plan) {
   return size;
 }
 
-// Level field on the wire: the sign bit above the magnitude (sign codec: the sign bit only).
-inline std::uint32_t level_field(std::int32_t level, unsigned width, ValueCode code) {
-  const auto negative = static_cast<std::uint32_t>(level) >> 31;
-  if (code == ValueCode::sign) return negative;
-  return (negative << (width - 1)) | detail::magnitude_of(level);
-}
-
 [[noreturn]] void throw_bad_value(const Message& m, std::size_t k, ValueFormat format, std::size_t base) {
   const double v = m.values[k];
   if (!std::isfinite(v)) throw_not_finite(v, coordinate_of(m, k, base));
@@ -337,20 +330,20 @@ void write_values(const Message& m, const Plan& plan, ValueFormat format, std::s
     return;
   }
   const unsigned width = detail::level_width(m.code, m.level_count);
-  detail::BitWriter writer(p, width);
   if (densify) {
+    detail::BitWriter writer(p, width);
     std::size_t k = 0;
     for (std::uint32_t j = 0; j < m.dim; ++j) {
       if (k < m.indices.size() && m.indices[k] == j) {
-        writer.put(level_field(m.levels[k++], width, m.code));
+        writer.put(detail::level_field(m.levels[k++], width, m.code));
       } else {
         writer.put(0);
       }
     }
+    writer.flush();
   } else {
-    for (const std::int32_t l : m.levels) writer.put(level_field(l, width, m.code));
+    detail::pack_levels(m.levels.data(), m.levels.size(), m.code, width, p);
   }
-  writer.flush();
 }
 
 void write_params(const Message& m, std::byte* p) {

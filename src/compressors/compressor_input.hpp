@@ -1,6 +1,7 @@
 #pragma once
 // Checks and reductions shared by the compressors (private to src/compressors).
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,9 @@
 #include "ecco/error.hpp"
 
 namespace ecco::detail {
+
+inline constexpr std::uint64_t kSignBit = std::uint64_t{1} << 63;
+inline constexpr std::uint64_t kExponentBits = std::uint64_t{0x7FF} << 52;
 
 // ConfigError unless 1 <= size < 2^32 (the wire's 32-bit dimension).
 inline void check_dimension(Eigen::Index size, const char* compressor) {
@@ -27,9 +31,13 @@ inline void check_dimension(Eigen::Index size, const char* compressor) {
 
 // NumericError naming the first non-finite value of v[0, n).
 inline void check_finite(const double* v, std::size_t n, const char* compressor) {
-  bool all_finite = true;
-  for (std::size_t j = 0; j < n; ++j) all_finite &= std::isfinite(v[j]);  // branch-free pass
-  if (all_finite) return;
+  // Branch-free pass on the bit patterns (vectorises): finite <=> exponent field not all ones.
+  std::uint64_t all_ones = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::uint64_t exponent = std::bit_cast<std::uint64_t>(v[j]) & kExponentBits;
+    all_ones |= static_cast<std::uint64_t>(exponent == kExponentBits);
+  }
+  if (all_ones == 0) return;
   for (std::size_t j = 0; j < n; ++j) {
     if (!std::isfinite(v[j])) throw_not_finite(compressor, j, v[j]);
   }
@@ -53,16 +61,18 @@ inline double sum_abs(const double* v, std::size_t n) {
   return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
 
+// max |v_j| (0 for n = 0). For non-negative doubles the order of the bit patterns is the
+// order of the values, so the maximum is taken on integers (exact, and it vectorises).
 inline double max_abs(const double* v, std::size_t n) {
-  double m = 0.0;
-  for (std::size_t j = 0; j < n; ++j) m = std::max(m, std::fabs(v[j]));
-  return m;
+  std::uint64_t m = 0;
+  for (std::size_t j = 0; j < n; ++j) m = std::max(m, std::bit_cast<std::uint64_t>(v[j]) & ~kSignBit);
+  return std::bit_cast<double>(m);
 }
 
 // ||v||_2 without overflow or underflow: the values are multiplied by a power of two near
 // 1 / max|v_j| (exact for all but negligible values) before squaring.
-inline double norm2(const double* v, std::size_t n) {
-  const double largest = max_abs(v, n);
+// largest is max_abs(v, n), which the caller may already have.
+inline double norm2(const double* v, std::size_t n, double largest) {
   if (largest == 0.0) return 0.0;
   const int shift = std::clamp(-std::ilogb(largest), -1000, 1000);
   const double up = std::ldexp(1.0, shift);
@@ -82,5 +92,7 @@ inline double norm2(const double* v, std::size_t n) {
       ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
   return std::ldexp(std::sqrt(sum), -shift);
 }
+
+inline double norm2(const double* v, std::size_t n) { return norm2(v, n, max_abs(v, n)); }
 
 }  // namespace ecco::detail

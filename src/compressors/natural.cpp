@@ -1,6 +1,7 @@
 // natural: natural compression (Horvath et al. 2019). Each t != 0 goes to a power of two:
 // with a = 2^floor(log2 |t|), sign(t) a with probability (2a - |t|) / a, else sign(t) 2a
-// (one uniform draw per coordinate, in index order); 0 stays 0.
+// (u_j the draw of coordinate j: for_each_draw_block, one next_u64() of the client's stream
+// per call); 0 stays 0.
 //  * Unbiased with omega = 1/8 (the worst case, at |t| = 4a/3).
 //  * The powers of two travel as fp32 exponents: a sign bit and 8 exponent bits (levels
 //    2^-126 .. 2^127, 9 bits per coordinate) and one fp32 scale (1 here; the contractive
@@ -21,6 +22,29 @@ namespace {
 
 constexpr double kSmallest = 0x1p-126;
 constexpr double kLargest = 0x1p127;
+
+// Levels and values of v[0, n) (|v_j| <= 2^127) with the draws u[0, n); branch-free on 64-bit
+// lanes so that it vectorises. Each value equals natural_level_value(level, 1).
+void natural_block(double* v, std::int32_t* levels, std::size_t n, const double* u) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const double t = v[j];
+    const double magnitude = std::fabs(t);
+    // |t| = 2^e (1 + f) for |t| >= 2^-126: e and f from the bit pattern.
+    const std::uint64_t bits = std::bit_cast<std::uint64_t>(magnitude);
+    const std::int64_t exponent = static_cast<std::int64_t>(bits >> 52) - 1023;
+    const std::int64_t normal = exponent + kNaturalBias + static_cast<std::int64_t>(u[j] < mantissa_fraction(bits));
+    const auto tiny = static_cast<std::int64_t>(u[j] < magnitude * 0x1p126);  // 0 -> 0 always
+    const std::int64_t is_normal = -static_cast<std::int64_t>(magnitude >= kSmallest);  // all ones or 0
+    const std::int64_t magnitude_level = (normal & is_normal) | (tiny & ~is_normal);  // 0 .. 254
+    const std::int64_t negative = -static_cast<std::int64_t>(t < 0.0);
+    const std::int64_t level = (magnitude_level ^ negative) - negative;
+    levels[j] = static_cast<std::int32_t>(level);
+    // 2^(|l| - 127), or +0 for l = 0, from the bit pattern.
+    const std::uint64_t keep = 0 - static_cast<std::uint64_t>(magnitude_level != 0);
+    const double power = std::bit_cast<double>((static_cast<std::uint64_t>(magnitude_level - kNaturalBias + 1023) << 52) & keep);
+    v[j] = std::copysign(power, static_cast<double>(level));
+  }
+}
 
 class Natural final : public Quantiser {
  public:
@@ -52,22 +76,9 @@ class Natural final : public Quantiser {
       }
     }
     std::int32_t* levels = out.levels.data();
-    for (std::size_t j = 0; j < n; ++j) {
-      const double u = rng.uniform();
-      const double t = v[j];
-      const double magnitude = std::fabs(t);
-      // |t| = 2^e (1 + f) for |t| >= 2^-126: exponent and fraction from the bit pattern (exact).
-      const std::uint64_t bits = std::bit_cast<std::uint64_t>(magnitude);
-      const auto exponent = static_cast<std::int32_t>(bits >> 52) - 1023;
-      const double fraction = static_cast<double>(bits & ((std::uint64_t{1} << 52) - 1)) * 0x1p-52;
-      const std::int32_t normal = exponent + kNaturalBias + static_cast<std::int32_t>(u < fraction);
-      const auto tiny = static_cast<std::int32_t>(u < magnitude * 0x1p126);  // 0 -> 0 always
-      const std::int32_t magnitude_level = magnitude >= kSmallest ? normal : tiny;
-      const std::int32_t negative = -static_cast<std::int32_t>(t < 0.0);
-      const std::int32_t level = (magnitude_level ^ negative) - negative;
-      levels[j] = level;
-      v[j] = natural_level_value(level, 1.0);
-    }
+    for_each_draw_block(rng, n, [&](std::size_t first, std::size_t last, const double* u) {
+      natural_block(v + first, levels + first, last - first, u);
+    });
   }
 };
 

@@ -2,12 +2,14 @@
 // Quantised values: the decoded value of a level and the wire width of a level (private to
 // src/compressors). These inline definitions are the only ones; compressors, round_to_wire
 // and the decoder all call them, so client and server compute identical bits.
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
 #include "ecco/message.hpp"
+#include "ecco/rng.hpp"
 
 namespace ecco::detail {
 
@@ -16,6 +18,29 @@ inline constexpr std::uint32_t kMaxLevelCount = (1U << 20);
 // natural: |level| = biased exponent, 1..254 <-> 2^-126 .. 2^127 (the fp32 normal powers of two).
 inline constexpr std::int32_t kNaturalMaxLevel = 254;
 inline constexpr std::int32_t kNaturalBias = 127;
+
+// The per-coordinate uniform draws of a random quantiser: one next_u64() of the client's
+// stream keys a UniformBlocks sequence (rng.hpp), whose draw j belongs to coordinate j.
+// body(first, last, u) handles coordinates [first, last) with u[j - first] their draws;
+// blocks of 256 stay in L1 between the generator and the quantiser's loop.
+template <class Body>
+void for_each_draw_block(Rng& rng, std::size_t n, Body&& body) {
+  constexpr std::size_t kBlock = 256;
+  UniformBlocks draws(rng.next_u64());
+  double u[kBlock];
+  for (std::size_t first = 0; first < n; first += kBlock) {
+    const std::size_t last = std::min(n, first + kBlock);
+    draws.fill(u, last - first);
+    body(first, last, static_cast<const double*>(u));
+  }
+}
+
+// The fraction f of |t| = 2^e (1 + f) for a normal double, from its bit pattern (exact):
+// 1 + f is the mantissa under the exponent of 1.
+inline double mantissa_fraction(std::uint64_t bits) {
+  constexpr std::uint64_t kMantissa = (std::uint64_t{1} << 52) - 1;
+  return std::bit_cast<double>((bits & kMantissa) | 0x3FF0000000000000ULL) - 1.0;
+}
 
 // |level|, without a branch (levels of random compressors have random signs).
 inline std::uint32_t magnitude_of(std::int32_t level) {
@@ -43,8 +68,16 @@ inline double pow2_unless_zero(int e, std::uint32_t a) {
   return std::bit_cast<double>((static_cast<std::uint64_t>(e + 1023) << 52) & keep);
 }
 
+// power_level_value for s <= 1022, where every 2^(|l| - s) is a normal double: branch-free,
+// so that loops over levels vectorise.
+inline double power_level_value_normal(std::int32_t level, std::uint32_t s, double scale) {
+  const std::uint32_t a = magnitude_of(level);
+  return with_sign_of(scale * pow2_unless_zero(static_cast<int>(a) - static_cast<int>(s), a), level);
+}
+
 // value = sign(l) * scale * 2^(|l| - s), 0 for l = 0.
 inline double power_level_value(std::int32_t level, std::uint32_t s, double scale) {
+  if (s <= 1022) return power_level_value_normal(level, s, scale);
   const std::uint32_t a = magnitude_of(level);
   const int e = static_cast<int>(a) - static_cast<int>(s);  // in [-s, 0]
   const double power = e >= -1022 ? pow2_unless_zero(e, a) : (a == 0 ? 0.0 : std::ldexp(1.0, e));

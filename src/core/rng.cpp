@@ -1,6 +1,8 @@
 #include "ecco/rng.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numbers>
 #include <stdexcept>
 
@@ -68,6 +70,61 @@ double Rng::normal() {
   spare_normal_ = radius * std::sin(angle);
   has_spare_normal_ = true;
   return radius * std::cos(angle);
+}
+
+}  // namespace ecco
+
+namespace ecco {
+namespace {
+
+// Eight 64-bit lanes (GCC / Clang vector extension): one AVX-512 register, two AVX2 or four
+// SSE2 ones; the compiler picks the instructions of the build's ECCO_ARCH.
+typedef std::uint64_t Lanes __attribute__((vector_size(64)));
+static_assert(sizeof(Lanes) == UniformBlocks::kLanes * sizeof(std::uint64_t));
+
+Lanes load_lanes(const std::uint64_t* p) {
+  Lanes v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+UniformBlocks::UniformBlocks(std::uint64_t key) {
+  for (std::size_t lane = 0; lane < kLanes; ++lane) {
+    std::uint64_t state = key + lane * 0xD1B54A32D192ED03ULL;
+    for (auto& word : state_) word[lane] = splitmix64(state);
+  }
+}
+
+void UniformBlocks::fill(double* out, std::size_t n) {
+  Lanes s0 = load_lanes(state_[0]);
+  Lanes s1 = load_lanes(state_[1]);
+  Lanes s2 = load_lanes(state_[2]);
+  Lanes s3 = load_lanes(state_[3]);
+  for (std::size_t t = 0; t < n; t += kLanes) {
+    // xoshiro256**: result = rotl(s1 * 5, 7) * 9, then the state update.
+    const Lanes times5 = s1 + (s1 << 2);
+    const Lanes rotated = (times5 << 7) | (times5 >> 57);
+    const Lanes result = rotated + (rotated << 3);
+    const Lanes shifted = s1 << 17;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= shifted;
+    s3 = (s3 << 45) | (s3 >> 19);
+    // (r >> 12) as the mantissa of a double in [1, 2), minus 1: exact.
+    const Lanes in_one_two = (result >> 12) | 0x3FF0000000000000ULL;
+    double group[kLanes];
+    std::memcpy(group, &in_one_two, sizeof group);
+    const std::size_t count = std::min(kLanes, n - t);
+    for (std::size_t l = 0; l < count; ++l) out[t + l] = group[l] - 1.0;
+  }
+  std::memcpy(state_[0], &s0, sizeof s0);
+  std::memcpy(state_[1], &s1, sizeof s1);
+  std::memcpy(state_[2], &s2, sizeof s2);
+  std::memcpy(state_[3], &s3, sizeof s3);
 }
 
 }  // namespace ecco

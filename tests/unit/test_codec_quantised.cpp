@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <tuple>
@@ -16,6 +17,8 @@
 #include <Eigen/Core>
 
 #include "codec_test_util.hpp"
+#include "compressors/level_packing.hpp"
+#include "ecco/rng.hpp"
 
 namespace {
 
@@ -279,6 +282,44 @@ TEST(CodecLowrank, EncoderRejectsInconsistentShapes) {
   bad.rows = 11;
   EXPECT_THROW(ecco::encode(bad, ValueFormat::fp32, out), std::invalid_argument);
   EXPECT_TRUE(out.empty());
+}
+
+// pack_levels (eight fields at a time, with BMI2 where the build has it) against a bit-by-bit
+// packer: every width of the codecs, lengths around the groups of eight and the 256-level
+// blocks, and random levels of both signs.
+TEST(LevelPacking, MatchesBitByBitPackingForEveryWidth) {
+  ecco::Rng rng(2024);
+  for (unsigned width = 1; width <= 22; ++width) {
+    const ValueCode code = width == 1 ? ValueCode::sign : ValueCode::uniform_levels;
+    const std::uint32_t max_magnitude = width == 1 ? 1 : (1U << (width - 1)) - 1;
+    for (const std::size_t n : {0U, 1U, 7U, 8U, 9U, 15U, 16U, 17U, 31U, 255U, 256U, 257U, 1000U, 2053U}) {
+      std::vector<std::int32_t> levels(n);
+      for (auto& l : levels) {
+        const auto magnitude = static_cast<std::int32_t>(rng.uniform_index(max_magnitude + 1));
+        const bool negative = rng.uniform() < 0.5;
+        l = width == 1 ? (negative ? -1 : 1) : (negative ? -magnitude : magnitude);
+      }
+      const std::size_t bytes = (n * width + 7) / 8;
+      std::vector<std::byte> expected(bytes, std::byte{0});
+      for (std::size_t k = 0; k < n; ++k) {
+        const auto negative = static_cast<std::uint32_t>(levels[k] < 0 ? 1 : 0);
+        const std::uint32_t field =
+            width == 1 ? negative : (negative << (width - 1)) | static_cast<std::uint32_t>(std::abs(levels[k]));
+        for (unsigned b = 0; b < width; ++b) {
+          if (((field >> b) & 1U) != 0) {
+            const std::size_t bit = k * width + b;
+            expected[bit / 8] |= static_cast<std::byte>(1U << (bit % 8));
+          }
+        }
+      }
+      // A guard byte after the section: the packer must not write past its end.
+      std::vector<std::byte> got(bytes + 1, std::byte{0xA5});
+      ecco::detail::pack_levels(levels.data(), n, code, width, got.data());
+      EXPECT_EQ(got.back(), std::byte{0xA5}) << "width " << width << " n " << n;
+      got.pop_back();
+      EXPECT_EQ(got, expected) << "width " << width << " n " << n;
+    }
+  }
 }
 
 }  // namespace

@@ -63,6 +63,26 @@ double norm2_reference(const Eigen::VectorXd& x) {
 
 double max_abs(const Eigen::VectorXd& x) { return x.cwiseAbs().maxCoeff(); }
 
+// The per-coordinate draws as the quantisers document them, written independently of
+// UniformBlocks: one next_u64() of the client's stream is the key; draw t is output t / 8 of
+// lane t mod 8, lane l being the Rng(key + l 0xD1B54A32D192ED03) stream, and u = (r >> 12) 2^-52.
+class DocumentedDraws {
+ public:
+  explicit DocumentedDraws(Rng& client) {
+    const std::uint64_t key = client.next_u64();
+    for (std::uint64_t l = 0; l < 8; ++l) lanes_.emplace_back(key + l * 0xD1B54A32D192ED03ULL);
+  }
+  double next() {
+    const std::uint64_t r = lanes_[t_ % 8].next_u64();
+    ++t_;
+    return static_cast<double>(r >> 12) * 0x1p-52;
+  }
+
+ private:
+  std::vector<Rng> lanes_;
+  std::size_t t_ = 0;
+};
+
 // ---------------------------------------------------------------------------------------
 // Random dithering (qsgd, terngrad)
 
@@ -79,10 +99,11 @@ Dithered reference_dither(const Eigen::VectorXd& x, std::uint32_t s, bool linf, 
   out.scale = fp32_up(norm);
   out.levels.resize(static_cast<std::size_t>(x.size()));
   if (out.scale == 0.0) return out;
+  DocumentedDraws draws(rng);
   for (Eigen::Index j = 0; j < x.size(); ++j) {
     const double r = std::min(std::fabs(x[j]) * (static_cast<double>(s) / out.scale), static_cast<double>(s));
     const double fl = std::floor(r);
-    const double u = rng.uniform();
+    const double u = draws.next();
     const auto level = static_cast<std::int32_t>(fl) + (u < r - fl ? 1 : 0);
     out.levels[static_cast<std::size_t>(j)] = x[j] < 0 ? -level : level;
   }
@@ -93,7 +114,7 @@ TEST(Qsgd, ReplaysTheReference) {
   Rng data(1);
   for (const std::uint32_t s : {1U, 2U, 4U, 16U, 255U}) {
     for (const bool linf : {false, true}) {
-      for (const std::size_t d : {1U, 3U, 50U, 1000U}) {
+      for (const std::size_t d : {1U, 3U, 50U, 517U, 1000U}) {
         const Eigen::VectorXd x = random_vector(d, data);
         const std::string spec = "qsgd:s=" + std::to_string(s) + (linf ? ",norm=inf" : "");
         const Message m = compress(spec, x, 42);
@@ -227,8 +248,9 @@ TEST(TernGrad, IsOneLevelInfinityNormDitheringWithItsOmega) {
 // |t| = 2^e (1 + f): level e + 127 + [u < f]; below 2^-126: [u < |t| / 2^-126]; sign(t).
 std::vector<std::int32_t> reference_natural(const Eigen::VectorXd& x, Rng& rng) {
   std::vector<std::int32_t> levels;
+  DocumentedDraws draws(rng);
   for (Eigen::Index j = 0; j < x.size(); ++j) {
-    const double u = rng.uniform();
+    const double u = draws.next();
     const double a = std::fabs(x[j]);
     std::int32_t level = 0;
     if (a >= 0x1p-126) {
@@ -332,9 +354,10 @@ std::vector<std::int32_t> reference_natural_dithering(const Eigen::VectorXd& x, 
   std::vector<std::int32_t> levels(static_cast<std::size_t>(x.size()), 0);
   if (scale == 0.0) return levels;
   const double lowest = std::pow(2.0, 1 - s);
+  DocumentedDraws draws(rng);
   for (Eigen::Index j = 0; j < x.size(); ++j) {
     const double r = std::fabs(x[j]) / scale;
-    const double u = rng.uniform();
+    const double u = draws.next();
     std::int32_t level = 0;
     if (r >= lowest) {
       int exponent = 0;
@@ -354,7 +377,7 @@ TEST(NaturalDithering, ReplaysTheReference) {
   Rng data(5);
   for (const int s : {1, 2, 3, 8, 30}) {
     for (const bool linf : {false, true}) {
-      for (const std::size_t d : {1U, 4U, 200U}) {
+      for (const std::size_t d : {1U, 4U, 200U, 777U}) {
         const Eigen::VectorXd x = random_vector(d, data);
         const std::string spec = "natural_dithering:s=" + std::to_string(s) + (linf ? ",norm=inf" : "");
         const Message m = compress(spec, x, 11);

@@ -5,6 +5,7 @@
 // exact distribution, so a correct generator passes them with overwhelming margin.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -290,6 +291,67 @@ TEST(RngNormal, SymmetricAboutZero) {
   double positive = 0.0;
   for (int i = 0; i < kDraws; ++i) positive += rng.normal() > 0.0 ? 1.0 : 0.0;
   EXPECT_NEAR(positive / kDrawsD, 0.5, 6.0 * std::sqrt(0.25 / kDrawsD));
+}
+
+// ---------------------------------------------------------------------------------------
+// UniformBlocks: eight xoshiro256** lanes, draw t from lane t mod 8
+
+// The documented sequence written with the scalar Rng: lane l is Rng(key + l C).
+std::vector<double> documented_draws(std::uint64_t key, std::size_t n) {
+  std::vector<ecco::Rng> lanes;
+  for (std::uint64_t l = 0; l < 8; ++l) lanes.emplace_back(key + l * 0xD1B54A32D192ED03ULL);
+  std::vector<double> out(n);
+  for (std::size_t t = 0; t < n; ++t) out[t] = static_cast<double>(lanes[t % 8].next_u64() >> 12) * 0x1p-52;
+  return out;
+}
+
+TEST(UniformBlocks, FollowsTheDocumentedSequenceWhateverTheBlockSizes) {
+  for (const std::uint64_t key : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{0x9E3779B97F4A7C15ULL}, ~std::uint64_t{0}}) {
+    const std::vector<double> expected = documented_draws(key, 1000);
+    // Blocks that are multiples of 8, then a partial last block.
+    for (const std::size_t block : {std::size_t{8}, std::size_t{64}, std::size_t{256}}) {
+      ecco::UniformBlocks draws(key);
+      std::vector<double> got(1000);
+      for (std::size_t first = 0; first < got.size(); first += block) {
+        draws.fill(got.data() + first, std::min(block, got.size() - first));
+      }
+      ASSERT_EQ(got, expected) << "key " << key << " block " << block;
+    }
+  }
+}
+
+TEST(UniformBlocks, DrawsAreUniformOnTheUnitInterval) {
+  // Mean 1/2 (variance 1/12 per draw), second moment 1/3 (variance 4/45), and the lag-1
+  // product mean 1/4 (neighbouring draws come from different lanes), within 6 sigma.
+  ecco::UniformBlocks draws(12345);
+  std::vector<double> u(kDraws);
+  draws.fill(u.data(), u.size());
+  double sum = 0.0;
+  double sum_sq = 0.0;
+  double lag = 0.0;
+  for (std::size_t t = 0; t < u.size(); ++t) {
+    ASSERT_GE(u[t], 0.0);
+    ASSERT_LT(u[t], 1.0);
+    sum += u[t];
+    sum_sq += u[t] * u[t];
+    if (t > 0) lag += u[t] * u[t - 1];
+  }
+  EXPECT_NEAR(sum / kDrawsD, 0.5, 6.0 * std::sqrt(1.0 / 12.0 / kDrawsD));
+  EXPECT_NEAR(sum_sq / kDrawsD, 1.0 / 3.0, 6.0 * std::sqrt(4.0 / 45.0 / kDrawsD));
+  // Var(u_t u_{t-1}) = 1/9 - 1/16 = 7/144.
+  EXPECT_NEAR(lag / (kDrawsD - 1.0), 0.25, 6.0 * std::sqrt(7.0 / 144.0 / kDrawsD));
+}
+
+TEST(UniformBlocks, DifferentKeysGiveDifferentDraws) {
+  ecco::UniformBlocks a(7);
+  ecco::UniformBlocks b(8);
+  std::vector<double> ua(64);
+  std::vector<double> ub(64);
+  a.fill(ua.data(), ua.size());
+  b.fill(ub.data(), ub.size());
+  int equal = 0;
+  for (std::size_t t = 0; t < ua.size(); ++t) equal += ua[t] == ub[t] ? 1 : 0;
+  EXPECT_EQ(equal, 0);
 }
 
 }  // namespace
