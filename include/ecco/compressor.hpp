@@ -64,7 +64,7 @@ struct CompressorTraits {
 // the next.
 struct CompressorWorkspace {
   std::vector<std::uint32_t> order;  // TopK candidate indices
-  std::vector<double> magnitudes;    // TopK candidate magnitudes
+  std::vector<double> candidates;    // TopK candidate values (signed)
   std::vector<double> scratch;       // TopK sample / selection, lowrank padded matrix
   Eigen::MatrixXd factor;            // lowrank: P (rows x rank)
   Eigen::MatrixXd warm_start;        // lowrank: Q of the previous call (cols x rank), PowerSGD's warm start

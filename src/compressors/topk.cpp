@@ -18,10 +18,16 @@
 //     (nth_element on the candidates) is the K-th largest overall; the output is every
 //     candidate above t plus the first (K - #above) candidates equal to t, already in
 //     increasing index order: no sort.
-// Memory: the workspace holds the candidates (about 1.2 K entries of 12 bytes; d when T = 0).
+// Memory: the workspace holds the candidates, index and value (about 1.2 K entries of 12
+// bytes; d when T = 0), so the output is built without reading x again.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <functional>
+
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#endif
 
 #include "compressors/builtin.hpp"
 #include "compressors/compressor_input.hpp"
@@ -58,42 +64,112 @@ double sample_threshold(const double* x, std::size_t d, std::size_t k, std::vect
   return sample[rank - 1];
 }
 
-// Collects (index, magnitude) of every coordinate with !(|x_j| < threshold) into the
-// workspace; returns their number. NumericError on a non-finite candidate.
+// Collects (index, value) of every coordinate with !(|x_j| < threshold) into the workspace;
+// returns their number. NumericError naming the first non-finite coordinate. The test runs on the bit
+// patterns: for |x_j| and threshold >= 0 the order of the patterns (sign bit cleared) is the
+// order of the values, and a NaN's pattern is above every threshold's, so it is collected
+// (and reported) as the comparison on doubles would; on integers the test vectorises.
 std::size_t collect_candidates(const double* x, std::size_t d, double threshold, CompressorWorkspace& ws) {
+  const std::uint64_t threshold_bits = std::bit_cast<std::uint64_t>(threshold);
   std::size_t n = 0;
   for (std::size_t begin = 0; begin < d; begin += kBlock) {
     const std::size_t end = std::min(d, begin + kBlock);
     ensure_size(ws.order, n + (end - begin));
-    ensure_size(ws.magnitudes, n + (end - begin));
+    ensure_size(ws.candidates, n + (end - begin));
     std::uint32_t* index = ws.order.data();
-    double* magnitude = ws.magnitudes.data();
+    double* value = ws.candidates.data();
     std::size_t j = begin;
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+    // Eight coordinates per step: one compare on the patterns, and the hits compress-stored
+    // (values and indices) in index order, without a branch per coordinate.
+    const __m512i abs_mask = _mm512_set1_epi64(static_cast<long long>(~kSignBit));
+    const __m512i bound = _mm512_set1_epi64(static_cast<long long>(threshold_bits));
+    __m256i lanes = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(begin)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i step = _mm256_set1_epi32(8);
     for (; j + 8 <= end; j += 8) {
-      bool any = false;
-      for (std::size_t i = 0; i < 8; ++i) any |= !(std::fabs(x[j + i]) < threshold);
-      if (!any) continue;
+      const __m512d v = _mm512_loadu_pd(x + j);
+      const __mmask8 hit = _mm512_cmpge_epu64_mask(_mm512_and_si512(_mm512_castpd_si512(v), abs_mask), bound);
+      if (hit != 0) {
+        _mm512_mask_compressstoreu_pd(value + n, hit, v);
+        _mm256_mask_compressstoreu_epi32(index + n, hit, lanes);
+        n += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(hit)));
+      }
+      lanes = _mm256_add_epi32(lanes, step);
+    }
+#else
+    for (; j + 8 <= end; j += 8) {
+      std::uint64_t any = 0;
       for (std::size_t i = 0; i < 8; ++i) {
-        const double a = std::fabs(x[j + i]);
-        if (!(a < threshold)) {
-          if (!std::isfinite(a)) throw_not_finite("topk", j + i, x[j + i]);
+        any |= static_cast<std::uint64_t>((std::bit_cast<std::uint64_t>(x[j + i]) & ~kSignBit) >= threshold_bits);
+      }
+      if (any == 0) continue;
+      for (std::size_t i = 0; i < 8; ++i) {
+        if (!(std::fabs(x[j + i]) < threshold)) {
           index[n] = static_cast<std::uint32_t>(j + i);
-          magnitude[n] = a;
+          value[n] = x[j + i];
           ++n;
         }
       }
     }
+#endif
     for (; j < end; ++j) {
-      const double a = std::fabs(x[j]);
-      if (!(a < threshold)) {
-        if (!std::isfinite(a)) throw_not_finite("topk", j, x[j]);
+      if (!(std::fabs(x[j]) < threshold)) {
         index[n] = static_cast<std::uint32_t>(j);
-        magnitude[n] = a;
+        value[n] = x[j];
         ++n;
       }
     }
   }
+  // A non-finite coordinate is always collected (its pattern is above every threshold), and
+  // the candidates are in index order: the first non-finite candidate is the first overall.
+  const double* value = ws.candidates.data();
+  std::uint64_t all_ones = 0;
+  for (std::size_t c = 0; c < n; ++c) {
+    all_ones |= static_cast<std::uint64_t>((std::bit_cast<std::uint64_t>(value[c]) & kExponentBits) == kExponentBits);
+  }
+  if (all_ones != 0) {
+    for (std::size_t c = 0; c < n; ++c) {
+      if (!std::isfinite(value[c])) throw_not_finite("topk", ws.order[c], value[c]);
+    }
+  }
   return n;
+}
+
+// The k-th largest |value[c]| of n finite values (1 <= k <= n), by one radix step on the
+// bit patterns (whose order is the order of the magnitudes): the patterns lie in [low, high],
+// which share every bit above the highest bit where low and high differ; the 2^11 buckets of
+// the next 11 bits are counted, the bucket holding the k-th largest is found from the top,
+// and only its members go to nth_element. Cost O(n) plus nth_element on one bucket.
+double kth_largest_magnitude(const double* value, std::size_t n, std::size_t k, std::vector<double>& scratch) {
+  constexpr unsigned kBucketBits = 11;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBucketBits;
+  std::uint64_t low = ~std::uint64_t{0};
+  std::uint64_t high = 0;
+  for (std::size_t c = 0; c < n; ++c) {
+    const std::uint64_t bits = std::bit_cast<std::uint64_t>(value[c]) & ~kSignBit;
+    low = std::min(low, bits);
+    high = std::max(high, bits);
+  }
+  const auto differing = static_cast<unsigned>(std::bit_width(low ^ high));
+  const unsigned shift = differing > kBucketBits ? differing - kBucketBits : 0;
+  const auto bucket_of = [low, shift](std::uint64_t bits) { return static_cast<std::size_t>((bits - low) >> shift); };
+  // (bits - low) >> shift < 2^11: bits - low < 2^differing.
+  std::size_t count[kBuckets] = {};
+  for (std::size_t c = 0; c < n; ++c) ++count[bucket_of(std::bit_cast<std::uint64_t>(value[c]) & ~kSignBit)];
+  std::size_t bucket = kBuckets;
+  std::size_t above = 0;  // members of the buckets above `bucket`
+  while (above + count[bucket - 1] < k) above += count[--bucket];
+  --bucket;
+  ensure_size(scratch, count[bucket]);
+  std::size_t members = 0;
+  for (std::size_t c = 0; c < n; ++c) {
+    const std::uint64_t bits = std::bit_cast<std::uint64_t>(value[c]) & ~kSignBit;
+    if (bucket_of(bits) == bucket) scratch[members++] = std::bit_cast<double>(bits);
+  }
+  const std::size_t rank = k - above;  // 1-based rank inside the bucket
+  std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(rank - 1),
+                   scratch.begin() + static_cast<std::ptrdiff_t>(members), std::greater<>());
+  return scratch[rank - 1];
 }
 
 class TopK final : public Sparsifier {
@@ -130,27 +206,22 @@ class TopK final : public Sparsifier {
     std::size_t n = collect_candidates(data, d, sample_threshold(data, d, k, workspace.scratch), workspace);
     if (n < k) n = collect_candidates(data, d, 0.0, workspace);
 
-    // The K-th largest candidate magnitude.
-    ensure_size(workspace.scratch, n);
-    std::copy(workspace.magnitudes.begin(), workspace.magnitudes.begin() + static_cast<std::ptrdiff_t>(n),
-              workspace.scratch.begin());
-    std::nth_element(workspace.scratch.begin(), workspace.scratch.begin() + static_cast<std::ptrdiff_t>(k - 1),
-                     workspace.scratch.begin() + static_cast<std::ptrdiff_t>(n), std::greater<>());
-    const double kth = workspace.scratch[k - 1];
-    const double* magnitude = workspace.magnitudes.data();
+    const double* value = workspace.candidates.data();
+    const double kth = kth_largest_magnitude(value, n, k, workspace.scratch);
     std::size_t above = 0;
-    for (std::size_t c = 0; c < n; ++c) above += magnitude[c] > kth ? 1 : 0;
+    for (std::size_t c = 0; c < n; ++c) above += std::fabs(value[c]) > kth ? 1 : 0;
     std::size_t ties = k - above;
 
+    // The kept values come from the candidates, not from x: no random reads of x.
     out.indices.resize(k);
     out.values.resize(k);
     std::size_t kept = 0;
     for (std::size_t c = 0; c < n && kept < k; ++c) {
-      if (magnitude[c] > kth || (magnitude[c] == kth && ties > 0)) {
-        if (magnitude[c] == kth) --ties;
-        const std::uint32_t j = workspace.order[c];
-        out.indices[kept] = j;
-        out.values[kept] = data[j];
+      const double magnitude = std::fabs(value[c]);
+      if (magnitude > kth || (magnitude == kth && ties > 0)) {
+        if (magnitude == kth) --ties;
+        out.indices[kept] = workspace.order[c];
+        out.values[kept] = value[c];
         ++kept;
       }
     }
