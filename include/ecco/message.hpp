@@ -93,6 +93,10 @@ struct Message {
   // Reuse the buffers; no allocation once they are large enough. They reset the
   // quantisation, seed, tag, lowrank and parts fields (part_count = 0; the parts buffers stay).
   void set_dense(Eigen::Ref<const Eigen::VectorXd> x);
+  // Dense layout of `dimension` values for a writer that overwrites every value (a
+  // quantiser reading the input vector itself, which saves set_dense's copy): values is
+  // resized but not filled, levels keep their buffer and size; the rest resets as above.
+  void prepare_dense(std::uint32_t dimension);
   void clear_sparse(std::uint32_t dimension);
   // Lowrank layout with values sized rank (rows + cols); cols = ceil(dimension / rows).
   void set_lowrank(std::uint32_t dimension, std::uint32_t matrix_rows, std::uint32_t matrix_rank);

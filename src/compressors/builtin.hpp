@@ -30,10 +30,12 @@ class Quantiser {
   virtual std::string spec() const = 0;
   // Guarantees for n values (bits: the level bits and the 32-bit scale, no indices).
   virtual CompressorTraits traits(std::size_t n) const = 0;
-  // Replaces out.values (n finite values, any layout) by their quantisation: sets out.code,
-  // level_count, scale, levels and values (values[k] = quantised_value of levels[k]).
-  // NumericError if a scale overflows fp32.
-  virtual void quantise(Rng& rng, Message& out) const = 0;
+  // Quantises input[0, n), n = out.values.size() finite values (any layout, already set by
+  // the caller; input may be out.values.data() itself, for an in-place quantisation): sets
+  // out.code, level_count, scale, levels and values (values[k] = quantised_value of
+  // levels[k]), reading input[k] before writing values[k]. NumericError if a scale
+  // overflows fp32.
+  virtual void quantise(const double* input, Rng& rng, Message& out) const = 0;
 };
 
 // The whole vector through a quantiser: out = Q(x) densely.

@@ -50,7 +50,7 @@ CompressorTraits Composition::traits(std::size_t dim) const {
 void Composition::compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng, CompressorWorkspace& workspace,
                            Message& out) const {
   sparsifier_->compress(x, rng, workspace, out);
-  quantiser_->quantise(rng, out);
+  quantiser_->quantise(out.values.data(), rng, out);  // in place, on the kept values
 }
 
 std::unique_ptr<Compressor> make_composition(std::unique_ptr<Compressor> sparsifier,

@@ -45,33 +45,35 @@ inline bool begin_levels(Message& out, ValueCode code, std::uint32_t s, double s
   return false;
 }
 
-// Levels and values of v[0, n) with the draws u[0, n) (branch-free on 64-bit lanes, so that
-// it vectorises); each value equals uniform_level_value(level, s, scale).
-inline void dither_block(double* v, std::int32_t* levels, std::size_t n, const double* u, double s_real, double scale) {
+// Levels and values of x[0, n) with the draws u[0, n) (branch-free on 64-bit lanes, so that
+// it vectorises); each value equals uniform_level_value(level, s, scale). x may be v.
+inline void dither_block(const double* x, double* v, std::int32_t* levels, std::size_t n, const double* u,
+                         double s_real, double scale) {
   const double levels_per_unit = s_real / scale;
   const double step = scale / s_real;
   for (std::size_t j = 0; j < n; ++j) {
     // r = s |x_j| / S, at most s: S >= |x_j|, and the rounding of the product is clamped.
-    const double scaled = std::fabs(v[j]) * levels_per_unit;
+    const double scaled = std::fabs(x[j]) * levels_per_unit;
     const double r = scaled < s_real ? scaled : s_real;
     const auto whole = static_cast<std::int64_t>(r);  // floor(r): 0 <= r <= s <= 2^20
     const std::int64_t magnitude = whole + static_cast<std::int64_t>(u[j] < r - static_cast<double>(whole));
-    const std::int64_t negative = -static_cast<std::int64_t>(v[j] < 0.0);  // 0 or -1
+    const std::int64_t negative = -static_cast<std::int64_t>(x[j] < 0.0);  // 0 or -1
     const std::int64_t level = (magnitude ^ negative) - negative;
     levels[j] = static_cast<std::int32_t>(level);
     v[j] = std::copysign(static_cast<double>(magnitude) * step, static_cast<double>(level));
   }
 }
 
-inline void dither_uniform(std::uint32_t s, DitherNorm norm, const char* name, Rng& rng, Message& out) {
+inline void dither_uniform(const double* input, std::uint32_t s, DitherNorm norm, const char* name, Rng& rng,
+                           Message& out) {
   const std::size_t n = out.values.size();
   double* v = out.values.data();
-  const double scale = dither_scale(v, n, norm, name);
+  const double scale = dither_scale(input, n, norm, name);
   if (!begin_levels(out, ValueCode::uniform_levels, s, scale)) return;
   const auto s_real = static_cast<double>(s);
   std::int32_t* levels = out.levels.data();
   for_each_draw_block(rng, n, [&](std::size_t first, std::size_t last, const double* u) {
-    dither_block(v + first, levels + first, last - first, u, s_real, scale);
+    dither_block(input + first, v + first, levels + first, last - first, u, s_real, scale);
   });
 }
 

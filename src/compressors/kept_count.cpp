@@ -36,8 +36,8 @@ double index_bits_for(std::size_t dim) { return dim <= 1 ? 0.0 : static_cast<dou
 void QuantisedCompressor::compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng, CompressorWorkspace& /*workspace*/,
                                    Message& out) const {
   check_compressor_input(x, name_.c_str());
-  out.set_dense(x);
-  quantiser_->quantise(rng, out);
+  out.prepare_dense(static_cast<std::uint32_t>(x.size()));  // no copy: quantise reads x
+  quantiser_->quantise(x.data(), rng, out);
 }
 
 }  // namespace ecco::detail

@@ -8,11 +8,12 @@
 namespace ecco {
 namespace {
 
-void reset_encoding(Message& m) {
+// keep_levels: leave the levels as they are (their next writer overwrites them all).
+void reset_encoding(Message& m, bool keep_levels = false) {
   m.code = ValueCode::raw;
   m.level_count = 0;
   m.scale = 0.0;
-  m.levels.clear();
+  if (!keep_levels) m.levels.clear();
   m.seeded = false;
   m.seed = 0;
   m.tag = 0;
@@ -31,6 +32,14 @@ void Message::set_dense(Eigen::Ref<const Eigen::VectorXd> x) {
   indices.clear();
   values.assign(x.data(), x.data() + x.size());
   reset_encoding(*this);
+}
+
+void Message::prepare_dense(std::uint32_t dimension) {
+  layout = Layout::dense;
+  dim = dimension;
+  indices.clear();
+  values.resize(dimension);
+  reset_encoding(*this, true);
 }
 
 void Message::clear_sparse(std::uint32_t dimension) {

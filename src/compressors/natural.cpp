@@ -23,11 +23,11 @@ namespace {
 constexpr double kSmallest = 0x1p-126;
 constexpr double kLargest = 0x1p127;
 
-// Levels and values of v[0, n) (|v_j| <= 2^127) with the draws u[0, n); branch-free on 64-bit
+// Levels and values of x[0, n) (|x_j| <= 2^127; x may be v) with the draws u[0, n); branch-free on 64-bit
 // lanes so that it vectorises. Each value equals natural_level_value(level, 1).
-void natural_block(double* v, std::int32_t* levels, std::size_t n, const double* u) {
+void natural_block(const double* x, double* v, std::int32_t* levels, std::size_t n, const double* u) {
   for (std::size_t j = 0; j < n; ++j) {
-    const double t = v[j];
+    const double t = x[j];
     const double magnitude = std::fabs(t);
     // |t| = 2^e (1 + f) for |t| >= 2^-126: e and f from the bit pattern.
     const std::uint64_t bits = std::bit_cast<std::uint64_t>(magnitude);
@@ -60,24 +60,24 @@ class Natural final : public Quantiser {
             .index_bits = 0.0};
   }
 
-  void quantise(Rng& rng, Message& out) const override {
+  void quantise(const double* input, Rng& rng, Message& out) const override {
     const std::size_t n = out.values.size();
     double* v = out.values.data();
     out.code = ValueCode::natural;
     out.level_count = 0;
     out.scale = 1.0;
     out.levels.resize(n);
-    if (max_abs(v, n) > kLargest) {
+    if (max_abs(input, n) > kLargest) {
       for (std::size_t j = 0; j < n; ++j) {
-        if (std::fabs(v[j]) > kLargest) {
-          throw NumericError("natural: |value| " + std::to_string(v[j]) + " at entry " + std::to_string(j) +
+        if (std::fabs(input[j]) > kLargest) {
+          throw NumericError("natural: |value| " + std::to_string(input[j]) + " at entry " + std::to_string(j) +
                              " exceeds 2^127, the largest level");
         }
       }
     }
     std::int32_t* levels = out.levels.data();
     for_each_draw_block(rng, n, [&](std::size_t first, std::size_t last, const double* u) {
-      natural_block(v + first, levels + first, last - first, u);
+      natural_block(input + first, v + first, levels + first, last - first, u);
     });
   }
 };

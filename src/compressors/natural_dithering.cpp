@@ -20,15 +20,15 @@
 namespace ecco::detail {
 namespace {
 
-// Levels and values of v[0, n) with the draws u[0, n), for s <= 1000 levels of `scale`;
+// Levels and values of x[0, n) (x may be v) with the draws u[0, n), for s <= 1000 levels of `scale`;
 // branch-free on 64-bit lanes so that it vectorises.
-void natural_dither_block(double* v, std::int32_t* levels, std::size_t n, const double* u, std::uint32_t s,
-                          double scale) {
+void natural_dither_block(const double* x, double* v, std::int32_t* levels, std::size_t n, const double* u,
+                          std::uint32_t s, double scale) {
   const auto levels_s = static_cast<std::int64_t>(s);
   const double lowest = pow2(1 - static_cast<int>(s));
   const double inverse_lowest = pow2(static_cast<int>(s) - 1);
   for (std::size_t j = 0; j < n; ++j) {
-    const double r = std::fabs(v[j]) / scale;  // <= 1
+    const double r = std::fabs(x[j]) / scale;  // <= 1
     // r = 2^e (1 + f) for r >= 2^(1-s) (a normal double): e and f from the bit pattern.
     const std::uint64_t bits = std::bit_cast<std::uint64_t>(r);
     const std::int64_t e = static_cast<std::int64_t>(bits >> 52) - 1023;
@@ -36,7 +36,7 @@ void natural_dither_block(double* v, std::int32_t* levels, std::size_t n, const 
     const auto lower = static_cast<std::int64_t>(u[j] < r * inverse_lowest);
     const std::int64_t in_range = -static_cast<std::int64_t>(r >= lowest);  // all ones or 0
     const std::int64_t magnitude = (upper & in_range) | (lower & ~in_range);  // 0 .. s
-    const std::int64_t negative = -static_cast<std::int64_t>(v[j] < 0.0);
+    const std::int64_t negative = -static_cast<std::int64_t>(x[j] < 0.0);
     const std::int64_t level = (magnitude ^ negative) - negative;
     levels[j] = static_cast<std::int32_t>(level);
     v[j] = power_level_value_normal(levels[j], s, scale);
@@ -67,14 +67,14 @@ class NaturalDithering final : public Quantiser {
             .index_bits = 0.0};
   }
 
-  void quantise(Rng& rng, Message& out) const override {
+  void quantise(const double* input, Rng& rng, Message& out) const override {
     const std::size_t n = out.values.size();
     double* v = out.values.data();
-    const double scale = dither_scale(v, n, norm_, "natural_dithering");
+    const double scale = dither_scale(input, n, norm_, "natural_dithering");
     if (!begin_levels(out, ValueCode::power_levels, s_, scale)) return;
     std::int32_t* levels = out.levels.data();
     for_each_draw_block(rng, n, [&](std::size_t first, std::size_t last, const double* u) {
-      natural_dither_block(v + first, levels + first, last - first, u, s_, scale);
+      natural_dither_block(input + first, v + first, levels + first, last - first, u, s_, scale);
     });
   }
 

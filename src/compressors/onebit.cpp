@@ -28,10 +28,10 @@ class OneBit final : public Quantiser {
             .index_bits = 0.0};
   }
 
-  void quantise(Rng& /*rng*/, Message& out) const override {
+  void quantise(const double* input, Rng& /*rng*/, Message& out) const override {
     const std::size_t n = out.values.size();
-    const double magnitude = n == 0 ? 0.0 : norm2(out.values.data(), n) / std::sqrt(static_cast<double>(n));
-    quantise_signs(magnitude, "onebit", out);
+    const double magnitude = n == 0 ? 0.0 : norm2(input, n) / std::sqrt(static_cast<double>(n));
+    quantise_signs(input, magnitude, "onebit", out);
   }
 };
 

@@ -34,7 +34,9 @@ class Qsgd final : public Quantiser {
             .index_bits = 0.0};
   }
 
-  void quantise(Rng& rng, Message& out) const override { dither_uniform(s_, norm_, "qsgd", rng, out); }
+  void quantise(const double* input, Rng& rng, Message& out) const override {
+    dither_uniform(input, s_, norm_, "qsgd", rng, out);
+  }
 
  private:
   std::uint32_t s_;

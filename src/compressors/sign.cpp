@@ -27,10 +27,10 @@ class ScaledSign final : public Quantiser {
             .index_bits = 0.0};
   }
 
-  void quantise(Rng& /*rng*/, Message& out) const override {
+  void quantise(const double* input, Rng& /*rng*/, Message& out) const override {
     const std::size_t n = out.values.size();
-    const double magnitude = n == 0 ? 0.0 : sum_abs(out.values.data(), n) / static_cast<double>(n);
-    quantise_signs(magnitude, "sign", out);
+    const double magnitude = n == 0 ? 0.0 : sum_abs(input, n) / static_cast<double>(n);
+    quantise_signs(input, magnitude, "sign", out);
   }
 };
 

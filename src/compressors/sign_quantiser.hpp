@@ -9,7 +9,7 @@
 
 namespace ecco::detail {
 
-inline void quantise_signs(double magnitude, const char* name, Message& out) {
+inline void quantise_signs(const double* input, double magnitude, const char* name, Message& out) {
   double scale = 0.0;
   if (!round_to_fp32(magnitude, scale)) {
     throw NumericError(std::string(name) + ": the scale " + std::to_string(magnitude) + " overflows fp32");
@@ -22,7 +22,7 @@ inline void quantise_signs(double magnitude, const char* name, Message& out) {
   std::int32_t* levels = out.levels.data();
   double* v = out.values.data();
   for (std::size_t j = 0; j < n; ++j) {
-    const std::int32_t level = 1 - 2 * static_cast<std::int32_t>(v[j] < 0.0);
+    const std::int32_t level = 1 - 2 * static_cast<std::int32_t>(input[j] < 0.0);
     levels[j] = level;
     v[j] = sign_level_value(level, scale);
   }

@@ -29,7 +29,9 @@ class TernGrad final : public Quantiser {
             .index_bits = 0.0};
   }
 
-  void quantise(Rng& rng, Message& out) const override { dither_uniform(1, DitherNorm::linf, "terngrad", rng, out); }
+  void quantise(const double* input, Rng& rng, Message& out) const override {
+    dither_uniform(input, 1, DitherNorm::linf, "terngrad", rng, out);
+  }
 };
 
 }  // namespace

@@ -7,7 +7,7 @@ namespace ecco::detail {
 
 std::uint64_t compiled_cpu_features() {
   std::uint64_t mask = 0;
-  const auto set = [&mask](CpuFeature f) { mask |= std::uint64_t{1} << static_cast<unsigned>(f); };
+  [[maybe_unused]] const auto set = [&mask](CpuFeature f) { mask |= std::uint64_t{1} << static_cast<unsigned>(f); };
 #ifdef __SSE3__
   set(CpuFeature::sse3);
 #endif

@@ -82,12 +82,6 @@ namespace {
 typedef std::uint64_t Lanes __attribute__((vector_size(64)));
 static_assert(sizeof(Lanes) == UniformBlocks::kLanes * sizeof(std::uint64_t));
 
-Lanes load_lanes(const std::uint64_t* p) {
-  Lanes v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
 }  // namespace
 
 UniformBlocks::UniformBlocks(std::uint64_t key) {
@@ -98,10 +92,16 @@ UniformBlocks::UniformBlocks(std::uint64_t key) {
 }
 
 void UniformBlocks::fill(double* out, std::size_t n) {
-  Lanes s0 = load_lanes(state_[0]);
-  Lanes s1 = load_lanes(state_[1]);
-  Lanes s2 = load_lanes(state_[2]);
-  Lanes s3 = load_lanes(state_[3]);
+  // Loaded and stored with memcpy: no function takes or returns a Lanes value, whose ABI
+  // depends on the instruction set.
+  Lanes s0;
+  Lanes s1;
+  Lanes s2;
+  Lanes s3;
+  std::memcpy(&s0, state_[0], sizeof s0);
+  std::memcpy(&s1, state_[1], sizeof s1);
+  std::memcpy(&s2, state_[2], sizeof s2);
+  std::memcpy(&s3, state_[3], sizeof s3);
   for (std::size_t t = 0; t < n; t += kLanes) {
     // xoshiro256**: result = rotl(s1 * 5, 7) * 9, then the state update.
     const Lanes times5 = s1 + (s1 << 2);
