@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <numeric>
 #include <string>
@@ -64,12 +65,25 @@ struct Row {
 
 int run_model(const cxxopts::ParseResult& args) {
   const std::vector<std::string> models = split_list(args["models"].as<std::string>());
-  const std::vector<std::string> precisions = split_list(args["precisions"].as<std::string>());
+  // Every list is checked before anything is printed or timed.
+  std::vector<ComputePrecision> precisions;
+  for (const std::string& text : split_list(args["precisions"].as<std::string>())) {
+    if (text != "fp32" && text != "fp64") {
+      throw ConfigError("--precisions: '" + text + "' is not a precision (allowed: fp32, fp64)");
+    }
+    precisions.push_back(parse_compute_precision(text));
+  }
+  std::vector<std::string> specs;
+  for (const std::string& model : models) {
+    specs.push_back(model == "mlp" ? "mlp:hidden=" + args["hidden"].as<std::string>() : model);
+    for (const ComputePrecision precision : precisions) make_problem_factory(specs.back())->set_precision(precision);
+  }
   std::vector<std::size_t> batches;
   for (const std::string& b : split_list(args["batches"].as<std::string>())) {
-    const long long value = std::stoll(b);
-    if (value < 1 || value > static_cast<long long>(kRows)) {
-      throw ConfigError("--batches: " + b + " is outside [1, " + std::to_string(kRows) + "]");
+    char* end = nullptr;
+    const long long value = std::strtoll(b.c_str(), &end, 10);
+    if (end == b.c_str() || *end != '\0' || value < 1 || value > static_cast<long long>(kRows)) {
+      throw ConfigError("--batches: '" + b + "' is not a whole number in [1, " + std::to_string(kRows) + "]");
     }
     batches.push_back(static_cast<std::size_t>(value));
   }
@@ -84,11 +98,10 @@ int run_model(const cxxopts::ParseResult& args) {
                 repeat, kFeatures, kRows);
     std::printf("%-28s %-9s %6s %12s %10s\n", "model", "precision", "batch", "ms/step", "GFLOP/s");
   }
-  for (const std::string& model : models) {
-    const std::string spec = model == "mlp" ? "mlp:hidden=" + args["hidden"].as<std::string>() : model;
-    for (const std::string& precision_text : precisions) {
+  for (const std::string& spec : specs) {
+    for (const ComputePrecision precision : precisions) {
       auto factory = make_problem_factory(spec);
-      factory->set_precision(parse_compute_precision(precision_text));
+      factory->set_precision(precision);
       factory->prepare(data);
       const TensorLayout layout = factory->tensors(data);
       double multiply_adds = 0.0;
@@ -122,7 +135,7 @@ int run_model(const cxxopts::ParseResult& args) {
         }
         std::sort(times.begin(), times.end());
         const double seconds = times[times.size() / 2];
-        Row row{model == "mlp" ? spec : model, precision_text, batch, 1e3 * seconds,
+        Row row{spec, std::string(to_string(precision)), batch, 1e3 * seconds,
                 6.0 * multiply_adds * static_cast<double>(batch) / seconds / 1e9};
         if (!json) {
           std::printf("%-28s %-9s %6zu %12.3f %10.2f\n", row.model.c_str(), row.precision.c_str(), row.batch, row.ms,

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -120,6 +121,10 @@ int run_compress(const cxxopts::ParseResult& args) {
   const std::vector<std::string> specs =
       args.count("compressors") > 0 ? split(args["compressors"].as<std::string>(), ';') : default_specs(ratio_text);
 
+  // Every spec is checked before anything is printed or timed.
+  std::vector<std::unique_ptr<ecco::Compressor>> compressors;
+  for (const std::string& spec : specs) compressors.push_back(ecco::make_compressor(spec));
+
   ecco::Rng data(static_cast<std::uint64_t>(args["seed"].as<long long>()));
   Eigen::VectorXd x(static_cast<Eigen::Index>(d));
   for (Eigen::Index j = 0; j < x.size(); ++j) x[j] = data.normal();
@@ -139,8 +144,7 @@ int run_compress(const cxxopts::ParseResult& args) {
   ecco::Message client;
   ecco::Message server;
   std::vector<std::byte> bytes;
-  for (const std::string& spec : specs) {
-    const auto compressor = ecco::make_compressor(spec);
+  for (const auto& compressor : compressors) {
     ecco::Rng rng(7);
     // lowrank:factor=shared: a shared factor as the runtime keeps one (never updated here).
     const auto factor = compressor->make_shared_factor(d, rng);
