@@ -21,11 +21,12 @@ __extension__ typedef unsigned __int128 Word128;
 template <bool kSignOnly, unsigned kWidth>
 std::size_t pack_groups(const std::int32_t* levels, std::size_t n, std::byte* p) {
   using Word = std::conditional_t<(8 * kWidth <= 64), std::uint64_t, Word128>;
+  constexpr ValueCode kCode = kSignOnly ? ValueCode::sign : ValueCode::uniform_levels;  // sign or not is all that counts
   const std::size_t groups = n / 8;
   for (std::size_t g = 0; g < groups; ++g) {
     Word word = 0;
     for (unsigned i = 0; i < 8; ++i) {
-      word |= static_cast<Word>(level_field(levels[8 * g + i], kWidth, kSignOnly ? ValueCode::sign : ValueCode::uniform_levels)) << (i * kWidth);
+      word |= static_cast<Word>(level_field(levels[8 * g + i], kWidth, kCode)) << (i * kWidth);
     }
     std::byte bytes[sizeof(Word)];
     for (unsigned b = 0; b < kWidth; ++b) bytes[b] = static_cast<std::byte>(static_cast<std::uint8_t>(word >> (8 * b)));
@@ -50,7 +51,8 @@ std::size_t pack_groups_pext(const std::int32_t* levels, std::size_t n, std::byt
   constexpr std::uint64_t kSlotMask = kBytes ? kFieldMask * 0x0101010101010101ULL : kFieldMask * 0x0001000100010001ULL;
   constexpr ValueCode kCode = kSignOnly ? ValueCode::sign : ValueCode::uniform_levels;
   // Whole groups whose stores stay inside the section.
-  const std::size_t groups = std::min(n / 8, section_bytes < kStoreBytes ? 0 : (section_bytes - kStoreBytes) / kWidth + 1);
+  const std::size_t fitting = section_bytes < kStoreBytes ? 0 : (section_bytes - kStoreBytes) / kWidth + 1;
+  const std::size_t groups = std::min(n / 8, fitting);
   Slot slots[kBlock];
   for (std::size_t first = 0; first < 8 * groups; first += kBlock) {
     const std::size_t count = std::min(kBlock, 8 * groups - first);

@@ -15,7 +15,8 @@
 //  3. if fewer than K were collected, T was too high (an adversarial input): T = 0 and the
 //     pass is repeated. Otherwise every coordinate of the top K is a candidate (each
 //     candidate is >= T > every other coordinate), so the K-th largest candidate magnitude t
-//     (nth_element on the candidates) is the K-th largest overall; the output is every
+//     (kth_largest_magnitude: one radix step, then nth_element on one bucket) is the K-th
+//     largest overall; the output is every
 //     candidate above t plus the first (K - #above) candidates equal to t, already in
 //     increasing index order: no sort.
 // Memory: the workspace holds the candidates, index and value (about 1.2 K entries of 12
@@ -65,8 +66,8 @@ double sample_threshold(const double* x, std::size_t d, std::size_t k, std::vect
 }
 
 // Collects (index, value) of every coordinate with !(|x_j| < threshold) into the workspace;
-// returns their number. NumericError naming the first non-finite coordinate. The test runs on the bit
-// patterns: for |x_j| and threshold >= 0 the order of the patterns (sign bit cleared) is the
+// returns their number. NumericError naming the first non-finite coordinate. The test runs on
+// the bit patterns: for |x_j| and threshold >= 0 the order of the patterns (sign bit cleared) is the
 // order of the values, and a NaN's pattern is above every threshold's, so it is collected
 // (and reported) as the comparison on doubles would; on integers the test vectorises.
 std::size_t collect_candidates(const double* x, std::size_t d, double threshold, CompressorWorkspace& ws) {
@@ -84,7 +85,8 @@ std::size_t collect_candidates(const double* x, std::size_t d, double threshold,
     // (values and indices) in index order, without a branch per coordinate.
     const __m512i abs_mask = _mm512_set1_epi64(static_cast<long long>(~kSignBit));
     const __m512i bound = _mm512_set1_epi64(static_cast<long long>(threshold_bits));
-    __m256i lanes = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(begin)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i lanes =
+        _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(begin)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     const __m256i step = _mm256_set1_epi32(8);
     for (; j + 8 <= end; j += 8) {
       const __m512d v = _mm512_loadu_pd(x + j);
