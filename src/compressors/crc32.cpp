@@ -78,12 +78,4 @@ std::uint32_t crc32_update(std::uint32_t crc, const std::byte* data, std::size_t
   return zlib_crc32(crc, data, size);
 }
 
-bool crc32_is_folded() {
-#ifdef ECCO_CRC32_FOLDED
-  return true;
-#else
-  return false;
-#endif
-}
-
 }  // namespace ecco::detail

@@ -14,7 +14,4 @@ namespace ecco::detail {
 
 std::uint32_t crc32_update(std::uint32_t crc, const std::byte* data, std::size_t size);
 
-// True when crc32_update uses the carry-less multiplication path (for ecco-bench's header).
-bool crc32_is_folded();
-
 }  // namespace ecco::detail

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "compressors/quantised.hpp"
 #include "ecco/message.hpp"
 
 namespace ecco::detail {
@@ -13,9 +14,7 @@ namespace ecco::detail {
 inline std::uint32_t level_field(std::int32_t level, unsigned width, ValueCode code) {
   const auto negative = static_cast<std::uint32_t>(level) >> 31;
   if (code == ValueCode::sign) return negative;
-  const auto bits = static_cast<std::uint32_t>(level);
-  const std::uint32_t magnitude = (bits ^ (0U - negative)) + negative;  // |level|
-  return (negative << (width - 1)) | magnitude;
+  return (negative << (width - 1)) | magnitude_of(level);
 }
 
 // Writes the fields of levels[0, n) to p[0, ceil(n width / 8)). Levels are not range-checked

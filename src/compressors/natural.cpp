@@ -39,10 +39,7 @@ void natural_block(const double* x, double* v, std::int32_t* levels, std::size_t
     const std::int64_t negative = -static_cast<std::int64_t>(t < 0.0);
     const std::int64_t level = (magnitude_level ^ negative) - negative;
     levels[j] = static_cast<std::int32_t>(level);
-    // 2^(|l| - 127), or +0 for l = 0, from the bit pattern.
-    const std::uint64_t keep = 0 - static_cast<std::uint64_t>(magnitude_level != 0);
-    const double power = std::bit_cast<double>((static_cast<std::uint64_t>(magnitude_level - kNaturalBias + 1023) << 52) & keep);
-    v[j] = std::copysign(power, static_cast<double>(level));
+    v[j] = natural_level_value(levels[j], 1.0);
   }
 }
 
