@@ -232,6 +232,10 @@ void ConsoleObserver::on_finish(const RunResult& result) {
     text += fmt::format("  allgather: no downlink; the ranks received {} of frames from each other.\n",
                         human_bytes(static_cast<double>(result.bits_allgather_received)));
   }
+  if (result.info.config.aggregation == "sharded") {
+    text += fmt::format("  sharded: chunks of {} coordinates; the busiest rank received {} of chunks and frames.\n",
+                        result.info.shard_chunk, human_bytes(static_cast<double>(result.bits_received_max_rank)));
+  }
   if (result.info.config.aggregation == "allreduce") {
     text += fmt::format("  allreduce: no downlink; each rank put {} of sums into the allreduces.\n",
                         human_bytes(static_cast<double>(result.bits_allreduce_payload)));

@@ -242,6 +242,14 @@ std::string megabytes(double bytes) {
 }  // namespace
 
 int run_plan(const CommandLine& cl, const Communicator& comm) {
+  if (cl.config.aggregation == "sharded") {
+    // Agreed by every rank (the same flags everywhere), before any collective.
+    if (comm.rank() == 0) {
+      log().error("--plan does not model --aggregation sharded (its all-to-all exchange) yet; run the job and read "
+                  "the summary's totals.bits_received_max_rank and phase_seconds_rank0, or plan gather / allgather");
+    }
+    return comm.rank() == 0 ? 2 : 0;
+  }
   const int p = comm.size();
   const bool allgather = cl.config.aggregation == "allgather";
   const bool allreduce = cl.config.aggregation == "allreduce";

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -154,6 +155,13 @@ class Method {
   // (ServerMethod::message_weight / accumulate_sum): the method can run with
   // --aggregation allreduce.
   virtual bool supports_summed_aggregation() const { return false; }
+  // True if the server's work is coordinate-wise (--aggregation sharded): aggregating the
+  // messages and making the downlink on a chunk of coordinates needs only the messages'
+  // values on that chunk, so that every rank can run the server for its own chunks.
+  virtual bool supports_sharded_aggregation() const { return false; }
+  // The chunk (coordinates) the method cuts its own messages and downlink in (onebit_adam's
+  // scales), which --aggregation sharded then uses; nullopt: any chunk.
+  virtual std::optional<std::size_t> message_chunk() const { return std::nullopt; }
   // True if clients need every L_i (MethodSetup::smoothness).
   virtual bool needs_smoothness() const { return false; }
   // ConfigError if the method cannot run with this uplink compressor.

@@ -49,6 +49,13 @@ class Communicator {
   // the blocks of the P - 1 others.
   void allgather_bytes(std::span<const std::byte> local, std::vector<std::byte>& all, std::vector<int>& counts) const;
 
+  // Personalised exchange: `blocks` holds one byte block per destination rank, in rank order,
+  // block r of size send_counts[r] (send_counts.size() == size()). `received` gets the blocks
+  // addressed to this rank, in source rank order, and received_counts their sizes.
+  // Cost: one MPI_Alltoall of an int per rank pair, one MPI_Alltoallv of the bytes.
+  void alltoall_bytes(std::span<const std::byte> blocks, std::span<const int> send_counts,
+                      std::vector<std::byte>& received, std::vector<int>& received_counts) const;
+
   // root's bytes to every rank; other ranks' vectors are resized to match.
   // Cost: one MPI_Bcast of the size, one of the bytes.
   void broadcast_bytes(std::vector<std::byte>& bytes, int root) const;
@@ -87,6 +94,7 @@ class Communicator {
   int rank_ = 0;
   int size_ = 1;
   mutable std::vector<int> displacements_;  // gather_bytes scratch (not thread-safe)
+  mutable std::vector<int> send_displacements_;  // alltoall_bytes scratch
 };
 
 }  // namespace ecco

@@ -115,6 +115,15 @@ struct Message {
   void assign_to(Eigen::Ref<Eigen::VectorXd> y) const;
 };
 
+// piece = the restriction of m to coordinates [first, first + length), a message of
+// dimension `length` whose coordinate k is m's coordinate first + k, with the same values
+// (bit for bit) and value code: a dense slice (levels sliced alike), the sparse entries in
+// the range (re-based, explicit indices even when m's were seeded), or, for a parts message,
+// the part that covers exactly that range. Throws ConfigError for low-rank layouts and for
+// parts that do not match the range, std::invalid_argument for an empty or out-of-range
+// chunk. Cost O(length) (dense), O(log count + kept) (sparse).
+void restrict_message(const Message& m, std::uint32_t first, std::uint32_t length, Message& piece);
+
 // The decoded value of a quantised level (see ValueCode); the single definition used by
 // compressors, round_to_wire and the decoder, so that all agree bit for bit. +0.0 for l = 0.
 double quantised_value(ValueCode code, std::int32_t level, std::uint32_t level_count, double scale);

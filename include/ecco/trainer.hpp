@@ -73,8 +73,14 @@ struct RunConfig {
   // the downlink), "allgather" (every rank receives every message and runs its own copy of
   // the server method; no downlink is sent) or "allreduce" (every rank receives the weighted
   // sum of the messages from one MPI_Allreduce, then as allgather; summable messages only:
-  // identity or randk coords=common, mean-step methods, --wire fp32 or fp64).
+  // identity or randk coords=common, mean-step methods, --wire fp32 or fp64) or "sharded"
+  // (the coordinates are cut into chunks of shard_chunk, dealt to the ranks in contiguous
+  // blocks; each rank receives its chunks of every message (MPI_Alltoallv), runs the server
+  // method on them and the ranks allgather their chunks of the downlink).
   std::string aggregation = "gather";
+  // --aggregation sharded: coordinates per chunk; 0 (auto): the method's own chunk
+  // (onebit_adam's chunk=) or 65536.
+  std::size_t shard_chunk = 0;
   // What the server broadcasts: "model" (x^{t+1}, dense fp64) or "delta" (its aggregated
   // update, from which every rank recomputes x^{t+1}; mean-step methods only).
   std::string downlink = "model";
@@ -132,6 +138,7 @@ struct RunInfo {
   std::vector<double> client_smoothness;  // the L_i, when computed
   double alpha = 1.0;                     // contraction parameter the step size used
   double step_size = 0.0;                 // gamma
+  std::size_t shard_chunk = 0;            // --aggregation sharded: the resolved chunk (else 0)
 };
 
 // Wall time of a run split by phase, summed over the rounds, in seconds, as measured by one
@@ -158,6 +165,13 @@ struct RunResult {
   // --aggregation allgather: bits of the frames (messages and their 4-byte lengths) that the
   // ranks received from the other ranks, summed over ranks: (P - 1) * all frames (0 otherwise).
   std::uint64_t bits_allgather_received = 0;
+  // Bits the busiest rank received in the rounds' uplink and downlink collectives (frames,
+  // chunks, broadcasts, with their 4-byte lengths; not its own block), in every aggregation
+  // mode: gather counts rank 0's frames and the other ranks' broadcasts, allgather the others'
+  // frames, sharded a rank's chunks of every message plus the others' chunks of the
+  // downlink, allreduce the payload a rank put into the sums. The per-rank traffic to compare
+  // modes and rank counts with.
+  std::uint64_t bits_received_max_rank = 0;
   // --aggregation allreduce: 8 x the bytes each process put into the sum-allreduce (the
   // summed values and a sender count, fp32 or fp64), summed over rounds; 0 otherwise. A ring
   // allreduce sends 2 (P - 1) / P of that payload per process.

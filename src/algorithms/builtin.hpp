@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/mean_step_state.hpp"
 #include "ecco/algorithm.hpp"
 #include "ecco/error.hpp"
 
@@ -25,6 +26,14 @@ std::unique_ptr<Method> make_ef21_pp(const Spec& spec);
 std::unique_ptr<Method> make_ef21_bc(const Spec& spec);
 std::unique_ptr<Method> make_ef21_hb(const Spec& spec);
 std::unique_ptr<Method> make_econtrol(const Spec& spec);
+std::unique_ptr<Method> make_adam(const Spec& spec);
+std::unique_ptr<Method> make_onebit_adam(const Spec& spec);
+
+// Inspection of onebit_adam's state (tests): the client's worker error e_i, the server's
+// error e_s, the replica's Adam state (m, s). Null when the object is not onebit_adam's.
+const Eigen::VectorXd* onebit_adam_worker_error(const ClientMethod& client);
+const Eigen::VectorXd* onebit_adam_server_error(const ServerMethod& server);
+const MeanStepState* onebit_adam_state(const ModelReplica& replica);
 
 // ---- step sizes ------------------------------------------------------------------------
 
@@ -46,6 +55,10 @@ struct BatchSize {
   std::size_t rows_for(std::size_t n_rows) const;
 };
 BatchSize parse_batch(const Spec& spec, const char* key = "batch");
+
+// Adam's keys (beta1, beta2, eps, weight_decay, bias_correction) of an adam-type spec;
+// ConfigError on values out of range.
+AdamRule parse_adam_rule(const Spec& spec);
 
 // Draws minibatches without replacement, fresh each call, from the client's sample stream.
 // O(batch) per draw: a partial Fisher-Yates shuffle of a persistent permutation.
@@ -96,6 +109,10 @@ const char* to_string(InitialState init);
 // out = C(v) rounded to the wire precision (or v itself, densely, when compress is false).
 void compress_to_wire(const Eigen::Ref<const Eigen::VectorXd>& v, bool compress, ClientEnv& env, Message& out);
 
+// The client of the dense methods (gd, sgd, adam): sends its estimate densely, at wire
+// precision, every round; keeps no state but the estimator's.
+std::unique_ptr<ClientMethod> make_direct_client(std::unique_ptr<GradientEstimator> estimator);
+
 // Client participation of EF21-PP: every client each round (default), exactly floor(p n)
 // clients drawn uniformly without replacement each round (nice), or each client
 // independently with probability p (poisson).
@@ -122,13 +139,15 @@ std::unique_ptr<ClientMethod> make_ef21_client(std::size_t dim, Ef21ClientOption
 //   replace:    g = sum_i w_i m_i every aggregation (gd, sgd, dcgd, ef14 with gamma = 1);
 //   accumulate: g = sum_i w_i m_i initially, then g += sum_i w_i m_i (ef21 family, econtrol).
 // direction = g, or with momentum eta the heavy-ball average v^0 = g^0, v^k = eta v^{k-1} + g^k
-// (EF21-HB with accumulate, sgd:momentum= with replace). Update k moves by schedule.at(k).
+// (EF21-HB with accumulate, sgd:momentum= with replace), or Adam's step from g (adam).
+// Update k moves by schedule.at(k). The formulas: mean_step_state.hpp.
 enum class MeanStepMode { replace, accumulate };
 struct MeanStepRule {
   MeanStepMode mode = MeanStepMode::accumulate;
   StepSchedule schedule;
   std::vector<double> weights;    // empty: 1/n
   std::optional<double> momentum;  // eta in [0, 1), or none
+  std::optional<AdamRule> adam;    // Adam's step instead (exclusive with momentum)
 };
 
 // The server of a mean-step method. Downlink with --downlink model: the dense fp64 model
@@ -142,11 +161,12 @@ std::unique_ptr<ServerMethod> make_mean_step_server(const MethodSetup& setup, Me
 std::unique_ptr<ModelReplica> make_mean_step_replica(const MethodSetup& setup, MeanStepRule rule);
 
 // Base of the methods built on the mean step: they support --downlink delta and
-// --aggregation allreduce.
+// --aggregation allreduce and sharded.
 class MeanStepMethod : public Method {
  public:
   bool supports_delta_downlink() const override { return true; }
   bool supports_summed_aggregation() const override { return true; }
+  bool supports_sharded_aggregation() const override { return true; }
   std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
     return make_mean_step_server(setup, mean_step(setup));
   }
@@ -169,7 +189,7 @@ class Ef21FamilyMethod : public MeanStepMethod {
 
  protected:
   MeanStepRule mean_step(const MethodSetup& setup) const override {
-    return {MeanStepMode::accumulate, setup.schedule, {}, std::nullopt};
+    return {MeanStepMode::accumulate, setup.schedule, {}, std::nullopt, std::nullopt};
   }
   const std::string& name() const { return name_; }
 

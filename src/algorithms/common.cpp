@@ -143,10 +143,9 @@ class MeanStepServer final : public ServerMethod {
       : rule_(std::move(rule)),
         delta_(setup.delta_downlink),
         clients_(static_cast<double>(setup.clients)),
+        state_(make_state(setup.dim, rule_)),
         sum_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))),
         update_(sum_),
-        g_(sum_),
-        v_(sum_),
         next_(sum_) {}
 
   void begin_aggregation() override {
@@ -171,11 +170,19 @@ class MeanStepServer final : public ServerMethod {
   void accumulate_dense_sum(std::span<const double> weighted_sum) override { take_dense(weighted_sum); }
 
   void end_aggregation(Phase phase) override {
+    const bool initial = phase == Phase::initial;
+    const std::optional<double> divisor = rule_.weights.empty() ? std::optional(clients_) : std::nullopt;
     if (dense_f32_ != nullptr || dense_f64_ != nullptr) {
-      if (dense_f32_ != nullptr) {
-        fused_update(dense_f32_, phase);
+      if (delta_) {
+        if (dense_f32_ != nullptr) {
+          dense_update(dense_f32_, divisor);
+        } else {
+          dense_update(dense_f64_, divisor);
+        }
+      } else if (dense_f32_ != nullptr) {
+        state_.absorb_dense_sum(dense_f32_, divisor, initial);
       } else {
-        fused_update(dense_f64_, phase);
+        state_.absorb_dense_sum(dense_f64_, divisor, initial);
       }
       dense_f32_ = nullptr;
       dense_f64_ = nullptr;
@@ -199,18 +206,7 @@ class MeanStepServer final : public ServerMethod {
       update_ = sum_;
     }
     if (delta_) return;  // the replicas apply update_ (make_downlink)
-    if (rule_.mode == MeanStepMode::replace || phase == Phase::initial) {
-      g_ = update_;
-    } else {
-      g_ += update_;
-    }
-    if (rule_.momentum) {
-      if (phase == Phase::initial) {
-        v_ = g_;
-      } else {
-        v_ = *rule_.momentum * v_ + g_;
-      }
-    }
+    state_.absorb(update_, initial);
   }
 
   ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) override {
@@ -239,7 +235,7 @@ class MeanStepServer final : public ServerMethod {
       }
       return ValueFormat::fp64;
     }
-    next_ = x - rule_.schedule.at(updates_++) * (rule_.momentum ? v_ : g_);
+    state_.step(x.data(), next_.data(), false);
     out.set_dense(next_);
     return ValueFormat::fp64;
   }
@@ -249,15 +245,15 @@ class MeanStepServer final : public ServerMethod {
   // gives the same bits, element by element.
   bool step_model_in_place(Eigen::Ref<Eigen::VectorXd> x) override {
     if (delta_) return false;
-    const double gamma = rule_.schedule.at(updates_++);
-    const double* direction = rule_.momentum ? v_.data() : g_.data();
-    double* model = x.data();
-    const auto d = static_cast<std::size_t>(x.size());
-    for (std::size_t j = 0; j < d; ++j) model[j] = 0.0 + 1.0 * (model[j] - gamma * direction[j]);
+    state_.step(x.data(), x.data(), true);
     return true;
   }
 
  private:
+  static MeanStepState make_state(std::size_t dim, const MeanStepRule& rule) {
+    return {dim, rule.mode == MeanStepMode::replace, rule.schedule, rule.momentum, rule.adam};
+  }
+
   template <class Scalar>
   void take_dense(std::span<const Scalar> weighted_sum) {
     if (lowrank_added_ || other_added_ || dense_f32_ != nullptr || dense_f64_ != nullptr ||
@@ -271,41 +267,15 @@ class MeanStepServer final : public ServerMethod {
     }
   }
 
-  // end_aggregation of a dense sum s, in one pass, with the operations of the Message path:
-  // sum = 0 + 1 * s (add_to into the zeroed sum), update = sum / n unless weighted, then g
-  // and v as below; the same bits element by element.
+  // --downlink delta from a dense sum s: update = (0 + 1 * s) / n (unless weighted), the
+  // operations of the Message path, element by element.
   template <class Scalar>
-  void fused_update(const Scalar* s, Phase phase) {
-    const auto d = static_cast<std::size_t>(sum_.size());
-    const bool divide = rule_.weights.empty();
-    const double n = clients_;
-    if (delta_) {
-      double* update = update_.data();
-      for (std::size_t j = 0; j < d; ++j) {
-        const double sum = 0.0 + 1.0 * static_cast<double>(s[j]);
-        update[j] = divide ? sum / n : sum;
-      }
-      return;
-    }
-    const bool replace = rule_.mode == MeanStepMode::replace || phase == Phase::initial;
-    double* g = g_.data();
-    if (!rule_.momentum) {
-      for (std::size_t j = 0; j < d; ++j) {
-        const double sum = 0.0 + 1.0 * static_cast<double>(s[j]);
-        const double update = divide ? sum / n : sum;
-        g[j] = replace ? update : g[j] + update;
-      }
-      return;
-    }
-    const double eta = *rule_.momentum;
-    const bool first = phase == Phase::initial;
-    double* v = v_.data();
+  void dense_update(const Scalar* s, std::optional<double> divisor) {
+    const auto d = static_cast<std::size_t>(update_.size());
+    double* update = update_.data();
     for (std::size_t j = 0; j < d; ++j) {
       const double sum = 0.0 + 1.0 * static_cast<double>(s[j]);
-      const double update = divide ? sum / n : sum;
-      const double gj = replace ? update : g[j] + update;
-      g[j] = gj;
-      v[j] = first ? gj : eta * v[j] + gj;
+      update[j] = divisor ? sum / *divisor : sum;
     }
   }
 
@@ -339,47 +309,30 @@ class MeanStepServer final : public ServerMethod {
   MeanStepRule rule_;
   bool delta_;
   double clients_;
+  MeanStepState state_;  // model mode: g, momentum, Adam moments and the step
   bool lowrank_added_ = false;  // this aggregation had shared_lowrank messages
   bool other_added_ = false;    // ... and messages of other layouts
   Message lowrank_sum_;  // shared_lowrank rounds: P and sum_i w_i A_i (/ n at the end)
   const float* dense_f32_ = nullptr;   // the round's dense sum (accumulate_dense_sum), until
   const double* dense_f64_ = nullptr;  // end_aggregation
-  std::int64_t updates_ = 0;
   Eigen::VectorXd sum_;
   Eigen::VectorXd update_;
-  Eigen::VectorXd g_;
-  Eigen::VectorXd v_;
   Eigen::VectorXd next_;
 };
 
-// --downlink delta: the same g, v and step as MeanStepServer in model mode, from the update.
+// --downlink delta: the same state and step as MeanStepServer in model mode, from the update.
 class MeanStepReplica final : public ModelReplica {
  public:
-  MeanStepReplica(const MethodSetup& setup, MeanStepRule rule)
-      : rule_(std::move(rule)), g_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))), v_(g_) {}
+  MeanStepReplica(const MethodSetup& setup, const MeanStepRule& rule)
+      : state_(setup.dim, rule.mode == MeanStepMode::replace, rule.schedule, rule.momentum, rule.adam) {}
 
   void apply_downlink(const Message& update, Eigen::Ref<Eigen::VectorXd> x) override {
-    const bool initial = updates_ == 0;
-    if (rule_.mode == MeanStepMode::replace || initial) {
-      update.assign_to(g_);
-    } else {
-      update.add_to(g_);
-    }
-    if (rule_.momentum) {
-      if (initial) {
-        v_ = g_;
-      } else {
-        v_ = *rule_.momentum * v_ + g_;
-      }
-    }
-    x = x - rule_.schedule.at(updates_++) * (rule_.momentum ? v_ : g_);
+    state_.absorb(update, state_.updates() == 0);
+    state_.step(x.data(), x.data(), false);
   }
 
  private:
-  MeanStepRule rule_;
-  std::int64_t updates_ = 0;
-  Eigen::VectorXd g_;
-  Eigen::VectorXd v_;
+  MeanStepState state_;
 };
 
 }  // namespace

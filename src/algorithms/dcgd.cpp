@@ -59,7 +59,7 @@ class Dcgd final : public MeanStepMethod {
 
  protected:
   MeanStepRule mean_step(const MethodSetup& setup) const override {
-    return {MeanStepMode::replace, setup.schedule, {}, std::nullopt};
+    return {MeanStepMode::replace, setup.schedule, {}, std::nullopt, std::nullopt};
   }
 
  private:

@@ -57,7 +57,7 @@ class Ef14 final : public MeanStepMethod {
   MeanStepRule mean_step(const MethodSetup& /*setup*/) const override {
     // The clients already multiplied by gamma: the server (and every delta replica) moves by
     // the plain mean.
-    return {MeanStepMode::replace, StepSchedule::constant(1.0), {}, std::nullopt};
+    return {MeanStepMode::replace, StepSchedule::constant(1.0), {}, std::nullopt, std::nullopt};
   }
 
  private:

@@ -83,6 +83,8 @@ class Ef21Bc final : public Ef21FamilyMethod {
   // Its downlink is already the compressed change b^t of g (--down-compressor).
   bool supports_delta_downlink() const override { return false; }
   bool supports_summed_aggregation() const override { return false; }
+  // The downlink compressor (TopK, say) looks at every coordinate at once.
+  bool supports_sharded_aggregation() const override { return false; }
   std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
     Ef21ClientOptions options;
     options.estimator = make_full_gradient();

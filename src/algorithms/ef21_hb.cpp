@@ -21,7 +21,7 @@ class Ef21Hb final : public Ef21FamilyMethod {
 
  protected:
   MeanStepRule mean_step(const MethodSetup& setup) const override {
-    return {MeanStepMode::accumulate, setup.schedule, {}, eta_};
+    return {MeanStepMode::accumulate, setup.schedule, {}, eta_, std::nullopt};
   }
 
  private:

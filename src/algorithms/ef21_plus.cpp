@@ -116,6 +116,8 @@ class Ef21Plus final : public Ef21FamilyMethod {
   // The server keeps every client's state and steps along their mean, not a mean step.
   bool supports_delta_downlink() const override { return false; }
   bool supports_summed_aggregation() const override { return false; }
+  // Each message's tag (add or replace) applies to all its coordinates.
+  bool supports_sharded_aggregation() const override { return false; }
   std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
     return std::make_unique<Ef21PlusServer>(setup);
   }

@@ -33,7 +33,7 @@ class Ef21w final : public Ef21FamilyMethod {
     for (double l : setup.smoothness) total += l;
     std::vector<double> weights;
     for (double l : setup.smoothness) weights.push_back(l / total);
-    return {MeanStepMode::accumulate, setup.schedule, std::move(weights), std::nullopt};
+    return {MeanStepMode::accumulate, setup.schedule, std::move(weights), std::nullopt, std::nullopt};
   }
 
  private:

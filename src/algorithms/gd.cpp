@@ -45,12 +45,12 @@ class Gd final : public MeanStepMethod {
     return ef21_rule(rule, in, 1.0);
   }
   std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {
-    return std::make_unique<DirectClient>(make_estimator(batch_, setup));
+    return make_direct_client(make_estimator(batch_, setup));
   }
 
  protected:
   MeanStepRule mean_step(const MethodSetup& setup) const override {
-    return {MeanStepMode::replace, setup.schedule, {}, momentum_ > 0.0 ? std::optional(momentum_) : std::nullopt};
+    return {MeanStepMode::replace, setup.schedule, {}, momentum_ > 0.0 ? std::optional(momentum_) : std::nullopt, std::nullopt};
   }
 
  private:
@@ -60,6 +60,10 @@ class Gd final : public MeanStepMethod {
 };
 
 }  // namespace
+
+std::unique_ptr<ClientMethod> make_direct_client(std::unique_ptr<GradientEstimator> estimator) {
+  return std::make_unique<DirectClient>(std::move(estimator));
+}
 
 std::unique_ptr<Method> make_gd(const Spec& /*spec*/) { return std::make_unique<Gd>(BatchSize{}, 0.0, ""); }
 

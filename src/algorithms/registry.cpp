@@ -6,6 +6,11 @@ namespace {
 
 const SpecKey kInit{"init", "full", "g_i^0: full (grad f_i(x^0), sent dense) or compressed (C(grad f_i(x^0)))"};
 const SpecKey kBatch{"batch", "0.25", "minibatch per client: count >= 1, fraction of N_i in (0, 1), or full"};
+const SpecKey kBeta1{"beta1", "0.9", "Adam's first-moment (momentum) decay, in [0, 1)"};
+const SpecKey kBeta2{"beta2", "0.999", "Adam's second-moment (variance) decay, in [0, 1)"};
+const SpecKey kEps{"eps", "1e-8", "added to sqrt(variance), > 0"};
+const SpecKey kWeightDecay{"weight_decay", "0", "decoupled weight decay (AdamW): x *= 1 - lr * weight_decay, >= 0"};
+const SpecKey kBiasCorrection{"bias_correction", "true", "divide the moments by 1 - beta^(k+1) (PyTorch) or not (DeepSpeed)"};
 
 const detail::Registry<Method>& registry() {
   static const detail::Registry<Method> table(
@@ -53,6 +58,17 @@ const detail::Registry<Method>& registry() {
              kInit},
             "EControl: sends C(eta e_i + grad - h_i); needs --lr VALUE"},
            detail::make_econtrol},
+          {{"adam",
+            {kBatch, kBeta1, kBeta2, kEps, kWeightDecay, kBiasCorrection},
+            "distributed Adam (AdamW-style decay), uncompressed; needs --lr VALUE"},
+           detail::make_adam},
+          {{"onebit_adam",
+            {kBatch,
+             {"freeze", "100", "rounds of dense Adam before the variance freezes and the momentum goes 1-bit, >= 1"},
+             {"chunk", "65536", "coordinates per 1-bit chunk (one scale each, on clients and server)"},
+             kBeta1, kBeta2, kEps, kWeightDecay, kBiasCorrection},
+            "1-bit Adam: dense warm-up, then 1-bit momentum with client and server error feedback; needs --lr VALUE"},
+           detail::make_onebit_adam},
       });
   return table;
 }

@@ -90,6 +90,41 @@ void Communicator::allgather_bytes(std::span<const std::byte> local, std::vector
             "MPI_Allgatherv");
 }
 
+void Communicator::alltoall_bytes(std::span<const std::byte> blocks, std::span<const int> send_counts,
+                                  std::vector<std::byte>& received, std::vector<int>& received_counts) const {
+  const auto p = static_cast<std::size_t>(size_);
+  if (send_counts.size() != p) {
+    throw CommError("alltoall: " + std::to_string(send_counts.size()) + " block sizes for " + std::to_string(p) +
+                    " ranks");
+  }
+  send_displacements_.resize(p);
+  long long total = 0;
+  for (std::size_t r = 0; r < p; ++r) {
+    send_displacements_[r] = static_cast<int>(total);
+    total += send_counts[r];
+  }
+  if (static_cast<unsigned long long>(total) != blocks.size()) {
+    throw CommError("alltoall: the block sizes add up to " + std::to_string(total) + " bytes, not " +
+                    std::to_string(blocks.size()));
+  }
+  received_counts.resize(p);
+  check_mpi(MPI_Alltoall(send_counts.data(), 1, MPI_INT, received_counts.data(), 1, MPI_INT, comm_),
+            "MPI_Alltoall (sizes)");
+  displacements_.resize(p);
+  total = 0;
+  for (std::size_t r = 0; r < p; ++r) {
+    displacements_[r] = static_cast<int>(total);
+    total += received_counts[r];
+    if (total > INT_MAX) {
+      throw CommError("alltoall: " + std::to_string(total) + " bytes to receive exceed MPI's int count");
+    }
+  }
+  received.resize(static_cast<std::size_t>(total));
+  check_mpi(MPI_Alltoallv(blocks.data(), send_counts.data(), send_displacements_.data(), MPI_BYTE, received.data(),
+                          received_counts.data(), displacements_.data(), MPI_BYTE, comm_),
+            "MPI_Alltoallv");
+}
+
 void Communicator::broadcast_bytes(std::vector<std::byte>& bytes, int root) const {
   unsigned long long size = bytes.size();
   check_mpi(MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, root, comm_), "MPI_Bcast (size)");

@@ -128,7 +128,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("problem", "objective: logistic[:lambda=], least_squares[:lambda=]",
      cxxopts::value<std::string>()->default_value(defaults.problem), "SPEC")
     ("algorithm", "method: gd, sgd, dcgd, ef14, ef21, ef21w, ef21_plus, ef21_sgd, ef21_sgdm, ef21_page, ef21_pp, ef21_bc, "
-     "ef21_hb, econtrol (keys: --list)", cxxopts::value<std::string>()->default_value(defaults.algorithm), "SPEC")
+     "ef21_hb, econtrol, adam, onebit_adam (keys: --list)", cxxopts::value<std::string>()->default_value(defaults.algorithm), "SPEC")
     ("compressor", "uplink compressor, e.g. identity, topk:k=1 (count), topk:k=0.01 (fraction)",
      cxxopts::value<std::string>()->default_value(defaults.compressor), "SPEC")
     ("down-compressor", "downlink compressor of ef21_bc",
@@ -138,7 +138,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("lr-schedule", "constant[:warmup=W] or cosine[:warmup=W,final=F] (over --rounds)",
      cxxopts::value<std::string>()->default_value(defaults.lr_schedule), "SPEC")
     ("batch", "minibatch rows per client and round (sets batch= of sgd, ef14, ef21_sgd, ef21_sgdm, ef21_page, "
-     "econtrol)", cxxopts::value<std::string>(), "B")
+     "econtrol, adam, onebit_adam)", cxxopts::value<std::string>(), "B")
     ("start-gradient", "minibatch methods' estimate at x0: full, batch, or auto (batch for softmax/mlp)",
      cxxopts::value<std::string>()->default_value(defaults.start_gradient), "G")
     ("granularity", "global (one compressor over x) or tensor (each named tensor of the model separately)",
@@ -154,9 +154,12 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      "and least squares), fp32 or fp64 (models, states and messages stay fp64)",
      cxxopts::value<std::string>()->default_value("auto"), "P")
     ("aggregation", "gather (messages to rank 0, which broadcasts the downlink), allgather (every rank gets "
-     "every message and runs the server step itself; no downlink) or allreduce (every rank gets the sum of the "
-     "messages; identity or randk:...,coords=common)",
+     "every message and runs the server step itself; no downlink), allreduce (every rank gets the sum of the "
+     "messages; identity or randk:...,coords=common) or sharded (each rank is the server of its coordinate "
+     "chunks: MPI_Alltoallv of the messages' chunks, allgather of the downlink's)",
      cxxopts::value<std::string>()->default_value(defaults.aggregation), "A")
+    ("shard-chunk", "coordinates per chunk of --aggregation sharded (default: the method's own, e.g. onebit_adam's "
+     "chunk=, else 65536)", cxxopts::value<std::string>(), "C")
     ("downlink", "model (the server broadcasts x, fp64) or delta (its aggregated update, sparse when it is; "
      "every rank steps its own x; mean-step methods)", cxxopts::value<std::string>()->default_value(defaults.downlink), "D")
     ("dedicated-server", "rank 0 hosts no clients; they are dealt over ranks 1..P-1 (needs P >= 2)");
@@ -256,6 +259,10 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   }
   c.aggregation = parsed["aggregation"].as<std::string>();
   c.downlink = parsed["downlink"].as<std::string>();
+  if (parsed.count("shard-chunk") > 0) {
+    c.shard_chunk = static_cast<std::size_t>(integer_flag(parsed, "shard-chunk", 1, std::uint64_t{1} << 31));
+    if (c.aggregation != "sharded") throw ConfigError("--shard-chunk applies to --aggregation sharded only");
+  }
   c.dedicated_server = parsed.count("dedicated-server") > 0;
   c.rounds = static_cast<std::int64_t>(integer_flag(parsed, "rounds", 0, kMaxCount));
   if (given.count("epochs") > 0) {

@@ -1,6 +1,5 @@
 // The round loop shared by the serial and the MPI driver (see algorithm.hpp for the
-// order of a round). Messages travel as frames: a little-endian uint32 length followed by
-// the encoded message, length 0 for a client that sends nothing; a process's frames are in
+// order of a round). Messages travel as frames (frames.hpp); a process's frames are in
 // client order, and the gather puts the processes in rank order, so the server reads all n
 // frames in client order.
 //
@@ -14,6 +13,10 @@
 // rounds of gd / sgd take no copy: each gradient goes from its buffer into the buffer MPI
 // sums (ClientMethod::dense_message), the total from there into the server's fused update
 // (ServerMethod::accumulate_dense_sum), and x is stepped in place (step_model_in_place).
+//
+// --aggregation sharded: each process is the server of its coordinate chunks
+// (sharded_exchange.hpp): MPI_Alltoallv of the messages' chunks, the server method on them,
+// allgather of the downlink's chunks, which every process applies.
 //
 // lowrank:factor=shared: every process that runs the server method updates the shared factor
 // after each aggregation from the round's shared_lowrank messages, weighted as the server
@@ -33,13 +36,13 @@
 #include "ecco/build_info.hpp"
 #include "ecco/error.hpp"
 #include "ecco/log.hpp"
+#include "train/frames.hpp"
 #include "train/message_sum.hpp"
 #include "train/run_state.hpp"
+#include "train/sharded_exchange.hpp"
 
 namespace ecco::detail {
 namespace {
-
-constexpr std::size_t kFrameLengthBytes = 4;
 
 // This process's peak resident set, in bytes (Linux reports ru_maxrss in KiB).
 std::uint64_t peak_rss_bytes() {
@@ -63,16 +66,6 @@ class Clock {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_ = start_;
 };
-
-// Appends one frame: the message, or an empty frame when message is null.
-void append_frame(const Message* message, ValueFormat wire, std::vector<std::byte>& frames) {
-  const std::size_t at = frames.size();
-  frames.resize(at + kFrameLengthBytes);
-  const std::size_t size = message != nullptr ? encode(*message, wire, frames).total() : 0;
-  for (std::size_t b = 0; b < kFrameLengthBytes; ++b) {
-    frames[at + b] = static_cast<std::byte>((size >> (8 * b)) & 0xFFU);
-  }
-}
 
 // Wraps a client's error with where it happened.
 [[noreturn]] void rethrow_with_context(std::size_t client, std::int64_t round) {
@@ -98,11 +91,15 @@ class RoundRunner {
         classifies_(state.info.classifies),
         allgather_(state.info.config.aggregation == "allgather"),
         allreduce_(state.info.config.aggregation == "allreduce"),
-        runs_server_(transport.is_server() || allgather_ || allreduce_),
+        sharded_(state.info.config.aggregation == "sharded"),
+        runs_server_(transport.is_server() || allgather_ || allreduce_ || sharded_),
         shortcuts_(shortcuts),
         metrics_(static_cast<Eigen::Index>(full_ ? state.info.dim : 0) + kScalarMetrics),
         factor_(state.shared_factor.get()) {
     if (allreduce_) sum_ = std::make_unique<MessageSum>(dim_, wire_, factor_, state.clients.size());
+    if (sharded_) {
+      exchange_ = std::make_unique<ShardedExchange>(dim_, state.info.shard_chunk, transport.rank(), transport.size());
+    }
   }
 
   // Every process: each local client's message (initial or round t) into one block of frames.
@@ -111,6 +108,11 @@ class RoundRunner {
     const double gradient_before = gradient_seconds();
     frames_.clear();
     if (allreduce_) sum_->begin(t);
+    if (sharded_) {
+      exchange_->begin_uplink();
+      sent_split_ = EncodedSize{};
+      sent_messages_ = 0;
+    }
     for (LocalClient& c : state_.clients) {
       ClientEnv env{c.id, *c.oracle, *state_.compressor, c.rng, c.sample_rng, c.workspace, wire_};
       bool sent = false;
@@ -125,7 +127,13 @@ class RoundRunner {
       } catch (const Error&) {
         rethrow_with_context(c.id, t);
       }
-      if (!allreduce_) {
+      if (sharded_) {
+        const EncodedSize split = exchange_->add_client(sent ? &message_ : nullptr, wire_);
+        sent_split_.header += split.header;
+        sent_split_.index += split.index;
+        sent_split_.value += split.value;
+        sent_messages_ += sent ? 1 : 0;
+      } else if (!allreduce_) {
         append_frame(sent ? &message_ : nullptr, wire_, frames_);
       } else if (sent) {
         sum_->add(c.id, message_, state_.server->message_weight(c.id));
@@ -141,37 +149,29 @@ class RoundRunner {
   // their split to row (every process that runs the server method).
   std::uint64_t aggregate(Phase phase, MetricsRow& row) {
     if (allreduce_) return aggregate_sum(phase, row);
+    if (sharded_) return aggregate_sharded(phase, row);
     Clock clock;
     if (allgather_) {
       transport_.allgather(frames_, received_);
       // Each process received every block but its own: (P - 1) copies of all frames in total.
       const auto others = static_cast<std::uint64_t>(transport_.size() - 1);
       allgather_received_ += 8 * static_cast<std::uint64_t>(received_.size()) * others;
+      received_bytes_ += received_.size() - frames_.size();
     } else {
       transport_.gather(frames_, received_);
+      if (transport_.is_server()) received_bytes_ += received_.size() - frames_.size();
     }
     phases_.communicate += clock.lap();
     if (!runs_server_) return 0;
     std::uint64_t bytes = 0;
-    std::size_t at = 0;
+    FrameReader frames(received_);
     state_.server->begin_aggregation();
     if (factor_ != nullptr) factor_->begin();
     for (std::size_t i = 0; i < clients_; ++i) {
-      if (received_.size() - at < kFrameLengthBytes) {
-        throw DecodeError("frames end before the message of client " + std::to_string(i));
-      }
-      std::size_t size = 0;
-      for (std::size_t b = 0; b < kFrameLengthBytes; ++b) {
-        size |= static_cast<std::size_t>(received_[at + b]) << (8 * b);
-      }
-      at += kFrameLengthBytes;
-      if (size > received_.size() - at) {
-        throw DecodeError("frame of client " + std::to_string(i) + " claims " + std::to_string(size) +
-                          " bytes, only " + std::to_string(received_.size() - at) + " remain");
-      }
-      if (size == 0) continue;  // the client sent nothing this round
+      const auto frame = frames.next("message of client " + std::to_string(i));
+      if (frame.empty()) continue;  // the client sent nothing this round
       try {
-        const EncodedSize split = decode(std::span(received_).subspan(at, size), dim_, factor_, message_);
+        const EncodedSize split = decode(frame, dim_, factor_, message_);
         row.bits_up_header += 8 * static_cast<std::uint64_t>(split.header);
         row.bits_up_index += 8 * static_cast<std::uint64_t>(split.index);
         row.bits_up_value += 8 * static_cast<std::uint64_t>(split.value);
@@ -182,17 +182,46 @@ class RoundRunner {
       if (factor_ != nullptr && message_.layout == Layout::shared_lowrank) {
         factor_->add(message_, state_.server->message_weight(i));
       }
-      at += size;
-      bytes += size;
+      bytes += frame.size();
       ++messages_;
     }
-    if (at != received_.size()) {
-      throw DecodeError(std::to_string(received_.size() - at) + " unexpected bytes after the last client's message");
-    }
+    frames.expect_end();
     state_.server->end_aggregation(phase);
     if (factor_ != nullptr) factor_->commit();
     phases_.decode_aggregate += clock.lap();
     return 8 * bytes;
+  }
+
+  // Collective (sharded): every process receives its chunks of every message and runs the
+  // server method on them. The uplink bits are the encoded chunks (each process counts its
+  // own clients' and one sum-allreduce adds them up; the 4-byte frame lengths are not counted,
+  // as in gather mode).
+  std::uint64_t aggregate_sharded(Phase phase, MetricsRow& row) {
+    Clock clock;
+    const auto blocks = exchange_->blocks();
+    transport_.alltoall(blocks, exchange_->block_sizes(), received_);
+    received_bytes_ += received_.size() - static_cast<std::size_t>(exchange_->block_sizes()[rank_index()]);
+    phases_.communicate += clock.lap();
+    exchange_->begin_receive(received_);
+    state_.server->begin_aggregation();
+    EncodedSize received_split;
+    for (std::size_t i = 0; i < clients_; ++i) {
+      if (exchange_->next_client(i, message_, received_split)) state_.server->accumulate(i, message_);
+    }
+    exchange_->end_receive();
+    state_.server->end_aggregation(phase);
+    double counts[4] = {static_cast<double>(sent_split_.header), static_cast<double>(sent_split_.index),
+                        static_cast<double>(sent_split_.value), static_cast<double>(sent_messages_)};
+    transport_.allreduce_sum(std::span<double>(counts));
+    const auto header = static_cast<std::uint64_t>(counts[0]);
+    const auto index = static_cast<std::uint64_t>(counts[1]);
+    const auto value = static_cast<std::uint64_t>(counts[2]);
+    row.bits_up_header += 8 * header;
+    row.bits_up_index += 8 * index;
+    row.bits_up_value += 8 * value;
+    messages_ += static_cast<std::uint64_t>(counts[3]);
+    phases_.decode_aggregate += clock.lap();
+    return 8 * (header + index + value);
   }
 
   // Collective (allreduce): the weighted sum of all messages at every process, which runs
@@ -220,6 +249,7 @@ class RoundRunner {
     }
     phases_.decode_aggregate += clock.lap();
     allreduce_payload_ += 8 * static_cast<std::uint64_t>(sum_->payload_bytes());
+    received_bytes_ += sum_->payload_bytes();
     messages_ += sum_->senders();
     const std::uint64_t bits = 8 * sum_->senders() * sum_->count() * value_format_bytes(wire_);
     row.bits_up_value += bits;
@@ -235,6 +265,7 @@ class RoundRunner {
   // same numbers (the modes are tested bit for bit against gather); where the method can, it
   // steps x in place instead (ServerMethod::step_model_in_place: the same bits, no copies).
   std::uint64_t downlink(std::int64_t t) {
+    if (sharded_) return sharded_downlink(t);
     Clock clock;
     const bool travels = !allgather_ && !allreduce_;
     if (!travels && shortcuts_ && state_.server->step_model_in_place(state_.x)) {
@@ -256,6 +287,7 @@ class RoundRunner {
         transport_.broadcast(factor_->state());
         bytes += factor_->state().size_bytes();
       }
+      if (!transport_.is_server()) received_bytes_ += bytes;
       phases_.communicate += clock.lap();
       decode(model_bytes_, dim_, model_message_);
     }
@@ -263,6 +295,25 @@ class RoundRunner {
     phases_.apply += clock.lap();
     check_model(t);
     return travels ? 8 * bytes * clients_ : 0;
+  }
+
+  // Collective (sharded): every process makes the downlink, encodes its own chunks of it, the
+  // processes allgather them and each applies the whole. Returns the encoded chunks' bits
+  // times the number of clients (every client's process receives all of them).
+  std::uint64_t sharded_downlink(std::int64_t t) {
+    Clock clock;
+    const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
+    exchange_->own_downlink(model_message_, format, own_downlink_);
+    phases_.apply += clock.lap();
+    transport_.allgather(own_downlink_, model_bytes_);
+    received_bytes_ += model_bytes_.size() - own_downlink_.size();
+    phases_.communicate += clock.lap();
+    exchange_->assemble_downlink(model_bytes_, downlink_parts_);
+    state_.replica->apply_downlink(downlink_parts_, state_.x);
+    phases_.apply += clock.lap();
+    check_model(t);
+    const std::uint64_t bytes = model_bytes_.size() - kFrameLengthBytes * exchange_->chunks();
+    return 8 * bytes * clients_;
   }
 
   void check_model(std::int64_t t) const {
@@ -332,6 +383,7 @@ class RoundRunner {
   std::uint64_t messages() const { return messages_; }
   std::uint64_t allgather_received() const { return allgather_received_; }
   std::uint64_t allreduce_payload() const { return allreduce_payload_; }
+  std::uint64_t received_bits() const { return 8 * static_cast<std::uint64_t>(received_bytes_); }
 
  private:
   RunState& state_;
@@ -358,11 +410,19 @@ class RoundRunner {
   bool classifies_;  // the problem has an accuracy
   bool allgather_;    // --aggregation allgather
   bool allreduce_;    // --aggregation allreduce
+  bool sharded_;      // --aggregation sharded
   bool runs_server_;  // this process runs the server method (rank 0, or all with allgather / allreduce)
   bool shortcuts_;    // RunOptions::dense_shortcuts
   std::uint64_t allgather_received_ = 0;
   std::uint64_t allreduce_payload_ = 0;
+  std::size_t received_bytes_ = 0;  // this process, in the rounds' collectives (bits_received_max_rank)
+  std::size_t rank_index() const { return static_cast<std::size_t>(transport_.rank()); }
   std::unique_ptr<MessageSum> sum_;  // allreduce only
+  std::unique_ptr<ShardedExchange> exchange_;  // sharded only
+  EncodedSize sent_split_;                     // sharded: this process's clients' chunks this round
+  std::uint64_t sent_messages_ = 0;            // ... and how many of its clients sent
+  std::vector<std::byte> own_downlink_;        // sharded: this process's chunks of the downlink
+  Message downlink_parts_;                     // sharded: the whole downlink
   Message summed_;                   // allreduce: the round's total
   Eigen::VectorXd metrics_;  // [sum_i grad f_i (full metrics only); the scalars above]
   SharedFactor* factor_;     // lowrank:factor=shared (null: none)
@@ -460,6 +520,9 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   result.bits_allreduce_payload = runner.allreduce_payload();
 
   result.seconds = clock.seconds();
+  std::uint64_t received[1] = {runner.received_bits()};
+  transport.allreduce_max(received);
+  result.bits_received_max_rank = received[0];
   std::uint64_t rss[1] = {peak_rss_bytes()};
   result.peak_rss_bytes_rank0 = rss[0];
   transport.allreduce_max(rss);

@@ -26,12 +26,43 @@ void check_choices(const RunConfig& config) {
   one_of("train-metrics", config.train_metrics, {"auto", "full", "batch"});
   one_of("start-gradient", config.start_gradient, {"auto", "full", "batch"});
   one_of("granularity", config.granularity, {"global", "tensor"});
-  one_of("aggregation", config.aggregation, {"gather", "allgather", "allreduce"});
+  one_of("aggregation", config.aggregation, {"gather", "allgather", "allreduce", "sharded"});
   one_of("downlink", config.downlink, {"model", "delta"});
   if (config.eval_every < 0) throw ConfigError("--eval-every must be >= 0, got " + std::to_string(config.eval_every));
   if (config.epochs && !(*config.epochs > 0.0 && *config.epochs <= 1e6)) {
     throw ConfigError("--epochs must be in (0, 1e6]");
   }
+}
+
+// The registry's methods with a property, comma-separated (defined below).
+std::string methods_where(bool (Method::*property)() const);
+
+// --aggregation sharded: a coordinate-wise server and messages that cut into chunks.
+// Returns the chunk size.
+std::size_t check_sharded_aggregation(const RunConfig& config, const Method& method, const Compressor& compressor) {
+  if (!method.supports_sharded_aggregation()) {
+    throw ConfigError("--aggregation sharded: algorithm '" + method.spec() + "' needs the whole of every message at "
+                      "one server (methods that can: " + methods_where(&Method::supports_sharded_aggregation) +
+                      "; or use --aggregation gather or allgather)");
+  }
+  if (method.uses_compressor() && compressor.spec().find("lowrank") != std::string::npos) {
+    throw ConfigError("--aggregation sharded cuts the messages into coordinate chunks; low-rank messages ('" +
+                      compressor.spec() + "') do not cut (use --aggregation gather, allgather or allreduce)");
+  }
+  if (method.uses_compressor() && config.granularity == "tensor") {
+    throw ConfigError("--aggregation sharded cannot cut per-tensor messages (--granularity tensor) into chunks; use "
+                      "--granularity global, or --aggregation gather or allgather");
+  }
+  const std::optional<std::size_t> own = method.message_chunk();
+  if (own && config.shard_chunk != 0 && config.shard_chunk != *own) {
+    throw ConfigError("--shard-chunk " + std::to_string(config.shard_chunk) + ": algorithm '" + method.spec() +
+                      "' cuts its messages in chunks of " + std::to_string(*own) +
+                      " coordinates; leave --shard-chunk out (it follows the method) or set the same");
+  }
+  if (config.shard_chunk > (std::size_t{1} << 31)) {
+    throw ConfigError("--shard-chunk must be in [1, 2^31], got " + std::to_string(config.shard_chunk));
+  }
+  return config.shard_chunk != 0 ? config.shard_chunk : own.value_or(std::size_t{1} << 16);
 }
 
 // The registry's methods with a property, comma-separated.
@@ -161,6 +192,7 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
                         "--granularity global, or --aggregation gather or allgather");
     }
   }
+  if (config.aggregation == "sharded") info.shard_chunk = check_sharded_aggregation(config, *state.method, *state.compressor);
   info.algorithm_spec = state.method->spec();
   info.compressor_spec = state.method->uses_compressor() ? state.compressor->spec() : "(unused)";
   info.down_compressor_spec = state.method->uses_down_compressor() ? state.down_compressor->spec() : "(unused)";

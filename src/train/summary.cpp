@@ -122,6 +122,7 @@ std::string summary_json(const RunResult& result) {
   j.string("wire", std::string(to_string(c.wire)));
   j.string("precision", std::string(to_string(info.precision)));
   j.string("aggregation", c.aggregation);
+  if (c.aggregation == "sharded") j.integer("shard_chunk", info.shard_chunk);
   j.string("downlink", c.downlink);
   j.boolean("dedicated_server", c.dedicated_server);
   j.string("x0", c.x0);
@@ -182,6 +183,7 @@ std::string summary_json(const RunResult& result) {
   j.integer("bits_up_value", last.bits_up_value);
   j.integer("bits_down", last.bits_down);
   j.integer("bits_allgather_received", result.bits_allgather_received);
+  j.integer("bits_received_max_rank", result.bits_received_max_rank);
   j.integer("bits_allreduce_payload", result.bits_allreduce_payload);
   j.number("dense_fp32_bits_up", dense);
   j.number("compression_ratio_up", last.bits_up > 0 ? dense / static_cast<double>(last.bits_up) : 0.0);

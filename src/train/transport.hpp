@@ -52,6 +52,12 @@ class Transport {
   // Collective. The processes' byte blocks concatenated in rank order, at every process.
   virtual void allgather(std::span<const std::byte> local, std::vector<std::byte>& all) = 0;
 
+  // Collective. Personalised exchange (--aggregation sharded): `blocks` is one byte block
+  // per process in rank order, block r of send_counts[r] bytes, sent to process r;
+  // `received` gets the blocks addressed to this process concatenated in rank order.
+  virtual void alltoall(std::span<const std::byte> blocks, std::span<const int> send_counts,
+                        std::vector<std::byte>& received) = 0;
+
   // Collective. The server's bytes (or doubles) to every process.
   virtual void broadcast(std::vector<std::byte>& bytes) const = 0;
   virtual void broadcast(std::span<double> values) const = 0;

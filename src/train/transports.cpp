@@ -32,6 +32,11 @@ void SerialTransport::allgather(std::span<const std::byte> local, std::vector<st
   all.assign(local.begin(), local.end());
 }
 
+void SerialTransport::alltoall(std::span<const std::byte> blocks, std::span<const int> /*send_counts*/,
+                               std::vector<std::byte>& received) {
+  received.assign(blocks.begin(), blocks.end());
+}
+
 void SerialTransport::broadcast(std::vector<std::byte>& /*bytes*/) const {}
 void SerialTransport::broadcast(std::span<double> /*values*/) const {}
 
@@ -62,6 +67,11 @@ void MpiTransport::gather(std::span<const std::byte> local, std::vector<std::byt
 
 void MpiTransport::allgather(std::span<const std::byte> local, std::vector<std::byte>& all) {
   comm_.allgather_bytes(local, all, counts_);
+}
+
+void MpiTransport::alltoall(std::span<const std::byte> blocks, std::span<const int> send_counts,
+                            std::vector<std::byte>& received) {
+  comm_.alltoall_bytes(blocks, send_counts, received, counts_);
 }
 
 void MpiTransport::broadcast(std::vector<std::byte>& bytes) const { comm_.broadcast_bytes(bytes, 0); }

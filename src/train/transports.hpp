@@ -20,6 +20,8 @@ class SerialTransport final : public Transport {
   int lowest_failing_rank(bool failed) const override;
   void gather(std::span<const std::byte> local, std::vector<std::byte>& at_server) override;
   void allgather(std::span<const std::byte> local, std::vector<std::byte>& all) override;
+  void alltoall(std::span<const std::byte> blocks, std::span<const int> send_counts,
+                std::vector<std::byte>& received) override;
   void broadcast(std::vector<std::byte>& bytes) const override;
   void broadcast(std::span<double> values) const override;
   void allreduce_sum(std::span<float> values) const override;
@@ -50,6 +52,8 @@ class MpiTransport final : public Transport {
   int lowest_failing_rank(bool failed) const override;
   void gather(std::span<const std::byte> local, std::vector<std::byte>& at_server) override;
   void allgather(std::span<const std::byte> local, std::vector<std::byte>& all) override;
+  void alltoall(std::span<const std::byte> blocks, std::span<const int> send_counts,
+                std::vector<std::byte>& received) override;
   void broadcast(std::vector<std::byte>& bytes) const override;
   void broadcast(std::span<double> values) const override;
   void allreduce_sum(std::span<float> values) const override;

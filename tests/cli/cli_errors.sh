@@ -11,18 +11,24 @@ failures=0
 printf '1 1:0.5 3:1\n-1 2:1\n1 3:0.5 2:1\n' > "$work/unsorted.svm"
 printf '1 1:0.5\n2 1:1\n3 2:1\n' > "$work/three_labels.svm"
 : > "$work/empty.svm"
-printf 'keep me\n' > "$work/existing.csv"
 printf '1 1:1\n1 2:1\n1 3:1\n' > "$work/one_class.svm"
 # Four rows at the largest finite value: the gradient overflows in round 0 (a run-time error).
 printf '1 1:1.7e308\n1 1:1.7e308\n1 1:1.7e308\n1 1:1.7e308\n-1 1:1\n' > "$work/overflow.svm"
 mkdir -p "$work/outdir"
 
-# case: expected substring | arguments...
-check() {
-  local expected=$1
-  shift
-  local out="$work/existing.csv"
-  local log="$work/log"
+# One case, run in the background: expected substring | arguments... Its report goes to
+# $work/report.<case number>; up to $parallel cases run at once (each is mostly mpiexec's
+# start-up), and the reports are printed in case order at the end.
+parallel=6
+cases=0
+run_case() {
+  local n=$1 expected=$2
+  shift 2
+  local dir="$work/case$n"
+  mkdir -p "$dir"
+  local out="$dir/existing.csv"
+  printf 'keep me\n' > "$out"
+  local log="$dir/log"
   # Without --data ecco-train runs the default job (Fashion-MNIST); these cases use the
   # small built-in generator unless they name their data.
   local data=(--data synthetic_classification)
@@ -38,12 +44,15 @@ check() {
   [ "$(cat "$out")" = "keep me" ] || problem+=" the existing --out file was changed;"
   [ ! -e "$out.partial" ] || problem+=" a .partial file was left behind;"
   if [ -n "$problem" ]; then
-    echo "FAIL ($*):$problem"
-    sed 's/^/    | /' "$log"
-    failures=$((failures + 1))
+    { echo "FAIL ($*):$problem"; sed 's/^/    | /' "$log"; } > "$work/report.$n"
   else
-    echo "ok   ($*): $(grep '\[error\]' "$log" | sed 's/.*\[error\] //')"
+    echo "ok   ($*): $(grep '\[error\]' "$log" | sed 's/.*\[error\] //')" > "$work/report.$n"
   fi
+}
+check() {
+  cases=$((cases + 1))
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n; done
+  run_case "$(printf '%03d' "$cases")" "$@" &
 }
 
 check "Option 'bogus' does not exist" --bogus
@@ -76,6 +85,9 @@ check "is the --data file; refusing to overwrite it" --data "$work/good.svm" --c
 check "rounds: 1e20 is not a whole number\|--rounds: '1e20' is not a whole number" --rounds 1e20
 check "--clients: 99999999999999999999 is outside" --clients 99999999999999999999
 check "algorithm 'econtrol' has no theory step size" --algorithm econtrol
+check "algorithm 'adam' has no theory step size: pass --lr VALUE" --algorithm adam
+check "algorithm 'onebit_adam': freeze must be a round count >= 1" --algorithm onebit_adam:freeze=0 --lr 0.01
+check "algorithm 'adam': beta2 must be in \[0, 1)" --algorithm adam:beta2=1 --lr 0.01
 check "needs a contractive compressor; this one is unbiased (omega = 1.*wrap it as contractive(<spec>)" \
   --algorithm ef21 --compressor qsgd:s=4
 check "client 0, round 0: message value at coordinate 0 is not finite" --data "$work/overflow.svm" --clients 1 --lr 0.1
@@ -101,7 +113,18 @@ check "--allow-any-compressor: compressor qsgd:norm=2,s=4 has no contraction gua
 
 check "needs a contractive compressor; this one is unbiased" --plan --algorithm ef21 --compressor qsgd:s=4
 # Aggregation and downlink modes.
-check "--aggregation: unknown value 'foo' (valid: gather, allgather, allreduce)" --aggregation foo
+check "--aggregation: unknown value 'foo' (valid: gather, allgather, allreduce, sharded)" --aggregation foo
+check "--aggregation sharded: algorithm 'ef21_plus' needs the whole of every message at one server" \
+  --aggregation sharded --algorithm ef21_plus
+check "--shard-chunk applies to --aggregation sharded only" --shard-chunk 5
+check "--shard-chunk: 0 is outside" --aggregation sharded --shard-chunk 0
+check "--aggregation sharded cannot cut per-tensor messages (--granularity tensor)" \
+  --aggregation sharded --granularity tensor --problem mlp:hidden=4 --lr 0.1
+check "low-rank messages ('lowrank" --aggregation sharded --compressor lowrank:r=1 --allow-any-compressor --lr 0.01
+check "--shard-chunk 7: algorithm 'onebit_adam" --aggregation sharded --algorithm onebit_adam:chunk=5 --shard-chunk 7 \
+  --lr 0.01
+check "--aggregation allreduce: algorithm 'onebit_adam" --aggregation allreduce --algorithm onebit_adam --lr 0.01
+check "--plan does not model --aggregation sharded" --plan --aggregation sharded
 check "compressor 'topk:k=0.1' cannot be summed so (summable: identity, randk:k=K,coords=common, lowrank:r=R,factor=shared;" \
   --aggregation allreduce --compressor topk:k=0.1
 check "--aggregation allreduce: algorithm 'ef21_plus' needs each client's message, not their sum" \
@@ -127,5 +150,11 @@ if [ "$ranks" -eq 1 ]; then
     --dedicated-server
 fi
 
-echo "$failures failed"
+wait
+for report in "$work"/report.*; do
+  cat "$report"
+  grep -q '^FAIL' "$report" && failures=$((failures + 1))
+done
+[ "$(ls "$work"/report.* | wc -l)" -eq "$cases" ] || { echo "FAIL: $cases cases, fewer reports"; failures=$((failures + 1)); }
+echo "$failures of $cases failed"
 [ "$failures" -eq 0 ]

@@ -31,6 +31,9 @@ inline const std::vector<MethodCase>& registry_cases() {
       {"ef21_bc", "topk:k=2", "theory"},
       {"ef21_hb:eta=0.7", "topk:k=2", "theory"},
       {"econtrol:eta=0.2,batch=0.5", "topk:k=2", "0.01"},
+      {"adam:batch=3,weight_decay=0.05", "identity", "0.05"},
+      // Chunks of 4, 4 and 2 of d = 10; 1-bit from round 4 on.
+      {"onebit_adam:batch=3,freeze=4,chunk=4,weight_decay=0.05", "identity", "0.05"},
   };
   return cases;
 }
