@@ -210,8 +210,8 @@ int run_round(const cxxopts::ParseResult& args) {
     std::printf("ecco-bench round: logistic regression on %d clients (8 generated rows each, 200 non-zeros per row), "
                 "%lld rounds after the initial exchange, %d ranks; ms per round as rank 0 measures them\n",
                 clients, static_cast<long long>(rounds), comm.size());
-    std::printf("%-10s %-38s %9s %9s %9s %9s %9s %9s %12s %12s\n", "d", "method and aggregation", "round", "gradient", "comp+enc",
-                "comm", "dec+agg", "apply", "up B/round", "down B/round");
+    std::printf("%-10s %-38s %9s %9s %9s %9s %9s %9s %12s %12s %14s\n", "d", "method and aggregation", "round", "gradient",
+                "comp+enc", "comm", "dec+agg", "apply", "up B/round", "down B/round", "max recv B/rnd");
   }
   for (const long long d : dims) {
     double up_per_rank = 0.0;
@@ -222,12 +222,18 @@ int run_round(const cxxopts::ParseResult& args) {
       const char* algorithm;
       const char* aggregation;
       std::string compressor;  // empty: TopK with --ratio
+      const char* step;  // --lr
     };
     const std::string ratio_text = std::to_string(ratio);
-    for (const Variant& v : {Variant{"ef21:init=compressed", "gather", ""}, Variant{"ef21:init=compressed", "allgather", ""},
-                             Variant{"ef21:init=compressed", "allreduce", "randk:coords=common,k=" + ratio_text},
-                             Variant{"ef21:init=compressed", "allreduce", "lowrank:r=4,factor=shared"},
-                             Variant{"gd", "gather", ""}, Variant{"gd", "allreduce", ""}}) {
+    for (const Variant& v : {Variant{"ef21:init=compressed", "gather", "", "0.1"},
+                             Variant{"ef21:init=compressed", "allgather", "", "0.1"},
+                             Variant{"ef21:init=compressed", "allreduce", "randk:coords=common,k=" + ratio_text, "0.1"},
+                             Variant{"ef21:init=compressed", "allreduce", "lowrank:r=4,factor=shared", "0.1"},
+                             Variant{"ef21:init=compressed", "sharded", "", "0.1"},
+                             Variant{"onebit_adam:freeze=1,eps=1e-5", "allgather", "", "0.001"},
+                             Variant{"onebit_adam:freeze=1,eps=1e-5", "sharded", "", "0.001"},
+                             Variant{"gd", "gather", "", "0.1"},
+                             Variant{"gd", "allreduce", "", "0.1"}}) {
       const char* algorithm = v.algorithm;
       const std::string label = std::string(algorithm) + " " + v.aggregation +
                                 (v.compressor.empty() ? "" : " " + v.compressor.substr(0, v.compressor.find(':')));
@@ -239,7 +245,7 @@ int run_round(const cxxopts::ParseResult& args) {
       c.algorithm = algorithm;
       c.compressor = v.compressor.empty() ? "topk:k=" + ratio_text : v.compressor;
       c.allow_any_compressor = true;  // lowrank: no contraction guarantee (the step size is fixed)
-      c.step_size = "0.1";
+      c.step_size = v.step;
       c.rounds = rounds;
       c.log_every = rounds;
       const RunResult result = run_mpi(c, comm);
@@ -251,9 +257,11 @@ int run_round(const cxxopts::ParseResult& args) {
                           static_cast<double>(rounds);
         const double down = static_cast<double>(result.history.back().bits_down) / 8.0 / static_cast<double>(rounds);
         const double round_ms = per * (result.seconds - p.metrics);
-        std::printf("%-10lld %-38s %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %12.0f %12.0f\n", d, label.c_str(), round_ms,
+        // The busiest rank's received bytes per round (the initial exchange included).
+        const double received = static_cast<double>(result.bits_received_max_rank) / 8.0 / static_cast<double>(rounds + 1);
+        std::printf("%-10lld %-38s %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %12.0f %12.0f %14.0f\n", d, label.c_str(), round_ms,
                     per * p.gradient, per * p.compress_encode, per * p.communicate, per * p.decode_aggregate,
-                    per * p.apply, up, down);
+                    per * p.apply, up, down, received);
         numbers[0] = up / static_cast<double>(comm.size());
         numbers[1] = down / static_cast<double>(clients);  // one model per client per round
         numbers[2] = per * p.communicate;

@@ -141,6 +141,9 @@ struct TheoryStep {
   std::string detail;  // e.g. "xi = 222.5"
 };
 
+// One Method object per run and process: make_client and make_replica of one object may
+// share per-process state (onebit_adam's clients read the momentum its replica keeps), so
+// neither a second run nor a second simulated process may reuse it.
 class Method {
  public:
   virtual ~Method() = default;

@@ -51,9 +51,12 @@ class Communicator {
 
   // Personalised exchange: `blocks` holds one byte block per destination rank, in rank order,
   // block r of size send_counts[r] (send_counts.size() == size()). `received` gets the blocks
-  // addressed to this rank, in source rank order, and received_counts their sizes.
-  // Cost: one MPI_Alltoall of an int per rank pair, one MPI_Alltoallv of the bytes.
-  void alltoall_bytes(std::span<const std::byte> blocks, std::span<const int> send_counts,
+  // addressed to this rank, in source rank order, and received_counts their sizes. When any
+  // rank's blocks to send or to receive exceed MPI's int count (2 GiB in all), every rank
+  // throws the same CommError before any byte moves.
+  // Cost: one MPI_Alltoall of a 64-bit size per rank pair, one MPI_Allreduce of a flag, one
+  // MPI_Alltoallv of the bytes.
+  void alltoall_bytes(std::span<const std::byte> blocks, std::span<const std::size_t> send_counts,
                       std::vector<std::byte>& received, std::vector<int>& received_counts) const;
 
   // root's bytes to every rank; other ranks' vectors are resized to match.
@@ -95,6 +98,9 @@ class Communicator {
   int size_ = 1;
   mutable std::vector<int> displacements_;  // gather_bytes scratch (not thread-safe)
   mutable std::vector<int> send_displacements_;  // alltoall_bytes scratch
+  mutable std::vector<int> send_counts_;
+  mutable std::vector<unsigned long long> send_sizes_;
+  mutable std::vector<unsigned long long> receive_sizes_;
 };
 
 }  // namespace ecco

@@ -119,9 +119,10 @@ struct Message {
 // dimension `length` whose coordinate k is m's coordinate first + k, with the same values
 // (bit for bit) and value code: a dense slice (levels sliced alike), the sparse entries in
 // the range (re-based, explicit indices even when m's were seeded), or, for a parts message,
-// the part that covers exactly that range. Throws ConfigError for low-rank layouts and for
-// parts that do not match the range, std::invalid_argument for an empty or out-of-range
-// chunk. Cost O(length) (dense), O(log count + kept) (sparse).
+// the part that covers exactly that range (with the parts message's tag, if it has one).
+// Throws ConfigError for low-rank layouts and for parts that do not match the range,
+// std::invalid_argument for an empty or out-of-range chunk. Cost O(length) (dense),
+// O(log count + kept) (sparse), O(part_count + the part's size) (parts).
 void restrict_message(const Message& m, std::uint32_t first, std::uint32_t length, Message& piece);
 
 // The decoded value of a quantised level (see ValueCode); the single definition used by

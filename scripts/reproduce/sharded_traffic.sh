@@ -2,12 +2,14 @@
 # Per-rank traffic of the aggregation modes: what the busiest rank receives per round
 # (totals.bits_received_max_rank) under gather, allgather and sharded aggregation, on 2, 4
 # and 8 ranks with one client per rank, for the MLP of the default job (d = 669,706) with
-# EF21-SGDM + TopK 1% (sparse messages) and with 1-bit Adam after its warm-up.
-#   usage: scripts/reproduce/sharded_traffic.sh [ROUNDS (20)] [OUT_DIR (runs/sharded_traffic)] [ECCO_TRAIN]
+# EF21-SGDM + TopK 1% (sparse messages) and with 1-bit Adam after its warm-up. Each setting
+# runs for R and 2R rounds; the figure is the difference over R, so the initial exchange and
+# 1-bit Adam's 2 dense warm-up rounds drop out.
+#   usage: scripts/reproduce/sharded_traffic.sh [R (10)] [OUT_DIR (runs/sharded_traffic)] [ECCO_TRAIN]
 # Needs dataset-fashion-mnist and a release build. Counts bytes, not time: the ranks may
 # share one machine (mpirun --oversubscribe).
 set -euo pipefail
-rounds=${1:-20}
+rounds=${1:-10}
 out=${2:-runs/sharded_traffic}
 train=${3:-build/release/apps/ecco-train}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +18,7 @@ mkdir -p "$out"
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
 
-# name | flags (the warm-up of onebit_adam is 2 rounds of the $rounds)
+# name | flags (the warm-up of onebit_adam is 2 rounds)
 methods=(
   "ef21_sgdm_topk1pct|--algorithm ef21_sgdm --compressor topk:k=0.01 --lr 0.1"
   "onebit_adam|--algorithm onebit_adam:freeze=2,eps=1e-5 --lr 0.001"
@@ -26,20 +28,22 @@ for method in "${methods[@]}"; do
   flags=${method#*|}
   for ranks in 2 4 8; do
     for mode in gather allgather sharded; do
-      json="$out/$name.np$ranks.$mode.json"
-      [ -f "$json" ] && continue
-      echo "== $name, $ranks ranks, $mode" >&2
-      # shellcheck disable=SC2086
-      mpirun --oversubscribe -np "$ranks" "$train" --data fashion_mnist --problem mlp:hidden=512x512 \
-        --clients "$ranks" --batch 64 --rounds "$rounds" --eval-every 0 --log-every "$rounds" --quiet \
-        --aggregation "$mode" $flags --summary "$json"
+      for length in "$rounds" $((2 * rounds)); do
+        json="$out/$name.np$ranks.$mode.r$length.json"
+        [ -f "$json" ] && continue
+        echo "== $name, $ranks ranks, $mode, $length rounds" >&2
+        # shellcheck disable=SC2086
+        mpirun --oversubscribe -np "$ranks" "$train" --data fashion_mnist --problem mlp:hidden=512x512 \
+          --clients "$ranks" --batch 64 --rounds "$length" --eval-every 0 --log-every "$length" --quiet \
+          --aggregation "$mode" $flags --summary "$json"
+      done
     done
   done
 done
 
-"$python" - "$out" "${methods[@]}" <<'PY'
+"$python" - "$out" "$rounds" "${methods[@]}" <<'PY'
 import json, sys
-out, methods = sys.argv[1], sys.argv[2:]
+out, rounds, methods = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 print("| method | ranks | gather | allgather | sharded | (MB received by the busiest rank per round) |")
 print("|---|---|---|---|---|---|")
 for method in methods:
@@ -47,8 +51,8 @@ for method in methods:
     for ranks in (2, 4, 8):
         cells = []
         for mode in ("gather", "allgather", "sharded"):
-            s = json.load(open(f"{out}/{name}.np{ranks}.{mode}.json"))
-            t = s["totals"]
-            cells.append(f"{t['bits_received_max_rank'] / 8e6 / t['rounds_run']:.2f}")
+            bits = [json.load(open(f"{out}/{name}.np{ranks}.{mode}.r{r}.json"))["totals"]["bits_received_max_rank"]
+                    for r in (rounds, 2 * rounds)]
+            cells.append(f"{(bits[1] - bits[0]) / 8e6 / rounds:.3f}")
         print(f"| {name} | {ranks} | " + " | ".join(cells) + " | |")
 PY

@@ -12,7 +12,7 @@
 //   m^k = b1 m^{k-1} + (1 - b1) g^k,   s^k = b2 s^{k-1} + (1 - b2) (g^k)^2   (m^{-1} = s^{-1} = 0)
 //   x^{k+1} = x^k (1 - gamma_k wd) - (gamma_k / c1_k) m^k / (sqrt(s^k) / sqrt(c2_k) + eps)
 // (coordinate-wise, in this order of operations). 1-bit Adam freezes s (and c2) after its
-// warm-up and sets m to the momentum the server sends (set_momentum).
+// warm-up and sets m to the momentum the server sends (set_momentum), except where s == 0.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -48,7 +48,9 @@ class MeanStepState {
   template <class Scalar>
   void absorb_dense_sum(const Scalar* s, std::optional<double> divisor, bool initial);
 
-  // 1-bit Adam after its warm-up: m = momentum (decoded), s frozen; g is not used.
+  // 1-bit Adam after its warm-up: m = momentum (decoded), s frozen; g is not used. Where
+  // s_j == 0 (a gradient that was exactly 0 through the warm-up) m_j = 0 instead: a sign
+  // cannot send a zero, and the step would be gamma scale / eps.
   void set_momentum(const Message& momentum);
 
   // out = the next model from x for update k = updates(), then k advances. out may be x

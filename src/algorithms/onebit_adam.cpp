@@ -17,23 +17,39 @@
 //  * C is the norm-preserving sign of the onebit compressor, applied chunk by chunk: the
 //    vector is cut into logical chunks of C coordinates (the last one shorter), and chunk j
 //    becomes (||u_j||_2 / sqrt(len_j)) sign(u_j) with its own fp32 scale. A message is a parts
-//    message of one sign part per chunk: len_j bits + 24 bytes of part header and length.
-//    The chunks depend on the config only, never on the number of ranks.
+//    message of one sign part per chunk: ceil(len_j / 8) bytes of signs + 28 bytes (the part's
+//    length, header and scale). The chunks depend on the config only, never on the number of
+//    ranks. Coordinates whose frozen variance is exactly 0 (a gradient that was 0 through the
+//    whole warm-up) keep m = 0: a sign cannot send a zero, and their step would be
+//    gamma scale / eps (MeanStepState::set_momentum).
 // Differences from the reference implementation (DeepSpeed's OnebitAdam): it uses one worker
 // scale for the whole flattened model and one server scale per rank's slice (so its result
 // depends on the number of GPUs); ecco uses one scale per logical chunk on both sides. It
-// applies no bias correction (bias_correction=false here; ecco's default true equals
-// PyTorch's Adam, so that onebit_adam with F >= rounds is adam bit for bit).
+// applies no bias correction (bias_correction=false here; ecco's default true follows the
+// formula of PyTorch's AdamW, and onebit_adam with F >= rounds is adam bit for bit).
 // The --compressor and --downlink flags do not apply: the downlink is always the mean
-// gradient (warm-up) or the compressed momentum. Needs each client's message: gather or
-// allgather aggregation.
+// gradient (warm-up) or the compressed momentum. Needs each client's message: gather,
+// allgather or sharded aggregation (not allreduce).
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "algorithms/builtin.hpp"
 
 namespace ecco::detail {
 namespace {
+
+// error = u - C(u), coordinate by coordinate, from the parts message c = C(u).
+void subtract_parts(const Eigen::VectorXd& u, const Message& c, Eigen::VectorXd& error) {
+  std::size_t first = 0;
+  for (const Message& part : c.active_parts()) {
+    for (std::size_t j = 0; j < part.values.size(); ++j) {
+      const auto at = static_cast<Eigen::Index>(first + j);
+      error[at] = u[at] - part.values[j];
+    }
+    first += part.dim;
+  }
+}
 
 // out = C(u) chunk by chunk (see above): a parts message of ceil(d / chunk) sign parts.
 void compress_by_chunks(const Compressor& onebit, const Eigen::VectorXd& u, std::size_t chunk, Rng& rng,
@@ -72,8 +88,7 @@ class OnebitAdamClient final : public ClientMethod {
         estimator_(make_estimator(options.batch, setup)),
         onebit_(make_compressor("onebit")),
         error_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))),
-        u_(error_),
-        c_(error_) {}
+        u_(error_) {}
 
   bool initialize(Eigen::Ref<const Eigen::VectorXd> x0, ClientEnv& env, Message& out) override {
     compress_to_wire(estimator_->initial(x0, env), false, env, out);
@@ -90,8 +105,7 @@ class OnebitAdamClient final : public ClientMethod {
     u_ = (b1 * shared_->state.adam_m() + (1.0 - b1) * g) + error_;
     compress_by_chunks(*onebit_, u_, options_.chunk, env.rng, env.workspace, out);
     round_to_wire(out, env.wire);
-    out.assign_to(c_);
-    error_ = u_ - c_;
+    subtract_parts(u_, out, error_);
     return true;
   }
 
@@ -105,7 +119,6 @@ class OnebitAdamClient final : public ClientMethod {
   std::unique_ptr<Compressor> onebit_;
   Eigen::VectorXd error_;  // e_i
   Eigen::VectorXd u_;      // m_i + e_i
-  Eigen::VectorXd c_;      // C(u_i), decoded
 };
 
 class OnebitAdamServer final : public ServerMethod {
@@ -116,7 +129,6 @@ class OnebitAdamServer final : public ServerMethod {
         onebit_(make_compressor("onebit")),
         sum_(Eigen::VectorXd::Zero(static_cast<Eigen::Index>(setup.dim))),
         u_(sum_),
-        c_(sum_),
         error_(sum_) {}
 
   const Eigen::VectorXd& error() const { return error_; }
@@ -132,8 +144,7 @@ class OnebitAdamServer final : public ServerMethod {
     }
     u_ = sum_ / clients_ + error_;
     compress_by_chunks(*onebit_, u_, options_.chunk, rng_, workspace_, downlink_);
-    downlink_.assign_to(c_);
-    error_ = u_ - c_;
+    subtract_parts(u_, downlink_, error_);
   }
 
   ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> /*x*/, Message& out) override {
@@ -151,7 +162,6 @@ class OnebitAdamServer final : public ServerMethod {
   Message downlink_;
   Eigen::VectorXd sum_;
   Eigen::VectorXd u_;      // the mean plus e_s
-  Eigen::VectorXd c_;      // C(u), decoded
   Eigen::VectorXd error_;  // e_s
 };
 
@@ -206,6 +216,9 @@ class OnebitAdam final : public Method {
  private:
   std::shared_ptr<SharedAdam> shared(const MethodSetup& setup) const {
     if (!shared_) shared_ = std::make_shared<SharedAdam>(setup, options_.rule);
+    if (static_cast<std::size_t>(shared_->state.g().size()) != setup.dim) {
+      throw std::logic_error("onebit_adam: one Method object serves one run (its clients and replica share state)");
+    }
     return shared_;
   }
 

@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include "ecco/error.hpp"
@@ -90,37 +91,50 @@ void Communicator::allgather_bytes(std::span<const std::byte> local, std::vector
             "MPI_Allgatherv");
 }
 
-void Communicator::alltoall_bytes(std::span<const std::byte> blocks, std::span<const int> send_counts,
+void Communicator::alltoall_bytes(std::span<const std::byte> blocks, std::span<const std::size_t> send_counts,
                                   std::vector<std::byte>& received, std::vector<int>& received_counts) const {
   const auto p = static_cast<std::size_t>(size_);
   if (send_counts.size() != p) {
-    throw CommError("alltoall: " + std::to_string(send_counts.size()) + " block sizes for " + std::to_string(p) +
-                    " ranks");
+    throw std::logic_error("alltoall: " + std::to_string(send_counts.size()) + " block sizes for " +
+                           std::to_string(p) + " ranks");
+  }
+  send_sizes_.assign(send_counts.begin(), send_counts.end());
+  receive_sizes_.resize(p);
+  check_mpi(MPI_Alltoall(send_sizes_.data(), 1, MPI_UNSIGNED_LONG_LONG, receive_sizes_.data(), 1,
+                         MPI_UNSIGNED_LONG_LONG, comm_),
+            "MPI_Alltoall (sizes)");
+  unsigned long long sent = 0;
+  unsigned long long to_receive = 0;
+  for (std::size_t r = 0; r < p; ++r) {
+    sent += send_sizes_[r];
+    to_receive += receive_sizes_[r];
+  }
+  if (sent != blocks.size()) {
+    throw std::logic_error("alltoall: the block sizes add up to " + std::to_string(sent) + " bytes, not " +
+                           std::to_string(blocks.size()));
+  }
+  const auto limit = static_cast<unsigned long long>(INT_MAX);
+  const int too_large = allreduce_max(sent > limit || to_receive > limit ? 1 : 0);
+  if (too_large != 0) {
+    throw CommError("alltoall: a rank would send or receive more than " + std::to_string(limit) +
+                    " bytes in one exchange (MPI's int count); use fewer clients per rank or a smaller model");
   }
   send_displacements_.resize(p);
-  long long total = 0;
-  for (std::size_t r = 0; r < p; ++r) {
-    send_displacements_[r] = static_cast<int>(total);
-    total += send_counts[r];
-  }
-  if (static_cast<unsigned long long>(total) != blocks.size()) {
-    throw CommError("alltoall: the block sizes add up to " + std::to_string(total) + " bytes, not " +
-                    std::to_string(blocks.size()));
-  }
+  send_counts_.resize(p);
   received_counts.resize(p);
-  check_mpi(MPI_Alltoall(send_counts.data(), 1, MPI_INT, received_counts.data(), 1, MPI_INT, comm_),
-            "MPI_Alltoall (sizes)");
   displacements_.resize(p);
-  total = 0;
+  int send_at = 0;
+  int receive_at = 0;
   for (std::size_t r = 0; r < p; ++r) {
-    displacements_[r] = static_cast<int>(total);
-    total += received_counts[r];
-    if (total > INT_MAX) {
-      throw CommError("alltoall: " + std::to_string(total) + " bytes to receive exceed MPI's int count");
-    }
+    send_counts_[r] = static_cast<int>(send_sizes_[r]);
+    send_displacements_[r] = send_at;
+    send_at += send_counts_[r];
+    received_counts[r] = static_cast<int>(receive_sizes_[r]);
+    displacements_[r] = receive_at;
+    receive_at += received_counts[r];
   }
-  received.resize(static_cast<std::size_t>(total));
-  check_mpi(MPI_Alltoallv(blocks.data(), send_counts.data(), send_displacements_.data(), MPI_BYTE, received.data(),
+  received.resize(static_cast<std::size_t>(to_receive));
+  check_mpi(MPI_Alltoallv(blocks.data(), send_counts_.data(), send_displacements_.data(), MPI_BYTE, received.data(),
                           received_counts.data(), displacements_.data(), MPI_BYTE, comm_),
             "MPI_Alltoallv");
 }

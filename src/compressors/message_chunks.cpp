@@ -56,6 +56,7 @@ void restrict_message(const Message& m, std::uint32_t first, std::uint32_t lengt
       for (const Message& part : m.active_parts()) {
         if (at == first && part.dim == length) {
           piece = part;
+          if (m.tag != 0) piece.tag = m.tag;
           return;
         }
         at += part.dim;

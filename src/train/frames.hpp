@@ -35,15 +35,18 @@ class FrameReader {
  public:
   explicit FrameReader(std::span<const std::byte> bytes) : bytes_(bytes) {}
 
-  // The next frame's bytes (empty for an empty frame).
-  std::span<const std::byte> next(const std::string& what) {
-    if (bytes_.size() - at_ < kFrameLengthBytes) throw DecodeError("frames end before the " + what);
+  // The next frame's bytes (empty for an empty frame). `what` and `number` name the frame in
+  // an error ("message of client" 3); the text is built only when there is one.
+  std::span<const std::byte> next(const char* what, std::size_t number) {
+    if (bytes_.size() - at_ < kFrameLengthBytes) {
+      throw DecodeError(std::string("frames end before the ") + what + " " + std::to_string(number));
+    }
     std::size_t size = 0;
     for (std::size_t b = 0; b < kFrameLengthBytes; ++b) size |= static_cast<std::size_t>(bytes_[at_ + b]) << (8 * b);
     at_ += kFrameLengthBytes;
     if (size > bytes_.size() - at_) {
-      throw DecodeError("frame of the " + what + " claims " + std::to_string(size) + " bytes, only " +
-                        std::to_string(bytes_.size() - at_) + " remain");
+      throw DecodeError(std::string("frame of the ") + what + " " + std::to_string(number) + " claims " +
+                        std::to_string(size) + " bytes, only " + std::to_string(bytes_.size() - at_) + " remain");
     }
     const auto frame = bytes_.subspan(at_, size);
     at_ += size;

@@ -168,7 +168,7 @@ class RoundRunner {
     state_.server->begin_aggregation();
     if (factor_ != nullptr) factor_->begin();
     for (std::size_t i = 0; i < clients_; ++i) {
-      const auto frame = frames.next("message of client " + std::to_string(i));
+      const auto frame = frames.next("message of client", i);
       if (frame.empty()) continue;  // the client sent nothing this round
       try {
         const EncodedSize split = decode(frame, dim_, factor_, message_);
@@ -200,7 +200,7 @@ class RoundRunner {
     Clock clock;
     const auto blocks = exchange_->blocks();
     transport_.alltoall(blocks, exchange_->block_sizes(), received_);
-    received_bytes_ += received_.size() - static_cast<std::size_t>(exchange_->block_sizes()[rank_index()]);
+    received_bytes_ += received_.size() - exchange_->block_sizes()[rank_index()];
     phases_.communicate += clock.lap();
     exchange_->begin_receive(received_);
     state_.server->begin_aggregation();

@@ -47,7 +47,7 @@ EncodedSize ShardedExchange::add_client(const Message* message, ValueFormat wire
 std::span<const std::byte> ShardedExchange::blocks() {
   blocks_.clear();
   for (std::size_t r = 0; r < to_rank_.size(); ++r) {
-    sizes_[r] = static_cast<int>(to_rank_[r].size());
+    sizes_[r] = to_rank_[r].size();
     blocks_.insert(blocks_.end(), to_rank_[r].begin(), to_rank_[r].end());
   }
   return blocks_;
@@ -58,10 +58,9 @@ void ShardedExchange::begin_receive(std::span<const std::byte> received) { reade
 bool ShardedExchange::next_client(std::size_t client, Message& message, EncodedSize& split) {
   const std::size_t first = first_chunk(rank_);
   const std::size_t last = first_chunk(rank_ + 1);
-  const std::string what = "chunk of client " + std::to_string(client) + "'s message";
   bool sent = false;
   for (std::size_t j = first; j < last; ++j) {
-    const auto frame = reader_->next(what);
+    const auto frame = reader_->next("chunks of the message of client", client);
     if (j == first) {
       sent = !frame.empty();
       if (!sent) continue;
@@ -102,7 +101,7 @@ void ShardedExchange::assemble_downlink(std::span<const std::byte> all, Message&
   FrameReader reader(all);
   out.set_parts(dim_, static_cast<std::uint32_t>(chunk_count_));
   for (std::size_t j = 0; j < chunk_count_; ++j) {
-    const auto frame = reader.next("downlink's chunk " + std::to_string(j));
+    const auto frame = reader.next("downlink's chunk", j);
     try {
       decode(frame, chunk_length(j), out.parts[j]);
     } catch (const DecodeError& e) {

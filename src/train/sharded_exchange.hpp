@@ -40,7 +40,7 @@ class ShardedExchange {
   void begin_uplink();
   EncodedSize add_client(const Message* message, ValueFormat wire);
   std::span<const std::byte> blocks();
-  std::span<const int> block_sizes() const { return sizes_; }
+  std::span<const std::size_t> block_sizes() const { return sizes_; }
 
   // Uplink, receiver side: reads `received` (this rank's chunks of every client's message,
   // source ranks in rank order). For client i, `message` becomes the parts message of its
@@ -66,7 +66,7 @@ class ShardedExchange {
   int ranks_;
   std::vector<std::vector<std::byte>> to_rank_;  // uplink frames per destination
   std::vector<std::byte> blocks_;                // to_rank_ concatenated
-  std::vector<int> sizes_;
+  std::vector<std::size_t> sizes_;
   Message piece_;
   std::optional<FrameReader> reader_;
 };

@@ -55,7 +55,7 @@ class Transport {
   // Collective. Personalised exchange (--aggregation sharded): `blocks` is one byte block
   // per process in rank order, block r of send_counts[r] bytes, sent to process r;
   // `received` gets the blocks addressed to this process concatenated in rank order.
-  virtual void alltoall(std::span<const std::byte> blocks, std::span<const int> send_counts,
+  virtual void alltoall(std::span<const std::byte> blocks, std::span<const std::size_t> send_counts,
                         std::vector<std::byte>& received) = 0;
 
   // Collective. The server's bytes (or doubles) to every process.

@@ -32,7 +32,7 @@ void SerialTransport::allgather(std::span<const std::byte> local, std::vector<st
   all.assign(local.begin(), local.end());
 }
 
-void SerialTransport::alltoall(std::span<const std::byte> blocks, std::span<const int> /*send_counts*/,
+void SerialTransport::alltoall(std::span<const std::byte> blocks, std::span<const std::size_t> /*send_counts*/,
                                std::vector<std::byte>& received) {
   received.assign(blocks.begin(), blocks.end());
 }
@@ -69,7 +69,7 @@ void MpiTransport::allgather(std::span<const std::byte> local, std::vector<std::
   comm_.allgather_bytes(local, all, counts_);
 }
 
-void MpiTransport::alltoall(std::span<const std::byte> blocks, std::span<const int> send_counts,
+void MpiTransport::alltoall(std::span<const std::byte> blocks, std::span<const std::size_t> send_counts,
                             std::vector<std::byte>& received) {
   comm_.alltoall_bytes(blocks, send_counts, received, counts_);
 }

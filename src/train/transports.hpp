@@ -20,7 +20,7 @@ class SerialTransport final : public Transport {
   int lowest_failing_rank(bool failed) const override;
   void gather(std::span<const std::byte> local, std::vector<std::byte>& at_server) override;
   void allgather(std::span<const std::byte> local, std::vector<std::byte>& all) override;
-  void alltoall(std::span<const std::byte> blocks, std::span<const int> send_counts,
+  void alltoall(std::span<const std::byte> blocks, std::span<const std::size_t> send_counts,
                 std::vector<std::byte>& received) override;
   void broadcast(std::vector<std::byte>& bytes) const override;
   void broadcast(std::span<double> values) const override;
@@ -52,7 +52,7 @@ class MpiTransport final : public Transport {
   int lowest_failing_rank(bool failed) const override;
   void gather(std::span<const std::byte> local, std::vector<std::byte>& at_server) override;
   void allgather(std::span<const std::byte> local, std::vector<std::byte>& all) override;
-  void alltoall(std::span<const std::byte> blocks, std::span<const int> send_counts,
+  void alltoall(std::span<const std::byte> blocks, std::span<const std::size_t> send_counts,
                 std::vector<std::byte>& received) override;
   void broadcast(std::vector<std::byte>& bytes) const override;
   void broadcast(std::span<double> values) const override;

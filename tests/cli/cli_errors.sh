@@ -5,7 +5,8 @@
 set -u
 train=$1 mpiexec=$2 ranks=$3
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Stop the cases still running (an interrupted or timed-out test) before removing their files.
+trap 'kill $(jobs -p) 2> /dev/null; wait; rm -rf "$work"' EXIT
 failures=0
 
 printf '1 1:0.5 3:1\n-1 2:1\n1 3:0.5 2:1\n' > "$work/unsorted.svm"
@@ -18,8 +19,10 @@ mkdir -p "$work/outdir"
 
 # One case, run in the background: expected substring | arguments... Its report goes to
 # $work/report.<case number>; up to $parallel cases run at once (each is mostly mpiexec's
-# start-up), and the reports are printed in case order at the end.
-parallel=6
+# start-up, which waits more than it computes: three processes per core), and the reports
+# are printed in case order at the end. A case gets 120 s.
+parallel=$(( 3 * $(nproc) / ranks ))
+[ "$parallel" -ge 1 ] || parallel=1
 cases=0
 run_case() {
   local n=$1 expected=$2
@@ -33,7 +36,7 @@ run_case() {
   # small built-in generator unless they name their data.
   local data=(--data synthetic_classification)
   case " $* " in *" --data "*) data=() ;; esac
-  "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "${data[@]}" "$@" > "$log" 2>&1 < /dev/null
+  timeout 120 "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "${data[@]}" "$@" > "$log" 2>&1 < /dev/null
   local status=$?
   local errors
   errors=$(grep -c '\[error\]' "$log")
