@@ -112,6 +112,7 @@ enum class Collective {
   bcast,      // MPI_Bcast of `bytes` from rank 0 (its downlink)
   allgather,  // MPI_Allgather of `bytes` from every rank
   allreduce,  // MPI_Allreduce (sum) of bytes / 4 floats
+  alltoall,   // MPI_Alltoall of `bytes` from every rank to every rank (the uplink of --aggregation sharded)
 };
 
 const char* name(Collective c) {
@@ -120,6 +121,7 @@ const char* name(Collective c) {
     case Collective::bcast: return "bcast";
     case Collective::allgather: return "allgather";
     case Collective::allreduce: return "allreduce";
+    case Collective::alltoall: return "alltoall";
   }
   return "?";
 }
@@ -135,14 +137,14 @@ Curve measure_collective(const Communicator& comm, Collective c, double pause) {
   Curve curve;
   if (comm.size() == 1) return curve;
   const auto p = static_cast<std::size_t>(comm.size());
-  const bool gathers = c == Collective::gather || c == Collective::allgather;
+  const bool gathers = c == Collective::gather || c == Collective::allgather || c == Collective::alltoall;
   std::vector<char> send;
   std::vector<char> receive;
   std::vector<float> values;  // allreduce
   for (std::size_t k = 0; k < std::size(kCollectiveBytes); ++k) {
     const int bytes = kCollectiveBytes[k];
     if (gathers && k > 1 && p * static_cast<std::size_t>(bytes) > (std::size_t{64} << 20)) break;
-    send.assign(static_cast<std::size_t>(bytes), 1);
+    send.assign((c == Collective::alltoall ? p : 1) * static_cast<std::size_t>(bytes), 1);
     if (gathers) receive.assign(p * static_cast<std::size_t>(bytes), 0);
     if (c == Collective::allreduce) values.assign(std::max<std::size_t>(1, send.size() / 4), 1.0f);
     std::vector<double> times;
@@ -165,6 +167,10 @@ Curve measure_collective(const Communicator& comm, Collective c, double pause) {
           break;
         case Collective::allreduce:
           comm.allreduce_sum(std::span<float>(values));
+          break;
+        case Collective::alltoall:
+          check_mpi(MPI_Alltoall(send.data(), bytes, MPI_CHAR, receive.data(), bytes, MPI_CHAR, comm.raw()),
+                    "MPI_Alltoall");
           break;
       }
       double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -242,17 +248,11 @@ std::string megabytes(double bytes) {
 }  // namespace
 
 int run_plan(const CommandLine& cl, const Communicator& comm) {
-  if (cl.config.aggregation == "sharded") {
-    // Agreed by every rank (the same flags everywhere), before any collective.
-    if (comm.rank() == 0) {
-      log().error("--plan does not model --aggregation sharded (its all-to-all exchange) yet; run the job and read "
-                  "the summary's totals.bits_received_max_rank and phase_seconds_rank0, or plan gather / allgather");
-    }
-    return comm.rank() == 0 ? 2 : 0;
-  }
   const int p = comm.size();
   const bool allgather = cl.config.aggregation == "allgather";
   const bool allreduce = cl.config.aggregation == "allreduce";
+  const bool sharded = cl.config.aggregation == "sharded";
+  const bool every_rank_serves = allgather || allreduce || sharded;  // no server -> client broadcast
   const Curve link = measure_links(comm);
   std::vector<std::string> candidates{cl.config.compressor};
   std::vector<std::string> standard{"identity", "topk:k=0.001", "topk:k=0.01", "topk:k=0.1", "sign",
@@ -278,9 +278,11 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   // The round's own collectives, and the allreduce of the dense baseline, each after a pause
   // as long as the configured run's computation per round (at most 1 s).
   const double pause = std::min(1.0, probes.front().client_and_server_seconds);
-  const Curve gather = allgather || allreduce ? Curve{} : measure_collective(comm, Collective::gather, pause);
-  const Curve bcast = allgather || allreduce ? Curve{} : measure_collective(comm, Collective::bcast, pause);
-  const Curve gathered = allgather ? measure_collective(comm, Collective::allgather, pause) : Curve{};
+  const Curve gather = every_rank_serves ? Curve{} : measure_collective(comm, Collective::gather, pause);
+  const Curve bcast = every_rank_serves ? Curve{} : measure_collective(comm, Collective::bcast, pause);
+  const Curve gathered =
+      allgather || sharded ? measure_collective(comm, Collective::allgather, pause) : Curve{};
+  const Curve exchanged = sharded ? measure_collective(comm, Collective::alltoall, pause) : Curve{};
   const Curve summed = measure_collective(comm, Collective::allreduce, pause);
   if (comm.rank() != 0) return 0;
 
@@ -289,7 +291,8 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   // Gather: the messages of the clients not on rank 0, spread over the other P - 1 ranks;
   // the downlink is one broadcast of a process's downlink bytes. Allgather: every rank's
   // share of the messages. Allreduce: one client's payload (every sender's is the same
-  // size); no downlink.
+  // size); no downlink. Sharded: an all-to-all of every rank's share of the messages, 1/P of
+  // it to each rank, then an allgather of 1/P of the downlink from each rank.
   const auto one_message = [&](const Probe& pr) {  // gather: one rank's (not rank 0's) messages
     return (n - on_rank0) / n * pr.up_bytes / static_cast<double>(std::max(1, p - 1));
   };
@@ -297,10 +300,12 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
     if (p == 1) return 0.0;
     if (allgather) return gathered.at(pr.up_bytes / static_cast<double>(p));
     if (allreduce) return summed.at(pr.up_bytes / n);
+    if (sharded) return exchanged.at(pr.up_bytes / static_cast<double>(p) / static_cast<double>(p));
     return gather.at(one_message(pr));
   };
   const auto downlink = [&](const Probe& pr) {
-    return allgather || allreduce || p == 1 ? 0.0 : bcast.at(pr.down_bytes);
+    if (sharded && p > 1) return gathered.at(pr.down_bytes / static_cast<double>(p));
+    return every_rank_serves || p == 1 ? 0.0 : bcast.at(pr.down_bytes);
   };
   // Gather: rank 0's server step, the slowest process's clients, and the two collectives,
   // which overlap: links are full duplex, and a rank that has its copy of the downlink
@@ -308,14 +313,16 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
   // for the longer of (the whole downlink, then the last rank's message alone) and (the first
   // copy of the downlink alone, then the whole uplink).
   // Allgather and allreduce: every process runs the server step after the collective, so
-  // the slowest process's clients and server together, plus the collective.
+  // the slowest process's clients and server together, plus the collective; sharded the
+  // same, plus its downlink allgather, which nothing overlaps.
   const auto communication = [&](const Probe& pr) {
+    if (sharded) return uplink(pr) + downlink(pr);
     if (allgather || allreduce || p == 1) return uplink(pr);
     return std::max(downlink(pr) + link.at(one_message(pr)), link.at(pr.down_bytes) + uplink(pr));
   };
   for (Probe& pr : probes) {
     if (!pr.refused.empty()) continue;
-    pr.predicted_seconds = allgather || allreduce
+    pr.predicted_seconds = every_rank_serves
                                ? pr.client_and_server_seconds + communication(pr)
                                : pr.client_seconds + pr.server_seconds + communication(pr);
   }
@@ -339,7 +346,8 @@ int run_plan(const CommandLine& cl, const Communicator& comm) {
     const std::pair<Collective, const Curve*> measured[] = {{Collective::gather, &gather},
                                                             {Collective::bcast, &bcast},
                                                             {Collective::allgather, &gathered},
-                                                            {Collective::allreduce, &summed}};
+                                                            {Collective::allreduce, &summed},
+                                                            {Collective::alltoall, &exchanged}};
     for (const auto& [collective, curve] : measured) {
       if (curve->sizes.empty()) continue;
       std::printf(" %s", name(collective));

@@ -43,3 +43,14 @@ inline bool data_required() {
     if (!ecco_found_) GTEST_SKIP() << ecco_why_missing_;                     \
     var = *ecco_found_;                                                       \
   } while (0)
+
+// Skips the current test when Debian's Fashion-MNIST package is absent (fails instead under
+// ECCO_REQUIRE_DATA=1, as in CI, whose set-up installs it).
+#define ECCO_REQUIRE_FASHION_MNIST()                                                              \
+  do {                                                                                            \
+    if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) { \
+      const char* ecco_why_ = "/usr/share/datasets/fashion-mnist is absent (apt-get install dataset-fashion-mnist)"; \
+      if (::ecco::testing::data_required()) FAIL() << ecco_why_;                                  \
+      GTEST_SKIP() << ecco_why_;                                                                  \
+    }                                                                                             \
+  } while (0)

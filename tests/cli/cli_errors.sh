@@ -127,7 +127,6 @@ check "low-rank messages ('lowrank" --aggregation sharded --compressor lowrank:r
 check "--shard-chunk 7: algorithm 'onebit_adam" --aggregation sharded --algorithm onebit_adam:chunk=5 --shard-chunk 7 \
   --lr 0.01
 check "--aggregation allreduce: algorithm 'onebit_adam" --aggregation allreduce --algorithm onebit_adam --lr 0.01
-check "--plan does not model --aggregation sharded" --plan --aggregation sharded
 check "compressor 'topk:k=0.1' cannot be summed so (summable: identity, randk:k=K,coords=common, lowrank:r=R,factor=shared;" \
   --aggregation allreduce --compressor topk:k=0.1
 check "--aggregation allreduce: algorithm 'ef21_plus' needs each client's message, not their sum" \

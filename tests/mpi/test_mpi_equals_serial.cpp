@@ -174,9 +174,7 @@ TEST(MpiEqualsSerial, MlpWithTestSetAndSchedule) {
 
 // The same on the real data (skipped without the Debian package dataset-fashion-mnist).
 TEST(MpiEqualsSerial, MlpOnFashionMnist) {
-  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    GTEST_SKIP() << "/usr/share/datasets/fashion-mnist is absent (apt-get install dataset-fashion-mnist)";
-  }
+  ECCO_REQUIRE_FASHION_MNIST();
   ecco::RunConfig c;
   c.data = "fashion_mnist:rows=800,test_rows=300";
   c.problem = "mlp:hidden=32x16";

@@ -18,6 +18,7 @@
 #include "ecco/problem.hpp"
 #include "ecco/trainer.hpp"
 #include "method_harness.hpp"
+#include "test_data.hpp"
 
 namespace {
 
@@ -317,9 +318,7 @@ TEST(OnebitAdam, RejectsBadSettings) {
 // A short Fashion-MNIST run with 1-bit Adam learns, and after the warm-up its uplink carries
 // about one bit per coordinate. Skipped without the Debian package.
 TEST(FashionMnist, ShortOnebitAdamTrainingLearns) {
-  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    GTEST_SKIP() << "/usr/share/datasets/fashion-mnist is absent (apt-get install dataset-fashion-mnist)";
-  }
+  ECCO_REQUIRE_FASHION_MNIST();
   ecco::RunConfig c;
   c.data = "fashion_mnist:rows=12000,test_rows=2000";
   c.problem = "mlp:hidden=32";

@@ -18,6 +18,7 @@
 #include "ecco/step_schedule.hpp"
 #include "ecco/trainer.hpp"
 #include "method_harness.hpp"
+#include "test_data.hpp"
 
 namespace {
 
@@ -388,9 +389,7 @@ TEST(Granularity, LowrankPerTensorWithErrorFeedbackNeedsTheOptIn) {
 // A small MLP on Fashion-MNIST with top-1% EF21-SGDM: the test accuracy must pass 70%, which
 // an untrained model (10 classes, about 10%) cannot reach. Skipped without the Debian package.
 TEST(FashionMnist, ShortCompressedTrainingLearns) {
-  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    GTEST_SKIP() << "/usr/share/datasets/fashion-mnist is absent (apt-get install dataset-fashion-mnist)";
-  }
+  ECCO_REQUIRE_FASHION_MNIST();
   ecco::RunConfig c;
   c.data = "fashion_mnist:rows=12000,test_rows=2000";
   c.problem = "mlp:hidden=32";
