@@ -107,7 +107,8 @@ std::string method_with_batch(std::string_view spec_text, std::size_t rows) {
     }
   }
   std::string text(spec_text);
-  text += (parsed.pairs.empty() ? ":" : ",") + std::string("batch=") + std::to_string(rows);
+  text += parsed.pairs.empty() ? ":batch=" : ",batch=";
+  text += std::to_string(rows);
   return text;
 }
 
