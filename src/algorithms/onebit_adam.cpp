@@ -139,7 +139,8 @@ class OnebitAdamServer final : public ServerMethod {
   void end_aggregation(Phase /*phase*/) override {
     const std::int64_t k = aggregations_++;
     if (k < options_.freeze) {
-      downlink_.set_dense(sum_ / clients_);  // the mean gradient, as adam's server forms it
+      u_ = sum_ / clients_;  // the mean gradient, as adam's server forms it
+      downlink_.set_dense(u_);
       return;
     }
     u_ = sum_ / clients_ + error_;

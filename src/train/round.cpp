@@ -204,9 +204,8 @@ class RoundRunner {
     phases_.communicate += clock.lap();
     exchange_->begin_receive(received_);
     state_.server->begin_aggregation();
-    EncodedSize received_split;
     for (std::size_t i = 0; i < clients_; ++i) {
-      if (exchange_->next_client(i, message_, received_split)) state_.server->accumulate(i, message_);
+      if (exchange_->next_client(i, message_)) state_.server->accumulate(i, message_);
     }
     exchange_->end_receive();
     state_.server->end_aggregation(phase);

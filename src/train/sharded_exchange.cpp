@@ -55,7 +55,7 @@ std::span<const std::byte> ShardedExchange::blocks() {
 
 void ShardedExchange::begin_receive(std::span<const std::byte> received) { reader_.emplace(received); }
 
-bool ShardedExchange::next_client(std::size_t client, Message& message, EncodedSize& split) {
+bool ShardedExchange::next_client(std::size_t client, Message& message) {
   const std::size_t first = first_chunk(rank_);
   const std::size_t last = first_chunk(rank_ + 1);
   bool sent = false;
@@ -71,10 +71,7 @@ bool ShardedExchange::next_client(std::size_t client, Message& message, EncodedS
     }
     if (!sent) continue;
     try {
-      const EncodedSize piece = decode(frame, chunk_length(j), message.parts[j]);
-      split.header += piece.header;
-      split.index += piece.index;
-      split.value += piece.value;
+      decode(frame, chunk_length(j), message.parts[j]);
     } catch (const DecodeError& e) {
       throw DecodeError("chunk " + std::to_string(j) + " of client " + std::to_string(client) + "'s message: " +
                         e.what());

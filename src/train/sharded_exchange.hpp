@@ -44,10 +44,10 @@ class ShardedExchange {
 
   // Uplink, receiver side: reads `received` (this rank's chunks of every client's message,
   // source ranks in rank order). For client i, `message` becomes the parts message of its
-  // chunks (see above); returns false when client i sent nothing. split gets the pieces'
-  // encoded sizes. Call for i = 0, 1, ..., n - 1 in order after begin_receive.
+  // chunks (see above); returns false when client i sent nothing. Call for i = 0, 1, ...,
+  // n - 1 in order after begin_receive. (The bits are counted by the senders: add_client.)
   void begin_receive(std::span<const std::byte> received);
-  bool next_client(std::size_t client, Message& message, EncodedSize& split);
+  bool next_client(std::size_t client, Message& message);
   void end_receive() const;
 
   // Downlink: this rank's chunks of `downlink` as frames (format: the downlink's own).
