@@ -56,7 +56,13 @@ int main(int argc, char** argv) {
     ecco::run_mpi(cl.config, world, options);
   } catch (const ecco::SetupFailure& e) {
     // Bad input (flag, spec, data, output path): every rank got here, before round 1.
-    if (e.report()) ecco::log().error("{}", e.what());
+    // The default job's flags may be what conflicts with the user's: name them.
+    if (e.report() && !cl.default_flags.empty()) {
+      ecco::log().error("{} (default-job flags in effect: {}; give a flag to replace its default)", e.what(),
+                        cl.default_flags);
+    } else if (e.report()) {
+      ecco::log().error("{}", e.what());
+    }
     return 2;
   } catch (const ecco::AgreedRunError& e) {
     // Bad input found by every rank together during the rounds: nobody waits.

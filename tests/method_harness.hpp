@@ -46,10 +46,11 @@ class MethodHarness {
     down_ = config_.down_compressor_object
                 ? config_.down_compressor_object
                 : std::shared_ptr<const Compressor>(make_compressor(config_.down_compressor));
-    const auto factory = make_problem_factory(config_.problem);
     const auto ranges = split_contiguous(config_.data.rows(), config_.clients);
+    const auto factory = make_problem_factory(config_.problem);
+    factory->prepare(config_.data);  // softmax / mlp: the classes of the training labels
     MethodSetup setup;
-    setup.dim = config_.data.dim();
+    setup.dim = layout_dim(factory->tensors(config_.data));  // the model's, not the data's
     setup.clients = config_.clients;
     setup.schedule = config_.schedule.empty()
                          ? StepSchedule::constant(config_.step_size)

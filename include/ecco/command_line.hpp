@@ -11,7 +11,10 @@ struct CommandLine {
   std::string out;      // CSV path; empty: no CSV
   std::string summary;  // JSON summary path; empty: none
   bool quiet = false;   // no banner, progress or summary paragraph
-  bool default_job = false;  // no --data: the default job's flags filled in
+  // No --data, or --data fashion_mnist[:...]: the default job's flags filled in where the
+  // command line gives none (and none conflicts); default_flags lists the ones applied.
+  bool default_job = false;
+  std::string default_flags;
   bool print_constants = false;
   bool plan = false;  // --plan: predict instead of running (apps/plan.hpp)
   std::string log_level = "info";

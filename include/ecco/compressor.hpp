@@ -68,7 +68,10 @@ struct CompressorWorkspace {
   std::vector<double> scratch;       // TopK sample / selection, lowrank padded matrix
   Eigen::MatrixXd factor;            // lowrank: P (rows x rank)
   Eigen::MatrixXd warm_start;        // lowrank: Q of the previous call (cols x rank), PowerSGD's warm start
-  std::vector<CompressorWorkspace> parts;  // tensorwise: one workspace per tensor, in layout order
+  std::vector<CompressorWorkspace> parts;  // tensorwise: one workspace per tensor (and level), in layout order
+  // Levelled compressors (levelled_compressor.hpp): the sum of the inputs since the errors
+  // were last taken (empty before the first call).
+  Eigen::VectorXd accumulated;
   // lowrank:factor=shared: the run's shared factor (Compressor::make_shared_factor), read
   // only; set by the runtime on every client, updated by it between rounds.
   const SharedFactor* shared_factor = nullptr;

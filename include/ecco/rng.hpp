@@ -17,6 +17,7 @@ enum class SeedPurpose : std::uint64_t {
   data_split = 6,
   model_init = 7,
   shared_factor = 8,
+  level_errors = 9,  // --adaptive lgreco: the draws of the levels' error measurements
 };
 
 // Client id used for streams that belong to the server or to the whole run.

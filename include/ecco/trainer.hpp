@@ -89,6 +89,11 @@ struct RunConfig {
   std::optional<double> target_grad_norm_sq;
   // Stop at the first logged round with train_accuracy >= this (classification problems).
   std::optional<double> target_accuracy;
+  // Stop at the first evaluation with test_accuracy >= this (runs with a test set).
+  std::optional<double> target_test_accuracy;
+  // --adaptive: "" (fixed levels) or an adaptive spec (adaptive_levels.hpp), e.g.
+  // "lgreco:every=100"; needs granularity "tensor".
+  std::string adaptive;
 };
 
 // One logged round. Row t describes the model after t server updates (row 0: the start).
@@ -139,6 +144,34 @@ struct RunInfo {
   double alpha = 1.0;                     // contraction parameter the step size used
   double step_size = 0.0;                 // gamma
   std::size_t shard_chunk = 0;            // --aggregation sharded: the resolved chunk (else 0)
+  std::string adaptive_spec;              // canonical --adaptive ("" without)
+  std::vector<std::string> level_specs;   // --adaptive: the candidate level compressors
+  std::vector<std::string> level_values;  // ... and their level key's values
+  std::string level_key;                  // ... "k", "r" or "s"
+  std::uint32_t uniform_level = 0;        // ... the --compressor's own
+};
+
+// One choice of per-tensor levels (--adaptive lgreco), made after the aggregation of `round`
+// and used from round + 1 on. Bytes are per client message (part sizes from the
+// compressors' theoretical bits, levelled_compressor.hpp); errors are the summed squared
+// compression errors over every client's inputs since the previous choice.
+struct LevelDecision {
+  std::int64_t round = 0;
+  std::vector<std::uint32_t> level;  // per tensor, indices into RunInfo::level_specs
+  std::vector<char> dense;           // per tensor: it travels dense at its level
+  std::uint64_t bytes = 0;
+  double error = 0.0;
+  std::uint64_t uniform_bytes = 0;  // every tensor at the --compressor's level
+  double uniform_error = 0.0;
+};
+
+// Uplink traffic of one tensor over the run (--granularity tensor): the encoded bytes of its
+// parts (part header, indices, values; not the part's 4-byte length) times 8, all clients.
+struct TensorTraffic {
+  std::string name;
+  std::size_t size = 0;
+  std::uint64_t bits_up = 0;
+  std::string level;  // the compressor of its last round (its level's spec, or the inner spec; "dense")
 };
 
 // Wall time of a run split by phase, summed over the rounds, in seconds, as measured by one
@@ -180,6 +213,8 @@ struct RunResult {
   // at the end of the run: the data, the clients' problems and states, buffers, MPI.
   std::uint64_t peak_rss_bytes_max = 0;
   std::uint64_t peak_rss_bytes_rank0 = 0;
+  std::vector<LevelDecision> level_decisions;  // --adaptive, in round order
+  std::vector<TensorTraffic> tensor_traffic;   // --granularity tensor, in layout order
   bool stopped_early = false;      // a target was reached before --rounds
   std::string stop_reason;         // why the run ended, in words
   PhaseSeconds phases;             // this process's time per phase

@@ -234,6 +234,7 @@ def run_ecco(args: argparse.Namespace, work: Path) -> dict:
     command = [str(args.ecco), "--data", f"fashion_mnist:dir={args.data_dir}", "--problem", "mlp:hidden=512x512",
                "--clients", str(args.procs), "--algorithm", f"sgd:momentum={args.momentum}",
                "--aggregation", "allreduce", "--batch", str(args.batch), "--lr", str(args.lr),
+               "--lr-schedule", "constant",
                "--rounds", str(steps * args.epochs), "--eval-every", str(steps), "--log-every", str(steps),
                "--seed", str(args.seed), "--out", str(out), "--summary", str(summary), "--quiet"]
     command += shlex.split(args.ecco_flags)

@@ -34,6 +34,7 @@ for run in "${runs[@]}"; do
     echo "== $name seed $seed: $flags" >&2
     # shellcheck disable=SC2086
     mpirun -np 4 "$train" --data fashion_mnist --problem mlp:hidden=512x512 --clients 4 --batch 64 \
+      --aggregation gather --granularity global --lr-schedule constant \
       --epochs "$epochs" --eval-every 235 --log-every 235 --seed "$seed" --quiet $flags \
       --out "$out/$name.seed$seed.csv" --summary "$out/$name.seed$seed.json"
   done

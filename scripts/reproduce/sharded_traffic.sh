@@ -38,6 +38,7 @@ for method in "${methods[@]}"; do
         # shellcheck disable=SC2086
         mpirun --oversubscribe -np "$ranks" "$train" --data fashion_mnist --problem mlp:hidden=512x512 \
           --clients "$ranks" --batch 64 --rounds "$length" --eval-every 0 --log-every "$length" --quiet \
+          --granularity global --lr-schedule constant \
           --aggregation "$mode" $flags --summary "$json"
       done
     done

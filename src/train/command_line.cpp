@@ -9,6 +9,7 @@
 
 #include <cxxopts.hpp>
 
+#include "ecco/adaptive_levels.hpp"
 #include "ecco/algorithm.hpp"
 #include "ecco/compressor.hpp"
 #include "ecco/dataset.hpp"
@@ -49,25 +50,55 @@ void list_family(std::string& out, const char* title, const char* flag, std::spa
   out += "\n";
 }
 
-// The default job: what ecco-train runs without --data. Each flag applies unless the
-// command line gives it.
+// The default job: what ecco-train runs without --data, or with --data fashion_mnist[:...].
+// Each flag applies unless the command line gives it, and unless it would conflict with a
+// flag that was given (default_job_skips); an empty value is a switch.
 constexpr std::pair<const char*, const char*> kDefaultJob[] = {
     {"data", "fashion_mnist"},
     {"problem", "mlp:hidden=512x512"},
-    {"clients", "8"},
-    {"algorithm", "ef21_sgdm:eta=0.1,init=compressed"},
-    {"compressor", "topk:k=0.01"},
+    {"clients", "4"},
+    {"algorithm", "ef14:momentum=0.9"},
+    {"compressor", "lowrank:r=4"},
+    {"granularity", "tensor"},
+    {"allow-any-compressor", ""},
+    {"aggregation", "allgather"},
     {"batch", "64"},
     {"lr", "0.1"},
-    {"rounds", "600"},
-    {"eval-every", "100"},
+    {"lr-schedule", "cosine"},
+    {"epochs", "5"},
+    {"eval-every", "235"},
     {"log-every", "10"},
 };
 
 std::string default_job_text() {
   std::string text;
-  for (const auto& [flag, value] : kDefaultJob) text += std::string(text.empty() ? "" : " ") + "--" + flag + " " + value;
+  for (const auto& [flag, value] : kDefaultJob) {
+    text += std::string(text.empty() ? "" : " ") + "--" + flag + (*value != '\0' ? std::string(" ") + value : "");
+  }
   return text;
+}
+
+// Why a default-job flag stays out given what the command line set ("" : it applies).
+std::string default_job_skips(std::string_view flag, const cxxopts::ParseResult& given) {
+  const auto given_value = [&](const char* name) {
+    return given.count(name) > 0 ? given[name].as<std::string>() : std::string();
+  };
+  if (flag == "epochs" && given.count("rounds") > 0) return "--rounds";
+  if (flag == "batch" && given.count("algorithm") > 0) {
+    try {
+      (void)method_with_batch(given_value("algorithm"), 64);
+    } catch (const ConfigError&) {
+      return "--algorithm";  // no minibatch, or its own batch=
+    }
+  }
+  // The default compressor is PowerSGD's lowrank, which has no contraction guarantee: the
+  // switch belongs to it, not to a compressor the user chose.
+  if (flag == "allow-any-compressor" && given.count("compressor") > 0) return "--compressor";
+  if (flag == "granularity") {
+    const std::string aggregation = given_value("aggregation");
+    if (aggregation == "allreduce" || aggregation == "sharded") return "--aggregation";
+  }
+  return "";
 }
 
 // --help: each group of flags followed by an example of it.
@@ -88,7 +119,8 @@ std::string grouped_help(const cxxopts::Options& options) {
     text += options.help({group}, false);
     text += "  e.g. " + std::string(example) + "\n";
   }
-  text += "\nDefault job (without --data; every flag can still be given):\n  " + default_job_text() + "\n";
+  text += "\nDefault job (without --data, or with --data fashion_mnist[:...]; any flag given replaces its default,\n"
+          "and defaults that would conflict with a given flag stay out):\n  " + default_job_text() + "\n";
   text += "\nExample:\n  mpirun -np 4 ecco-train --data mushrooms.txt --problem logistic:lambda=0.1 --clients 20 \\\n"
           "      --algorithm ef21 --compressor topk:k=1 --lr theory --rounds 1000 --seed 1 --out run.csv\n";
   return text;
@@ -105,6 +137,7 @@ std::string list_text() {
   list_family(out, "data sources", "--data; any other value is a LIBSVM file", data_generator_table());
   list_family(out, "splits", "--split", split_table());
   list_family(out, "step-size schedules", "--lr-schedule", step_schedule_table());
+  list_family(out, "adaptive levels", "--adaptive, with --granularity tensor", adaptive_table());
   out += "step sizes (--lr)\n  a number > 0, or theory[:mult=1,mean=auto|qm|am,pl=false]: the method's theory rule\n";
   return out;
 }
@@ -145,6 +178,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
      cxxopts::value<std::string>()->default_value(defaults.granularity), "G")
     ("allow-any-compressor", "let EF methods use compressors without a contraction guarantee (qsgd, lowrank, "
      "onebit): runs without the theory's guarantee, constant --lr only")
+    ("adaptive", "with --granularity tensor: per-tensor levels chosen during the run, lgreco[:every=100,"
+     "levels=auto,budget=0,buckets=4096] (L-GreCo; see --list)", cxxopts::value<std::string>(), "SPEC")
     ("dense-below", "with --granularity tensor: tensors smaller than N coordinates travel dense",
      cxxopts::value<std::string>()->default_value(std::to_string(defaults.dense_below)), "N")
     ("x0", "starting point: auto (the problem's own init, e.g. the MLP's; else zero), zero or gaussian (seeded)",
@@ -171,6 +206,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("seed", "global seed of every random stream", cxxopts::value<std::string>()->default_value(std::to_string(defaults.seed)), "S")
     ("target-grad-norm-sq", "stop at the first logged round with ||grad f||^2 <= EPS", cxxopts::value<std::string>(), "EPS")
     ("target-accuracy", "stop at the first logged round with training accuracy >= A (classification)",
+     cxxopts::value<std::string>(), "A")
+    ("target-test-accuracy", "stop at the first evaluation with test accuracy >= A (runs with a test set)",
      cxxopts::value<std::string>(), "A");
   options.add_options("Output")
     ("out", "CSV file, one row per logged round", cxxopts::value<std::string>(), "PATH")
@@ -204,13 +241,17 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   };
   cxxopts::ParseResult parsed = parse(argc, argv);
   const cxxopts::ParseResult given = parsed;
-  if (parsed.count("data") == 0 && argc >= 1) {
+  const bool default_job =
+      parsed.count("data") == 0 || parsed["data"].as<std::string>().rfind("fashion_mnist", 0) == 0;
+  std::string applied;
+  if (default_job && argc >= 1) {
     // The default job: its flags first, then the user's, so that a given flag wins.
     std::vector<std::string> flags;
     for (const auto& [flag, value] : kDefaultJob) {
-      if (parsed.count(flag) > 0) continue;
+      if (parsed.count(flag) > 0 || !default_job_skips(flag, given).empty()) continue;
       flags.push_back(std::string("--") + flag);
-      flags.emplace_back(value);
+      if (*value != '\0') flags.emplace_back(value);
+      applied += (applied.empty() ? "--" : " --") + std::string(flag) + (*value != '\0' ? std::string(" ") + value : "");
     }
     std::vector<const char*> args{argv[0]};
     for (const std::string& f : flags) args.push_back(f.c_str());
@@ -230,7 +271,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 
   RunConfig& c = cl.config;
   c.data = parsed["data"].as<std::string>();
-  cl.default_job = given.count("data") == 0;
+  cl.default_job = default_job;
+  cl.default_flags = applied;
   constexpr std::uint64_t kMaxDim = std::uint64_t{1} << 31;  // 16 GiB per double vector
   constexpr std::uint64_t kMaxCount = std::uint64_t{1} << 62;
   if (parsed.count("dim") > 0) c.dim = static_cast<std::size_t>(integer_flag(parsed, "dim", 1, kMaxDim));
@@ -265,7 +307,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   }
   c.dedicated_server = parsed.count("dedicated-server") > 0;
   c.rounds = static_cast<std::int64_t>(integer_flag(parsed, "rounds", 0, kMaxCount));
-  if (given.count("epochs") > 0) {
+  if (parsed.count("epochs") > 0) {  // given, or the default job's
     if (given.count("rounds") > 0) throw ConfigError("--epochs and --rounds both set the length of the run; give one");
     const std::string text = parsed["epochs"].as<std::string>();
     char* end = nullptr;
@@ -294,6 +336,19 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       throw ConfigError("--target-grad-norm-sq: '" + text + "' is not a finite number >= 0");
     }
     c.target_grad_norm_sq = eps;
+  }
+  if (parsed.count("target-test-accuracy") > 0) {
+    const std::string text = parsed["target-test-accuracy"].as<std::string>();
+    char* end = nullptr;
+    const double a = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(a >= 0.0 && a <= 1.0)) {
+      throw ConfigError("--target-test-accuracy: '" + text + "' is not a number in [0, 1]");
+    }
+    c.target_test_accuracy = a;
+  }
+  if (parsed.count("adaptive") > 0) {
+    c.adaptive = parsed["adaptive"].as<std::string>();
+    if (c.adaptive.empty()) throw ConfigError("--adaptive: empty spec (e.g. lgreco:every=100; see --list)");
   }
   if (parsed.count("target-accuracy") > 0) {
     const std::string text = parsed["target-accuracy"].as<std::string>();

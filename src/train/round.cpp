@@ -31,12 +31,14 @@
 #include <exception>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ecco/build_info.hpp"
 #include "ecco/error.hpp"
 #include "ecco/log.hpp"
 #include "train/frames.hpp"
+#include "train/level_adapter.hpp"
 #include "train/message_sum.hpp"
 #include "train/run_state.hpp"
 #include "train/sharded_exchange.hpp"
@@ -96,6 +98,9 @@ class RoundRunner {
         shortcuts_(shortcuts),
         metrics_(static_cast<Eigen::Index>(full_ ? state.info.dim : 0) + kScalarMetrics),
         factor_(state.shared_factor.get()) {
+    if (state.info.config.granularity == "tensor" && state.method->uses_compressor()) {
+      tensor_bytes_.assign(state.info.tensors.size(), 0.0);
+    }
     if (allreduce_) sum_ = std::make_unique<MessageSum>(dim_, wire_, factor_, state.clients.size());
     if (sharded_) {
       exchange_ = std::make_unique<ShardedExchange>(dim_, state.info.shard_chunk, transport.rank(), transport.size());
@@ -127,6 +132,7 @@ class RoundRunner {
       } catch (const Error&) {
         rethrow_with_context(c.id, t);
       }
+      if (sent && !tensor_bytes_.empty() && message_.layout == Layout::parts) count_tensor_bytes();
       if (sharded_) {
         const EncodedSize split = exchange_->add_client(sent ? &message_ : nullptr, wire_);
         sent_split_.header += split.header;
@@ -378,6 +384,26 @@ class RoundRunner {
     return flag != 0.0;
   }
 
+  // Collective (--granularity tensor): every tensor's uplink bytes over the run, summed over
+  // the processes (exact: whole numbers below 2^53), with the level each tensor ended on.
+  std::vector<TensorTraffic> tensor_traffic() {
+    if (tensor_bytes_.empty()) return {};
+    transport_.allreduce_sum(std::span<double>(tensor_bytes_));
+    std::vector<TensorTraffic> out;
+    for (std::size_t k = 0; k < tensor_bytes_.size(); ++k) {
+      const TensorShape& shape = state_.info.tensors[k];
+      TensorTraffic t{.name = shape.name, .size = shape.size(), .bits_up = 8 * static_cast<std::uint64_t>(tensor_bytes_[k]),
+                      .level = state_.info.config.compressor};
+      // Per-tensor compressors (levelled or not) say which level and whether it is dense.
+      if (const auto* levels = dynamic_cast<const LevelledCompressor*>(state_.compressor.get())) {
+        const std::uint32_t c = levels->level(k);
+        t.level = levels->dense(k, c) ? "dense" : levels->level_spec(c);
+      }
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
   const PhaseSeconds& phases() const { return phases_; }
   std::uint64_t messages() const { return messages_; }
   std::uint64_t allgather_received() const { return allgather_received_; }
@@ -395,6 +421,16 @@ class RoundRunner {
   std::vector<std::byte> frames_;
   std::vector<std::byte> received_;
   std::vector<std::byte> model_bytes_;
+  // Adds the encoded size of each part of message_ (one per tensor) to tensor_bytes_.
+  void count_tensor_bytes() {
+    const std::size_t parts = std::min(tensor_bytes_.size(), message_.parts.size());
+    for (std::size_t k = 0; k < parts; ++k) {
+      const EncodedSize size = encoded_size(message_.parts[k], wire_);
+      tensor_bytes_[k] += static_cast<double>(size.header + size.index + size.value);
+    }
+  }
+  std::vector<double> tensor_bytes_;  // --granularity tensor: this process's clients' bytes per tensor
+
   double gradient_seconds() const {
     double total = 0.0;
     for (const LocalClient& c : state_.clients) total += c.oracle->seconds();
@@ -456,6 +492,8 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   RunResult result;
   result.is_server = transport.is_server();
   RoundRunner runner(state, transport, options.dense_shortcuts);
+  std::optional<LevelAdapter> adapter;
+  if (state.levels != nullptr) adapter.emplace(state, transport, *state.adaptive);
   RunObserver* observer = transport.is_server() ? options.observer : nullptr;
   if (observer != nullptr) observer->on_start(info);
   const Clock clock;
@@ -473,13 +511,18 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     if (observer != nullptr) observer->on_row(row);
   };
 
+  // NaN test accuracy (a row without evaluation) never reaches a target.
+  const auto test_target_reached = [&]() {
+    return config.target_test_accuracy && row.test_accuracy >= *config.target_test_accuracy;
+  };
   const auto target_reached = [&]() {
     if (!result.is_server) return false;
     const bool grad = config.target_grad_norm_sq && row.grad_norm_sq <= *config.target_grad_norm_sq;
     const bool accuracy = config.target_accuracy && row.train_accuracy >= *config.target_accuracy;
-    return grad || accuracy;
+    return grad || accuracy || test_target_reached();
   };
-  const bool has_target = config.target_grad_norm_sq.has_value() || config.target_accuracy.has_value();
+  const bool has_target = config.target_grad_norm_sq.has_value() || config.target_accuracy.has_value() ||
+                          config.target_test_accuracy.has_value();
 
   runner.client_messages(0);
   row.bits_up += runner.aggregate(Phase::initial, row);
@@ -491,6 +534,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     row.bits_down += runner.downlink(t);
     runner.client_messages(t);
     row.bits_up += runner.aggregate(Phase::round, row);
+    if (adapter && adapter->decides_after(t)) adapter->decide(t);
     if (observer != nullptr) observer->on_progress(t, clock.seconds());
     const bool evaluation = config.eval_every > 0 && evaluates(t);
     if (t % config.log_every == 0 || t == config.rounds || evaluation) {
@@ -505,9 +549,12 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     if (config.target_grad_norm_sq && row.grad_norm_sq <= *config.target_grad_norm_sq) {
       std::snprintf(reason, sizeof reason, "target grad_norm_sq <= %.6g reached at round %lld",
                     *config.target_grad_norm_sq, static_cast<long long>(t));
-    } else {
+    } else if (config.target_accuracy && row.train_accuracy >= *config.target_accuracy) {
       std::snprintf(reason, sizeof reason, "target train_accuracy >= %.6g reached at round %lld",
-                    config.target_accuracy.value_or(0.0), static_cast<long long>(t));
+                    *config.target_accuracy, static_cast<long long>(t));
+    } else {
+      std::snprintf(reason, sizeof reason, "target test_accuracy >= %.6g reached at round %lld",
+                    config.target_test_accuracy.value_or(0.0), static_cast<long long>(t));
     }
     result.stop_reason = reason;
   } else {
@@ -517,6 +564,8 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   result.messages_up = runner.messages();
   result.bits_allgather_received = runner.allgather_received();
   result.bits_allreduce_payload = runner.allreduce_payload();
+  result.tensor_traffic = runner.tensor_traffic();
+  if (adapter) result.level_decisions = adapter->decisions();
 
   result.seconds = clock.seconds();
   std::uint64_t received[1] = {runner.received_bits()};

@@ -2,11 +2,14 @@
 // Everything one process holds for a run (private to src/train).
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "ecco/adaptive_levels.hpp"
 #include "ecco/algorithm.hpp"
 #include "ecco/compressor.hpp"
 #include "ecco/dataset.hpp"
+#include "ecco/levelled_compressor.hpp"
 #include "ecco/oracle.hpp"
 #include "ecco/problem.hpp"
 #include "ecco/rng.hpp"
@@ -32,6 +35,9 @@ struct RunState {
   std::unique_ptr<Method> method;
   std::unique_ptr<Compressor> compressor;
   std::unique_ptr<Compressor> down_compressor;
+  // --adaptive: the settings, and `compressor` seen as the levelled compressor (null: none).
+  std::optional<AdaptiveLevels> adaptive;
+  LevelledCompressor* levels = nullptr;
   // lowrank:factor=shared: the factor all clients read, kept alike on every process (null: none).
   std::unique_ptr<SharedFactor> shared_factor;
   std::size_t first_client = 0;  // this process hosts clients [first_client, first_client + clients.size())

@@ -29,6 +29,9 @@ void check_choices(const RunConfig& config) {
   one_of("aggregation", config.aggregation, {"gather", "allgather", "allreduce", "sharded"});
   one_of("downlink", config.downlink, {"model", "delta"});
   if (config.eval_every < 0) throw ConfigError("--eval-every must be >= 0, got " + std::to_string(config.eval_every));
+  if (!config.adaptive.empty() && config.granularity != "tensor") {
+    throw ConfigError("--adaptive " + config.adaptive + " chooses a level per tensor: it needs --granularity tensor");
+  }
   if (config.epochs && !(*config.epochs > 0.0 && *config.epochs <= 1e6)) {
     throw ConfigError("--epochs must be in (0, 1e6]");
   }
@@ -225,7 +228,35 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
     info.config.rounds = static_cast<std::int64_t>(std::ceil(*config.epochs * static_cast<double>(info.rows) / per_round));
   }
   info.lr_schedule_spec = StepSchedule::parse(config.lr_schedule, 1.0, info.config.rounds).spec();
-  if (config.granularity == "tensor") {
+  if (config.granularity == "tensor" && !config.adaptive.empty()) {
+    if (!state.method->uses_compressor()) {
+      throw ConfigError("--adaptive: algorithm '" + state.method->spec() + "' sends uncompressed vectors; there is no "
+                        "level to choose");
+    }
+    AdaptiveLevels adaptive = parse_adaptive_levels(config.adaptive, config.compressor);
+    auto levelled = make_levelled_compressor(adaptive.level_specs, info.tensors, config.dense_below, adaptive.uniform_level);
+    std::uint64_t smallest = 0;
+    for (std::size_t k = 0; k < levelled->tensor_count(); ++k) {
+      std::uint64_t least = levelled->part_bytes(k, 0);
+      for (std::size_t c = 1; c < levelled->level_count(); ++c) least = std::min(least, levelled->part_bytes(k, c));
+      smallest += least;
+    }
+    if (adaptive.budget > 0 && adaptive.budget < smallest) {
+      throw ConfigError("--adaptive " + adaptive.spec + ": budget " + std::to_string(adaptive.budget) +
+                        " bytes is below the smallest message of these levels, " + std::to_string(smallest) +
+                        " bytes per client");
+    }
+    info.adaptive_spec = adaptive.spec;
+    info.level_specs = adaptive.level_specs;
+    info.level_values = adaptive.level_values;
+    info.level_key = adaptive.level_key;
+    info.uniform_level = adaptive.uniform_level;
+    state.adaptive = std::move(adaptive);
+    state.levels = levelled.get();
+    state.compressor = std::move(levelled);
+    info.granularity = "tensor (" + std::to_string(info.tensors.size()) + " tensors, dense below " +
+                       std::to_string(config.dense_below) + ", levels chosen by " + info.adaptive_spec + ")";
+  } else if (config.granularity == "tensor") {
     state.compressor = make_tensorwise_compressor(config.compressor, info.tensors, config.dense_below);
     info.granularity = "tensor (" + std::to_string(info.tensors.size()) + " tensors, dense below " +
                        std::to_string(config.dense_below) + ")";

@@ -145,6 +145,11 @@ std::string summary_json(const RunResult& result) {
   } else {
     j.null("target_accuracy");
   }
+  if (c.target_test_accuracy) {
+    j.number("target_test_accuracy", *c.target_test_accuracy);
+  } else {
+    j.null("target_test_accuracy");
+  }
   j.integer("ranks", static_cast<std::uint64_t>(info.ranks));
   std::string per_rank = "[";
   for (int r = 0; r < info.ranks; ++r) {
@@ -221,6 +226,49 @@ std::string summary_json(const RunResult& result) {
     j.null("test_accuracy");
   }
   j.close();
+
+  // Every named tensor of the model; with --granularity tensor its uplink bits and the level
+  // it ended on.
+  std::string tensors = "[";
+  for (std::size_t k = 0; k < info.tensors.size(); ++k) {
+    const TensorShape& t = info.tensors[k];
+    tensors += std::string(k > 0 ? ", " : "") + "{\"name\": " + Json::quoted(t.name) +
+               ", \"rows\": " + std::to_string(t.rows) + ", \"cols\": " + std::to_string(t.cols);
+    if (k < result.tensor_traffic.size()) {
+      tensors += ", \"bits_up\": " + std::to_string(result.tensor_traffic[k].bits_up) +
+                 ", \"level\": " + Json::quoted(result.tensor_traffic[k].level);
+    }
+    tensors += "}";
+  }
+  j.raw("tensors", tensors + "]");
+
+  if (!info.adaptive_spec.empty()) {
+    j.open("adaptive");
+    j.string("spec", info.adaptive_spec);
+    std::string levels = "[";
+    for (std::size_t l = 0; l < info.level_specs.size(); ++l) levels += (l > 0 ? ", " : "") + Json::quoted(info.level_specs[l]);
+    j.raw("levels", levels + "]");
+    j.string("uniform_level", info.level_specs.empty() ? "" : info.level_specs[info.uniform_level]);
+    std::string decisions = "[";
+    for (std::size_t i = 0; i < result.level_decisions.size(); ++i) {
+      const LevelDecision& d = result.level_decisions[i];
+      decisions += std::string(i > 0 ? ", " : "") + "{\"round\": " + std::to_string(d.round) + ", \"" +
+                   info.level_key + "\": {";
+      for (std::size_t k = 0; k < d.level.size() && k < info.tensors.size(); ++k) {
+        const bool is_dense = k < d.dense.size() && d.dense[k] != 0;
+        decisions += (k > 0 ? ", " : "") + Json::quoted(info.tensors[k].name) + ": " +
+                     (is_dense ? std::string("\"dense\"") : info.level_values[d.level[k]]);
+      }
+      char figures[160];
+      std::snprintf(figures, sizeof figures,
+                    "}, \"bytes\": %" PRIu64 ", \"error\": %.17g, \"uniform_bytes\": %" PRIu64
+                    ", \"uniform_error\": %.17g}",
+                    d.bytes, d.error, d.uniform_bytes, d.uniform_error);
+      decisions += figures;
+    }
+    j.raw("decisions", decisions + "]");
+    j.close();
+  }
 
   j.boolean("stopped_early", result.stopped_early);
   j.string("stop_reason", result.stop_reason);

@@ -147,6 +147,18 @@ check "--down-compressor lowrank:r=1,rows=0,factor=shared: factor=shared is for 
 check "--downlink: unknown value 'foo' (valid: model, delta)" --downlink foo
 check "--downlink delta: algorithm 'ef21_plus' cannot send its update instead of the model (methods that can: gd, sgd," \
   --algorithm ef21_plus --downlink delta
+# L-GreCo levels, the test-accuracy target, and the default job's flags named in an error.
+check "--adaptive lgreco chooses a level per tensor: it needs --granularity tensor" --adaptive lgreco
+check "adaptive 'lgreco': every must be >= 1" --adaptive lgreco:every=0 --granularity tensor
+check "unknown adaptive 'greco'" --adaptive greco --granularity tensor
+check "budget 10 bytes is below the smallest message of these levels" --adaptive lgreco:budget=10 --granularity tensor
+check "compressor 'sign' has no level to adapt" --adaptive lgreco --granularity tensor --compressor sign
+check "--adaptive: algorithm 'gd' sends uncompressed vectors" --adaptive lgreco --granularity tensor --algorithm gd
+check "adaptive 'lgreco': levels: 'x' is not a number > 0" --adaptive lgreco:levels=1/x --granularity tensor
+check "--adaptive: empty spec" --adaptive ""
+check "--target-test-accuracy: '1.5' is not a number in \[0, 1\]" --target-test-accuracy 1.5
+check "default-job flags in effect: --problem mlp:hidden=512x512" \
+  --data fashion_mnist:rows=300,test_rows=100 --compressor qsgd:s=4
 if [ "$ranks" -eq 1 ]; then
   check "--dedicated-server needs at least 2 processes (rank 0 serves, ranks 1.. host the clients); got 1" \
     --dedicated-server

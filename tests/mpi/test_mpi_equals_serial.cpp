@@ -40,6 +40,21 @@ void expect_mpi_equals_serial(const ecco::RunConfig& config) {
   ASSERT_EQ(distributed.x.size(), serial.x.size());
   for (Eigen::Index j = 0; j < serial.x.size(); ++j) EXPECT_TRUE(same_bits(distributed.x[j], serial.x[j])) << j;
   EXPECT_TRUE(same_bits(distributed.info.step_size, serial.info.step_size));
+  // --adaptive: the same choices of levels at the same rounds.
+  ASSERT_EQ(distributed.level_decisions.size(), serial.level_decisions.size());
+  for (std::size_t i = 0; i < serial.level_decisions.size(); ++i) {
+    const auto& a = distributed.level_decisions[i];
+    const auto& b = serial.level_decisions[i];
+    EXPECT_EQ(a.round, b.round);
+    EXPECT_EQ(a.level, b.level) << "choice after round " << b.round;
+    EXPECT_EQ(a.bytes, b.bytes);
+    EXPECT_TRUE(same_bits(a.error, b.error)) << "choice after round " << b.round;
+  }
+  ASSERT_EQ(distributed.tensor_traffic.size(), serial.tensor_traffic.size());
+  for (std::size_t k = 0; k < serial.tensor_traffic.size(); ++k) {
+    EXPECT_EQ(distributed.tensor_traffic[k].bits_up, serial.tensor_traffic[k].bits_up);
+    EXPECT_EQ(distributed.tensor_traffic[k].level, serial.tensor_traffic[k].level);
+  }
 }
 
 ecco::RunConfig synthetic(const char* algorithm, const char* compressor, ecco::ValueFormat wire) {
@@ -187,4 +202,48 @@ TEST(MpiEqualsSerial, MlpOnFashionMnist) {
   c.eval_every = 6;
   c.log_every = 4;
   expect_mpi_equals_serial(c);
+}
+
+// L-GreCo: every process measures its clients' errors, the server sums them in client order
+// and chooses, every process switches after the same round. TopK and lowrank levels (warm
+// starts per level), gather and allgather, levels chosen by error and by a byte budget; the
+// test checks that the levels do change.
+TEST(MpiEqualsSerial, LgrecoLevelsPerTensor) {
+  ecco::RunConfig c;
+  c.data = "synthetic_classification:rows=400,dim=20,density=0.5,seed=4";
+  c.problem = "mlp:hidden=16x8,init_seed=3";
+  c.clients = 7;
+  c.algorithm = "ef14:momentum=0.9";
+  c.batch = 8;
+  c.granularity = "tensor";
+  c.allow_any_compressor = true;
+  c.step_size = "0.1";
+  c.rounds = 40;
+  c.log_every = 5;
+  c.seed = 5;
+  for (const char* aggregation : {"gather", "allgather"}) {
+    for (const char* compressor : {"topk:k=0.2", "lowrank:r=2"}) {
+      for (const char* adaptive : {"lgreco:every=8", "lgreco:every=8,budget=700"}) {
+        SCOPED_TRACE(std::string(aggregation) + " " + compressor + " " + adaptive);
+        c.aggregation = aggregation;
+        c.compressor = compressor;
+        c.adaptive = adaptive;
+        expect_mpi_equals_serial(c);
+      }
+    }
+  }
+  const ecco::Communicator comm(MPI_COMM_WORLD);
+  if (comm.rank() == 0) {
+    c.adaptive = "lgreco:every=8";
+    c.compressor = "topk:k=0.2";
+    const auto run = ecco::run_serial(c);
+    ASSERT_EQ(run.level_decisions.size(), 4U);
+    bool changed = false;
+    for (const auto& d : run.level_decisions) {
+      EXPECT_LE(d.bytes, d.uniform_bytes);
+      EXPECT_LE(d.error, d.uniform_error);
+      for (const auto level : d.level) changed |= level != run.info.uniform_level;
+    }
+    EXPECT_TRUE(changed);
+  }
 }

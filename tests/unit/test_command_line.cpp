@@ -32,20 +32,71 @@ TEST(CommandLine, NoDataRunsTheDefaultJob) {
   EXPECT_TRUE(cl.default_job);
   EXPECT_EQ(cl.config.data, "fashion_mnist");
   EXPECT_EQ(cl.config.problem, "mlp:hidden=512x512");
-  EXPECT_EQ(cl.config.algorithm.rfind("ef21_sgdm", 0), 0U);
-  EXPECT_EQ(cl.config.compressor, "topk:k=0.01");
+  EXPECT_EQ(cl.config.clients, 4U);
+  EXPECT_EQ(cl.config.algorithm, "ef14:momentum=0.9");
+  EXPECT_EQ(cl.config.compressor, "lowrank:r=4");
+  EXPECT_EQ(cl.config.granularity, "tensor");
+  EXPECT_TRUE(cl.config.allow_any_compressor);
+  EXPECT_EQ(cl.config.aggregation, "allgather");
   EXPECT_EQ(cl.config.batch.value_or(0), 64U);
+  EXPECT_EQ(cl.config.step_size, "0.1");
+  EXPECT_EQ(cl.config.lr_schedule, "cosine");
+  EXPECT_EQ(cl.config.epochs.value_or(0.0), 5.0);
   EXPECT_FALSE(cl.compressor_given);
+  EXPECT_NE(cl.default_flags.find("--compressor lowrank:r=4"), std::string::npos);
   // A flag given on the command line wins over the default job's.
   const auto mine = parse({"--compressor", "identity", "--rounds", "7"});
   EXPECT_TRUE(mine.default_job);
   EXPECT_EQ(mine.config.data, "fashion_mnist");
   EXPECT_EQ(mine.config.compressor, "identity");
   EXPECT_EQ(mine.config.rounds, 7);
+  EXPECT_FALSE(mine.config.epochs.has_value());  // --rounds replaces the default --epochs
   EXPECT_TRUE(mine.compressor_given);
-  // --epochs replaces the default job's --rounds, but not one given by the user.
+  // The lowrank default's --allow-any-compressor goes with it.
+  EXPECT_FALSE(mine.config.allow_any_compressor);
+  EXPECT_EQ(mine.default_flags.find("--compressor"), std::string::npos);
   EXPECT_EQ(parse({"--epochs", "2"}).config.epochs.value_or(0.0), 2.0);
   EXPECT_NE(error_of({"--epochs", "2", "--rounds", "5"}).find("--epochs and --rounds both set"), std::string::npos);
+}
+
+// A flag given changes that one thing: defaults that would conflict with it stay out.
+TEST(CommandLine, DefaultJobFlagsCompose) {
+  // ef21 has no minibatch: the default --batch stays out (it used to fail on a --batch the
+  // user never gave).
+  auto cl = parse({"--algorithm", "ef21"});
+  EXPECT_FALSE(cl.config.batch.has_value());
+  EXPECT_EQ(cl.config.compressor, "lowrank:r=4");
+  EXPECT_TRUE(cl.config.allow_any_compressor);
+  // A method that sets its own batch= keeps it.
+  cl = parse({"--algorithm", "sgd:batch=32,momentum=0.9"});
+  EXPECT_FALSE(cl.config.batch.has_value());
+  cl = parse({"--algorithm", "adam"});
+  EXPECT_EQ(cl.config.batch.value_or(0), 64U);
+  // --data fashion_mnist alone is the default job on that data, not the LIBSVM defaults.
+  cl = parse({"--data", "fashion_mnist:rows=2000"});
+  EXPECT_TRUE(cl.default_job);
+  EXPECT_EQ(cl.config.data, "fashion_mnist:rows=2000");
+  EXPECT_EQ(cl.config.compressor, "lowrank:r=4");
+  EXPECT_EQ(cl.config.algorithm, "ef14:momentum=0.9");
+  // Summed or sharded aggregation cannot take per-tensor messages: no default granularity.
+  cl = parse({"--aggregation", "allreduce", "--compressor", "identity"});
+  EXPECT_EQ(cl.config.granularity, "global");
+  cl = parse({"--aggregation", "gather"});
+  EXPECT_EQ(cl.config.granularity, "tensor");
+  // Any other data: the plain defaults.
+  cl = parse({"--data", "d.svm"});
+  EXPECT_FALSE(cl.default_job);
+  EXPECT_TRUE(cl.default_flags.empty());
+  EXPECT_EQ(cl.config.compressor, "topk:k=1");
+}
+
+TEST(CommandLine, TargetTestAccuracyAndAdaptive) {
+  auto cl = parse({"--target-test-accuracy", "0.865", "--adaptive", "lgreco:every=50"});
+  EXPECT_EQ(cl.config.target_test_accuracy.value_or(0.0), 0.865);
+  EXPECT_EQ(cl.config.adaptive, "lgreco:every=50");
+  EXPECT_NE(error_of({"--target-test-accuracy", "87"}).find("--target-test-accuracy"), std::string::npos);
+  EXPECT_NE(error_of({"--target-test-accuracy", "x"}).find("not a number in [0, 1]"), std::string::npos);
+  EXPECT_NE(error_of({"--adaptive", ""}).find("--adaptive: empty spec"), std::string::npos);
 }
 
 TEST(CommandLine, Defaults) {

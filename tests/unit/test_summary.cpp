@@ -194,3 +194,36 @@ TEST(Summary, PrecisionBuildAndMemory) {
   mlp.precision = ecco::ComputePrecision::fp64;
   EXPECT_EQ(json_string(ecco::summary_json(ecco::run_serial(mlp)), "precision"), "fp64");
 }
+
+// Every tensor by name; with --granularity tensor its uplink bits and level; with --adaptive
+// every choice with its levels and figures, as the run result holds them.
+TEST(Summary, TensorsAndLevelChoices) {
+  auto c = small_run();
+  c.data = "synthetic_classification:rows=60,dim=8,seed=2";
+  c.problem = "mlp:hidden=4";
+  c.algorithm = "ef21";
+  c.compressor = "topk:k=0.5";
+  c.step_size = "0.1";
+  c.rounds = 12;
+  std::string json = ecco::summary_json(ecco::run_serial(c));
+  EXPECT_NE(json.find("\"tensors\": [{\"name\": \"fc1.weight\", \"rows\": 4, \"cols\": 8}, "), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"adaptive\""), std::string::npos);
+  c.granularity = "tensor";
+  c.adaptive = "lgreco:every=5,levels=0.25";
+  const auto result = ecco::run_serial(c);
+  json = ecco::summary_json(result);
+  ASSERT_EQ(result.tensor_traffic.size(), 4U);
+  ASSERT_EQ(result.level_decisions.size(), 2U);
+  const auto& t = result.tensor_traffic[0];
+  EXPECT_NE(json.find("{\"name\": \"fc1.weight\", \"rows\": 4, \"cols\": 8, \"bits_up\": " + std::to_string(t.bits_up) +
+                      ", \"level\": \"" + t.level + "\"}"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json_string(json, "spec"), "lgreco:buckets=4096,budget=0,every=5,levels=0.25");
+  EXPECT_NE(json.find("\"levels\": [\"topk:k=0.25\", \"topk:k=0.5\"]"), std::string::npos) << json;
+  EXPECT_EQ(json_string(json, "uniform_level"), "topk:k=0.5");
+  const auto& d = result.level_decisions[0];
+  EXPECT_NE(json.find("{\"round\": 5, \"k\": {\"fc1.weight\": "), std::string::npos) << json;
+  EXPECT_NE(json.find("\"bytes\": " + std::to_string(d.bytes)), std::string::npos) << json;
+  EXPECT_NE(json.find("\"uniform_bytes\": " + std::to_string(d.uniform_bytes)), std::string::npos) << json;
+}

@@ -1,0 +1,46 @@
+#pragma once
+// L-GreCo's choice of one compression level per tensor (Alimohammadi et al., "L-GreCo:
+// Layerwise-Adaptive Gradient Compression", MLSys 2024): a multiple-choice knapsack solved by
+// dynamic programming over the message size.
+//
+// Tensor k at level c costs bytes(k, c) (its part of one client's message) and adds
+// error(k, c) (its measured squared compression error) to the total. Two forms:
+//   * min_bytes_within_error: the smallest total bytes with total error <= max_error
+//     (L-GreCo's form, max_error = the uniform setting's error);
+//   * min_error_within_bytes: the smallest total error with total bytes <= max_bytes.
+//
+// The program runs over byte units of u = max(1, ceil(W / buckets)) bytes, W the largest
+// total (every tensor at its largest level): each cost is rounded up to whole units, so a
+// choice the program accepts within a byte budget is within it in true bytes too. With
+// u = 1 (W <= buckets) the answer is exact; otherwise it is exact for the rounded costs.
+// Ties: fewer units first, then the smaller error, then the lower level of the first tensor
+// that differs. Errors are summed tensor by tensor in layout order, the order in which a
+// caller sums the uniform setting's error, so that setting is always feasible against its
+// own total. Cost O(tensors x levels x total units) time and O(tensors x total units) memory.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ecco {
+
+// Costs of every (tensor, level) pair, row-major: entry k * levels + c.
+struct LevelCosts {
+  std::size_t tensors = 0;
+  std::size_t levels = 0;
+  std::vector<std::uint64_t> bytes;
+  std::vector<double> error;  // finite and >= 0
+};
+
+struct LevelChoice {
+  bool feasible = false;
+  std::vector<std::uint32_t> level;  // per tensor (empty if not feasible)
+  std::uint64_t bytes = 0;           // true total bytes of the choice
+  double error = 0.0;                // total error of the choice (summed in tensor order)
+};
+
+// std::invalid_argument if the shapes disagree, a table is empty, an error is negative or not
+// finite, or buckets == 0.
+LevelChoice min_bytes_within_error(const LevelCosts& costs, double max_error, std::size_t buckets = 4096);
+LevelChoice min_error_within_bytes(const LevelCosts& costs, std::uint64_t max_bytes, std::size_t buckets = 4096);
+
+}  // namespace ecco

@@ -1,0 +1,127 @@
+// The dynamic program of level_choice.hpp. Table best[k][w]: the least error of tensors
+// 0..k-1 whose rounded costs sum to exactly w units (infinity: no such choice), and the level
+// of tensor k-1 on that path, from which the choice is read back.
+#include "ecco/level_choice.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace ecco {
+namespace {
+
+constexpr double kNone = std::numeric_limits<double>::infinity();
+constexpr std::uint32_t kNoLevel = std::numeric_limits<std::uint32_t>::max();
+
+void check(const LevelCosts& costs, std::size_t buckets) {
+  if (costs.tensors == 0 || costs.levels == 0) throw std::invalid_argument("level choice: no tensors or no levels");
+  if (costs.levels >= kNoLevel) throw std::invalid_argument("level choice: too many levels");
+  const std::size_t n = costs.tensors * costs.levels;
+  if (costs.bytes.size() != n || costs.error.size() != n) {
+    throw std::invalid_argument("level choice: " + std::to_string(costs.bytes.size()) + " sizes and " +
+                                std::to_string(costs.error.size()) + " errors for " + std::to_string(costs.tensors) +
+                                " tensors x " + std::to_string(costs.levels) + " levels");
+  }
+  for (const double e : costs.error) {
+    if (!(std::isfinite(e) && e >= 0.0)) throw std::invalid_argument("level choice: an error is negative or not finite");
+  }
+  if (buckets == 0) throw std::invalid_argument("level choice: buckets must be >= 1");
+}
+
+class Program {
+ public:
+  Program(const LevelCosts& costs, std::size_t buckets) : costs_(costs) {
+    check(costs, buckets);
+    std::uint64_t largest = 0;
+    for (std::size_t k = 0; k < costs.tensors; ++k) {
+      const auto row = costs.bytes.begin() + static_cast<std::ptrdiff_t>(k * costs.levels);
+      largest += *std::max_element(row, row + static_cast<std::ptrdiff_t>(costs.levels));
+    }
+    unit_ = std::max<std::uint64_t>(1, (largest + buckets - 1) / buckets);
+    units_.resize(costs.bytes.size());
+    std::size_t total = 0;
+    for (std::size_t k = 0; k < costs.tensors; ++k) {
+      std::size_t widest = 0;
+      for (std::size_t c = 0; c < costs.levels; ++c) {
+        const std::uint64_t b = costs.bytes[k * costs.levels + c];
+        units_[k * costs.levels + c] = static_cast<std::size_t>(b / unit_ + (b % unit_ != 0 ? 1 : 0));
+        widest = std::max(widest, units_[k * costs.levels + c]);
+      }
+      total += widest;
+    }
+    width_ = total + 1;
+    best_.assign((costs.tensors + 1) * width_, kNone);
+    level_.assign(costs.tensors * width_, kNoLevel);
+    best_[0] = 0.0;
+    for (std::size_t k = 0; k < costs.tensors; ++k) {
+      const double* from = &best_[k * width_];
+      double* to = &best_[(k + 1) * width_];
+      std::uint32_t* chosen = &level_[k * width_];
+      for (std::size_t w = 0; w < width_; ++w) {
+        if (from[w] == kNone) continue;
+        for (std::size_t c = 0; c < costs.levels; ++c) {
+          const std::size_t v = w + units_[k * costs.levels + c];
+          const double e = from[w] + costs.error[k * costs.levels + c];
+          if (e < to[v]) {
+            to[v] = e;
+            chosen[v] = static_cast<std::uint32_t>(c);
+          }
+        }
+      }
+    }
+  }
+
+  std::uint64_t unit() const { return unit_; }
+  std::size_t width() const { return width_; }
+  double least_error(std::size_t w) const { return best_[costs_.tensors * width_ + w]; }
+
+  LevelChoice read_back(std::size_t w) const {
+    LevelChoice choice;
+    choice.feasible = true;
+    choice.level.assign(costs_.tensors, 0);
+    for (std::size_t k = costs_.tensors; k-- > 0;) {
+      const std::uint32_t c = level_[k * width_ + w];
+      choice.level[k] = c;
+      w -= units_[k * costs_.levels + c];
+    }
+    for (std::size_t k = 0; k < costs_.tensors; ++k) {
+      choice.bytes += costs_.bytes[k * costs_.levels + choice.level[k]];
+      choice.error += costs_.error[k * costs_.levels + choice.level[k]];
+    }
+    return choice;
+  }
+
+ private:
+  const LevelCosts& costs_;
+  std::uint64_t unit_ = 1;
+  std::vector<std::size_t> units_;
+  std::size_t width_ = 0;
+  std::vector<double> best_;
+  std::vector<std::uint32_t> level_;
+};
+
+}  // namespace
+
+LevelChoice min_bytes_within_error(const LevelCosts& costs, double max_error, std::size_t buckets) {
+  const Program program(costs, buckets);
+  for (std::size_t w = 0; w < program.width(); ++w) {
+    if (program.least_error(w) <= max_error) return program.read_back(w);
+  }
+  return {};
+}
+
+LevelChoice min_error_within_bytes(const LevelCosts& costs, std::uint64_t max_bytes, std::size_t buckets) {
+  const Program program(costs, buckets);
+  const std::uint64_t allowed = max_bytes / program.unit();
+  std::size_t best = program.width();
+  for (std::size_t w = 0; w < program.width() && w <= allowed; ++w) {
+    if (program.least_error(w) == kNone) continue;
+    if (best == program.width() || program.least_error(w) < program.least_error(best)) best = w;
+  }
+  if (best == program.width()) return {};
+  return program.read_back(best);
+}
+
+}  // namespace ecco
