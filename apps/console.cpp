@@ -195,6 +195,22 @@ void ConsoleObserver::abandon() {
   line_open_ = false;
 }
 
+void ConsoleObserver::on_levels(const RunInfo& info, const LevelDecision& decision) {
+  if (cl_.quiet) return;
+  std::string levels;
+  for (std::size_t k = 0; k < decision.level.size() && k < info.tensors.size(); ++k) {
+    const bool dense = k < decision.dense.size() && decision.dense[k] != 0;
+    levels += (k == 0 ? "" : " ") + info.tensors[k].name + "=" + (dense ? "dense" : info.level_values[decision.level[k]]);
+  }
+  if (terminal_ && line_open_) {
+    std::fputs("\n", stderr);
+    line_open_ = false;
+  }
+  log().info("round {}: lgreco levels ({}) {}: {} bytes per message (uniform {}), error {:.4g} (uniform {:.4g})",
+             decision.round, info.level_key, levels, decision.bytes, decision.uniform_bytes, decision.error,
+             decision.uniform_error);
+}
+
 void ConsoleObserver::on_finish(const RunResult& result) {
   if (csv_) csv_->commit();
   if (summary_) summary_->write(result);
@@ -239,6 +255,24 @@ void ConsoleObserver::on_finish(const RunResult& result) {
   if (result.info.config.aggregation == "allreduce") {
     text += fmt::format("  allreduce: no downlink; each rank put {} of sums into the allreduces.\n",
                         human_bytes(static_cast<double>(result.bits_allreduce_payload)));
+  }
+  if (!result.tensor_traffic.empty()) {
+    // Per tensor: its share of the uplink and the level it ended on.
+    std::uint64_t total = 0;
+    for (const TensorTraffic& t : result.tensor_traffic) total += t.bits_up;
+    text += "  per tensor (uplink share, last level):";
+    for (const TensorTraffic& t : result.tensor_traffic) {
+      text += fmt::format(" {} {:.1f}% {};", t.name,
+                          total > 0 ? 100.0 * static_cast<double>(t.bits_up) / static_cast<double>(total) : 0.0, t.level);
+    }
+    text.back() = '\n';
+  }
+  if (!result.level_decisions.empty()) {
+    const LevelDecision& choice = result.level_decisions.back();
+    text += fmt::format("  lgreco: {} choices; the last (round {}) {} bytes per message against the uniform {} "
+                        "(error {:.4g} against {:.4g}).\n",
+                        result.level_decisions.size(), choice.round, choice.bytes, choice.uniform_bytes, choice.error,
+                        choice.uniform_error);
   }
   text += fmt::format("  CSV: {}{}{}\n", cl_.out.empty() ? "(none; use --out PATH)" : cl_.out,
                       cl_.summary.empty() ? "" : "  JSON: ", cl_.summary);

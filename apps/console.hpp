@@ -20,6 +20,7 @@ class ConsoleObserver final : public RunObserver {
   void on_start(const RunInfo& info) override;
   void on_progress(std::int64_t round, double seconds) override;
   void on_row(const MetricsRow& row) override;
+  void on_levels(const RunInfo& info, const LevelDecision& decision) override;
   void on_finish(const RunResult& result) override;
   // Drops the unfinished output files (before MPI_Abort, which runs no destructors).
   void abandon();

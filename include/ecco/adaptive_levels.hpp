@@ -32,7 +32,8 @@ struct AdaptiveLevels {
   std::uint64_t budget = 0;  // bytes per client message; 0: error-constrained
   std::size_t buckets = 4096;
   std::vector<std::string> level_specs;  // the candidate compressors, by increasing value
-  std::vector<std::string> level_values;  // the level key's value of each, e.g. "0.01"
+  std::vector<std::string> level_values;  // the level key's value of each, e.g. "0.01" (the
+                                          // shortest text that reads back as the value)
   std::string level_key;                  // "k", "r" or "s"
   std::uint32_t uniform_level = 0;        // the --compressor's own level
 };

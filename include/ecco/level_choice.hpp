@@ -12,11 +12,14 @@
 // The program runs over byte units of u = max(1, ceil(W / buckets)) bytes, W the largest
 // total (every tensor at its largest level): each cost is rounded up to whole units, so a
 // choice the program accepts within a byte budget is within it in true bytes too. With
-// u = 1 (W <= buckets) the answer is exact; otherwise it is exact for the rounded costs.
-// Ties: fewer units first, then the smaller error, then the lower level of the first tensor
-// that differs. Errors are summed tensor by tensor in layout order, the order in which a
-// caller sums the uniform setting's error, so that setting is always feasible against its
-// own total. Cost O(tensors x levels x total units) time and O(tensors x total units) memory.
+// u = 1 (W <= buckets) the answer is exact; otherwise it is exact for the rounded costs, and
+// min_error_within_bytes falls back to the smallest message (each tensor's fewest bytes)
+// when only that fits the budget in true bytes. Ties: fewer units first, then the smaller
+// error; among paths of equal units and error the first found (deterministic: the same
+// costs give the same choice). Errors are summed tensor by tensor in layout order, the
+// order in which a caller sums the uniform setting's error, so that setting is always
+// feasible against its own total. Cost O(tensors x levels x total units) time and
+// O(tensors x total units) memory.
 #include <cstddef>
 #include <cstdint>
 #include <vector>

@@ -223,7 +223,8 @@ struct RunResult {
 // Hooks called on the server only. on_setup runs during the local set-up, before the ranks
 // agree that set-up succeeded: an exception thrown there (say, an unwritable output file)
 // is a set-up error like a bad flag, and it must not print. on_start runs once every rank
-// is ready, on_progress after every round, on_row for every logged round.
+// is ready, on_progress after every round, on_row for every logged round, on_levels for
+// every choice of levels (--adaptive).
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
@@ -231,6 +232,8 @@ class RunObserver {
   virtual void on_start(const RunInfo& /*info*/) {}
   virtual void on_progress(std::int64_t /*round*/, double /*seconds*/) {}
   virtual void on_row(const MetricsRow& /*row*/) {}
+  // --adaptive: each choice of levels, as it is made (before the next round).
+  virtual void on_levels(const RunInfo& /*info*/, const LevelDecision& /*decision*/) {}
   virtual void on_finish(const RunResult& /*result*/) {}
 };
 

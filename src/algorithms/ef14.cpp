@@ -57,6 +57,10 @@ class Ef14 final : public MeanStepMethod {
   std::string spec() const override { return "ef14:batch=" + batch_.text + ",momentum=" + momentum_text_; }
   void check_compressor(const CompressorTraits& traits) const override { require_contractive("ef14", traits); }
   TheoryStep theory_step_size(const StepSizeRule& rule, const TheoryInputs& in) const override {
+    if (momentum_ > 0.0) {
+      throw ConfigError("algorithm 'ef14:momentum=" + momentum_text_ +
+                        "' has no theory step size (the rule is for the classic form); give --lr VALUE");
+    }
     return ef21_rule(rule, in, in.uplink.alpha);
   }
   std::unique_ptr<ClientMethod> make_client(const MethodSetup& setup, std::size_t /*client*/) const override {

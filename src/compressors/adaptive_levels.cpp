@@ -33,12 +33,17 @@ const char* level_key_of(const std::string& name) {
   return nullptr;
 }
 
-std::string format_value(double v, bool whole) {
-  char text[32];
-  if (whole) {
-    std::snprintf(text, sizeof text, "%lld", static_cast<long long>(v));
-  } else {
-    std::snprintf(text, sizeof text, "%.6g", v);
+// The shortest decimal text that reads back as v (whole numbers without a point), so that
+// ".01", "1e-2" and "0.01" name the same level and the summary's JSON numbers are valid.
+std::string format_value(double v) {
+  char text[40];
+  if (v == std::floor(v) && v < 1e15) {
+    std::snprintf(text, sizeof text, "%.0f", v);
+    return text;
+  }
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, v);
+    if (std::strtod(text, nullptr) == v) break;
   }
   return text;
 }
@@ -83,12 +88,12 @@ AdaptiveLevels parse_adaptive_levels(std::string_view adaptive_spec, std::string
   }
   out.level_key = key;
   const Spec resolved = resolve_spec("compressor", compressor_spec, compressor_table());
-  const std::string uniform_text = resolved.get_string(key);
-  const double uniform = parse_value(uniform_text, "--compressor " + std::string(compressor_spec) + ", " + key);
+  const double uniform =
+      parse_value(resolved.get_string(key), "--compressor " + std::string(compressor_spec) + ", " + key);
   // k < 1 is a fraction of each tensor; k >= 1, r and s are whole numbers.
   const bool whole = !(out.level_key == "k" && uniform < 1.0);
 
-  std::vector<std::pair<double, std::string>> values{{uniform, uniform_text}};
+  std::vector<std::pair<double, std::string>> values{{uniform, format_value(uniform)}};
   const std::string& levels = spec.get_string("levels");
   if (levels == "auto") {
     for (const double m : {0.125, 0.25, 0.5, 2.0, 4.0, 8.0}) {
@@ -96,14 +101,14 @@ AdaptiveLevels parse_adaptive_levels(std::string_view adaptive_spec, std::string
       if (whole) v = std::max(1.0, std::round(v));
       if (!whole && v >= 1.0) continue;
       if (compressor.name == "natural_dithering" && v > 1000.0) continue;
-      values.emplace_back(v, format_value(v, whole));
+      values.emplace_back(v, format_value(v));
     }
   } else {
     std::size_t begin = 0;
     while (begin <= levels.size()) {
       const std::size_t end = std::min(levels.find('/', begin), levels.size());
-      const std::string text = levels.substr(begin, end - begin);
-      values.emplace_back(parse_value(text, "adaptive 'lgreco': levels"), text);
+      const double v = parse_value(levels.substr(begin, end - begin), "adaptive 'lgreco': levels");
+      values.emplace_back(v, format_value(v));
       begin = end + 1;
     }
   }

@@ -120,8 +120,27 @@ LevelChoice min_error_within_bytes(const LevelCosts& costs, std::uint64_t max_by
     if (program.least_error(w) == kNone) continue;
     if (best == program.width() || program.least_error(w) < program.least_error(best)) best = w;
   }
-  if (best == program.width()) return {};
-  return program.read_back(best);
+  if (best != program.width()) return program.read_back(best);
+  // Rounded up to whole units, even the smallest message may not fit a budget it fits in
+  // true bytes: then that message (each tensor's fewest bytes, ties to the smaller error).
+  LevelChoice smallest;
+  smallest.level.assign(costs.tensors, 0);
+  for (std::size_t k = 0; k < costs.tensors; ++k) {
+    std::uint32_t pick = 0;
+    for (std::size_t c = 1; c < costs.levels; ++c) {
+      const std::size_t i = k * costs.levels + c;
+      const std::size_t j = k * costs.levels + pick;
+      if (costs.bytes[i] < costs.bytes[j] || (costs.bytes[i] == costs.bytes[j] && costs.error[i] < costs.error[j])) {
+        pick = static_cast<std::uint32_t>(c);
+      }
+    }
+    smallest.level[k] = pick;
+    smallest.bytes += costs.bytes[k * costs.levels + pick];
+    smallest.error += costs.error[k * costs.levels + pick];
+  }
+  if (smallest.bytes > max_bytes) return {};
+  smallest.feasible = true;
+  return smallest;
 }
 
 }  // namespace ecco

@@ -241,8 +241,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   };
   cxxopts::ParseResult parsed = parse(argc, argv);
   const cxxopts::ParseResult given = parsed;
-  const bool default_job =
-      parsed.count("data") == 0 || parsed["data"].as<std::string>().rfind("fashion_mnist", 0) == 0;
+  const std::string data_given = parsed.count("data") > 0 ? parsed["data"].as<std::string>() : std::string();
+  const bool default_job = parsed.count("data") == 0 || data_given == "fashion_mnist" ||
+                           data_given.rfind("fashion_mnist:", 0) == 0;
   std::string applied;
   if (default_job && argc >= 1) {
     // The default job: its flags first, then the user's, so that a given flag wins.

@@ -5,12 +5,15 @@
 #include <string>
 
 #include "ecco/level_choice.hpp"
-#include "ecco/log.hpp"
 
 namespace ecco::detail {
 
-LevelAdapter::LevelAdapter(RunState& state, Transport& transport, AdaptiveLevels settings)
-    : state_(state), transport_(transport), settings_(std::move(settings)), compressor_(*state.levels) {
+LevelAdapter::LevelAdapter(RunState& state, Transport& transport, AdaptiveLevels settings, RunObserver* observer)
+    : state_(state),
+      transport_(transport),
+      settings_(std::move(settings)),
+      observer_(observer),
+      compressor_(*state.levels) {
   errors_.resize(static_cast<Eigen::Index>(compressor_.tensor_count() * compressor_.level_count()));
   broadcast_.resize(compressor_.tensor_count());
 }
@@ -61,13 +64,7 @@ void LevelAdapter::decide(std::int64_t t) {
     decision.bytes = choice.bytes;
     decision.error = choice.error;
     for (std::size_t k = 0; k < tensors; ++k) broadcast_[k] = static_cast<double>(choice.level[k]);
-    std::string text;
-    for (std::size_t k = 0; k < tensors; ++k) {
-      text += (k == 0 ? "" : " ") + state_.info.tensors[k].name + "=" +
-              (compressor_.dense(k, choice.level[k]) ? std::string("dense") : settings_.level_values[choice.level[k]]);
-    }
-    log().info("round {}: lgreco levels ({}) {}: {} bytes per message (uniform {}), error {:.4g} (uniform {:.4g})", t,
-               settings_.level_key, text, decision.bytes, decision.uniform_bytes, decision.error, decision.uniform_error);
+    if (observer_ != nullptr) observer_->on_levels(state_.info, decision);
     decisions_.push_back(std::move(decision));
   }
   transport_.broadcast(std::span<double>(broadcast_));

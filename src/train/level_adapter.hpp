@@ -13,7 +13,8 @@ namespace ecco::detail {
 
 class LevelAdapter {
  public:
-  LevelAdapter(RunState& state, Transport& transport, AdaptiveLevels settings);
+  // observer: told of every choice (server only; may be null).
+  LevelAdapter(RunState& state, Transport& transport, AdaptiveLevels settings, RunObserver* observer);
 
   // True if a choice follows the aggregation of round t (t = every, 2 every, ... < rounds).
   bool decides_after(std::int64_t t) const;
@@ -34,6 +35,7 @@ class LevelAdapter {
   RunState& state_;
   Transport& transport_;
   AdaptiveLevels settings_;
+  RunObserver* observer_;
   LevelledCompressor& compressor_;
   Eigen::VectorXd errors_;  // tensors x levels, row-major
   std::vector<double> broadcast_;

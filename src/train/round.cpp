@@ -492,9 +492,9 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   RunResult result;
   result.is_server = transport.is_server();
   RoundRunner runner(state, transport, options.dense_shortcuts);
-  std::optional<LevelAdapter> adapter;
-  if (state.levels != nullptr) adapter.emplace(state, transport, *state.adaptive);
   RunObserver* observer = transport.is_server() ? options.observer : nullptr;
+  std::optional<LevelAdapter> adapter;
+  if (state.levels != nullptr) adapter.emplace(state, transport, *state.adaptive, observer);
   if (observer != nullptr) observer->on_start(info);
   const Clock clock;
   MetricsRow row;

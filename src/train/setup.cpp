@@ -233,6 +233,12 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
       throw ConfigError("--adaptive: algorithm '" + state.method->spec() + "' sends uncompressed vectors; there is no "
                         "level to choose");
     }
+    // The levels' errors are measured on the sum of the vectors the clients compress; EF21+
+    // compresses two different vectors per round, whose sum means nothing.
+    if (state.method->spec().rfind("ef21_plus", 0) == 0) {
+      throw ConfigError("--adaptive: algorithm 'ef21_plus' compresses two vectors per round; the levels' errors "
+                        "would be measured on their sum (use another EF method)");
+    }
     AdaptiveLevels adaptive = parse_adaptive_levels(config.adaptive, config.compressor);
     auto levelled = make_levelled_compressor(adaptive.level_specs, info.tensors, config.dense_below, adaptive.uniform_level);
     std::uint64_t smallest = 0;
@@ -307,6 +313,18 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
     }
     if (!info.full_metrics) {
       throw ConfigError("--target-accuracy is checked on the training accuracy, which needs --train-metrics full");
+    }
+  }
+  if (config.target_test_accuracy) {
+    if (!(*config.target_test_accuracy >= 0.0 && *config.target_test_accuracy <= 1.0)) {
+      throw ConfigError("--target-test-accuracy must be in [0, 1]");
+    }
+    if (!info.classifies) {
+      throw ConfigError("--target-test-accuracy: problem '" + info.problem_spec +
+                        "' has no accuracy (classification only)");
+    }
+    if (info.test_rows == 0) {
+      throw ConfigError("--target-test-accuracy needs a test set (--test-data; auto has one only for fashion_mnist)");
     }
   }
   if (config.target_grad_norm_sq && !info.full_metrics) {

@@ -83,7 +83,9 @@ TEST(CommandLine, DefaultJobFlagsCompose) {
   EXPECT_EQ(cl.config.granularity, "global");
   cl = parse({"--aggregation", "gather"});
   EXPECT_EQ(cl.config.granularity, "tensor");
-  // Any other data: the plain defaults.
+  // Any other data, a file named like the data set included: the plain defaults.
+  cl = parse({"--data", "fashion_mnist_small.svm"});
+  EXPECT_FALSE(cl.default_job);
   cl = parse({"--data", "d.svm"});
   EXPECT_FALSE(cl.default_job);
   EXPECT_TRUE(cl.default_flags.empty());

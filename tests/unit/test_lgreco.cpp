@@ -184,6 +184,18 @@ TEST(LevelChoice, CoarseUnitsStayWithinTheConstraints) {
   }
 }
 
+// A budget the smallest message fits in true bytes, though not in rounded units, gets that
+// message (units of 10 bytes here: 13 + 13 bytes round up to 4 units, over 26 / 10 = 2).
+TEST(LevelChoice, ABudgetOnlyTheSmallestMessageFitsGetsIt) {
+  const LevelCosts costs{.tensors = 2, .levels = 2, .bytes = {13, 40, 13, 40}, .error = {5, 1, 7, 2}};
+  const LevelChoice choice = ecco::min_error_within_bytes(costs, 26, 8);
+  ASSERT_TRUE(choice.feasible);
+  EXPECT_EQ(choice.level, (std::vector<std::uint32_t>{0, 0}));
+  EXPECT_EQ(choice.bytes, 26U);
+  EXPECT_EQ(choice.error, 12.0);
+  EXPECT_FALSE(ecco::min_error_within_bytes(costs, 25, 8).feasible);
+}
+
 TEST(LevelChoice, RefusesMalformedCosts) {
   LevelCosts costs{.tensors = 2, .levels = 2, .bytes = {1, 2, 3}, .error = {0, 0, 0, 0}};
   EXPECT_THROW((void)ecco::min_bytes_within_error(costs, 1.0), std::invalid_argument);
@@ -377,6 +389,11 @@ TEST(AdaptiveLevels, GivenLevelsSortedWithTheUniformOne) {
   EXPECT_EQ(a.budget, 5000U);
   const auto b = ecco::parse_adaptive_levels("lgreco:levels=0.01", "topk:k=0.01");
   EXPECT_EQ(b.level_specs, (std::vector<std::string>{"topk:k=0.01"}));
+  // Any spelling of a number names the same level, written as the shortest decimal.
+  const auto c = ecco::parse_adaptive_levels("lgreco:levels=.005/1e-2/0x1p-7", "topk:k=.01");
+  EXPECT_EQ(c.level_values, (std::vector<std::string>{"0.005", "0.0078125", "0.01"}));
+  EXPECT_EQ(c.uniform_level, 2U);
+  EXPECT_EQ(c.level_specs[2], "topk:k=0.01");
 }
 
 TEST(AdaptiveLevels, BadSpecsNameWhatIsWrong) {
@@ -567,6 +584,34 @@ TEST(LgrecoRuns, SetUpRefusesWhatCannotWork) {
   c.adaptive = "lgreco";
   c.algorithm = "gd";
   EXPECT_NE(error_of(c).find("no level to choose"), std::string::npos);
+  c.algorithm = "ef21_plus";
+  EXPECT_NE(error_of(c).find("compresses two vectors per round"), std::string::npos);
+  // The smallest message these levels make is a budget that works; a byte less is refused.
+  c = softmax_run();
+  const auto settings = ecco::parse_adaptive_levels("lgreco", c.compressor);
+  const auto factory = ecco::make_problem_factory(c.problem);
+  factory->prepare(harness_data());
+  const auto levels = ecco::make_levelled_compressor(settings.level_specs, factory->tensors(harness_data()), 0, 0);
+  std::uint64_t smallest = 0;
+  for (std::size_t k = 0; k < levels->tensor_count(); ++k) {
+    std::uint64_t least = levels->part_bytes(k, 0);
+    for (std::size_t l = 1; l < levels->level_count(); ++l) least = std::min(least, levels->part_bytes(k, l));
+    smallest += least;
+  }
+  c.adaptive = "lgreco:every=3,budget=" + std::to_string(smallest);
+  EXPECT_EQ(error_of(c), "(no error)");
+  c.adaptive = "lgreco:every=3,budget=" + std::to_string(smallest - 1);
+  EXPECT_NE(error_of(c).find("below the smallest message"), std::string::npos);
+  // Other checks of this change's flags.
+  c = softmax_run();
+  c.target_test_accuracy = 0.5;
+  EXPECT_NE(error_of(c).find("--target-test-accuracy needs a test set"), std::string::npos);
+  c.problem = "least_squares";
+  EXPECT_NE(error_of(c).find("has no accuracy"), std::string::npos);
+  c = softmax_run();
+  c.algorithm = "ef14:momentum=0.9";
+  c.step_size = "theory";
+  EXPECT_NE(error_of(c).find("has no theory step size"), std::string::npos);
 }
 
 }  // namespace
