@@ -12,9 +12,12 @@
 // The program runs over byte units of u = max(1, ceil(W / buckets)) bytes, W the largest
 // total (every tensor at its largest level): each cost is rounded up to whole units, so a
 // choice the program accepts within a byte budget is within it in true bytes too. With
-// u = 1 (W <= buckets) the answer is exact; otherwise it is exact for the rounded costs, and
-// min_error_within_bytes falls back to the smallest message (each tensor's fewest bytes)
-// when only that fits the budget in true bytes. Ties: fewer units first, then the smaller
+// u = 1 (W <= buckets) the answer is exact. Otherwise the program's answer is exact for the
+// rounded costs, min_error_within_bytes falls back to the smallest message (each tensor's
+// fewest bytes) when only that fits the budget in true bytes, and the answer is then
+// polished in true bytes: one tensor's level at a time moves while that saves bytes within
+// the error bound (or lowers the error within the budget), so that rounding never excludes
+// a choice one move away (e.g. a budget equal to a uniform setting's bytes). Ties: fewer units first, then the smaller
 // error; among paths of equal units and error the first found (deterministic: the same
 // costs give the same choice). Errors are summed tensor by tensor in layout order, the
 // order in which a caller sums the uniform setting's error, so that setting is always

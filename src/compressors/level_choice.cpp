@@ -102,12 +102,54 @@ class Program {
   std::vector<std::uint32_t> level_;
 };
 
+// Moves one tensor's level at a time, in true bytes, while a move improves the choice: for
+// the error form, the move that saves the most bytes with the total error still within
+// max_error; for the byte form, the one that lowers the error most within max_bytes. Repairs
+// what rounding to units cost (a choice the units excluded, e.g. a budget equal to a
+// uniform setting's bytes). Each move strictly improves, so it ends; O(tensors x levels) a move.
+void polish(const LevelCosts& costs, LevelChoice& choice, bool by_error, double max_error, std::uint64_t max_bytes) {
+  while (true) {
+    std::size_t best_k = costs.tensors;
+    std::uint32_t best_c = 0;
+    double best_gain = 0.0;
+    for (std::size_t k = 0; k < costs.tensors; ++k) {
+      const std::size_t now = k * costs.levels + choice.level[k];
+      for (std::size_t c = 0; c < costs.levels; ++c) {
+        const std::size_t next = k * costs.levels + c;
+        const std::uint64_t bytes = choice.bytes - costs.bytes[now] + costs.bytes[next];
+        const double error = choice.error - costs.error[now] + costs.error[next];
+        double gain = 0.0;
+        if (by_error && error <= max_error && bytes < choice.bytes) gain = static_cast<double>(choice.bytes - bytes);
+        if (!by_error && bytes <= max_bytes && error < choice.error) gain = choice.error - error;
+        if (gain > best_gain) {
+          best_gain = gain;
+          best_k = k;
+          best_c = static_cast<std::uint32_t>(c);
+        }
+      }
+    }
+    if (best_k == costs.tensors) return;
+    choice.level[best_k] = best_c;
+    // Recomputed in tensor order, as the program and its callers sum.
+    choice.bytes = 0;
+    choice.error = 0.0;
+    for (std::size_t k = 0; k < costs.tensors; ++k) {
+      choice.bytes += costs.bytes[k * costs.levels + choice.level[k]];
+      choice.error += costs.error[k * costs.levels + choice.level[k]];
+    }
+  }
+}
+
 }  // namespace
 
 LevelChoice min_bytes_within_error(const LevelCosts& costs, double max_error, std::size_t buckets) {
   const Program program(costs, buckets);
   for (std::size_t w = 0; w < program.width(); ++w) {
-    if (program.least_error(w) <= max_error) return program.read_back(w);
+    if (program.least_error(w) <= max_error) {
+      LevelChoice choice = program.read_back(w);
+      polish(costs, choice, true, max_error, 0);
+      return choice;
+    }
   }
   return {};
 }
@@ -120,7 +162,11 @@ LevelChoice min_error_within_bytes(const LevelCosts& costs, std::uint64_t max_by
     if (program.least_error(w) == kNone) continue;
     if (best == program.width() || program.least_error(w) < program.least_error(best)) best = w;
   }
-  if (best != program.width()) return program.read_back(best);
+  if (best != program.width()) {
+    LevelChoice choice = program.read_back(best);
+    polish(costs, choice, false, 0.0, max_bytes);
+    return choice;
+  }
   // Rounded up to whole units, even the smallest message may not fit a budget it fits in
   // true bytes: then that message (each tensor's fewest bytes, ties to the smaller error).
   LevelChoice smallest;
@@ -140,6 +186,7 @@ LevelChoice min_error_within_bytes(const LevelCosts& costs, std::uint64_t max_by
   }
   if (smallest.bytes > max_bytes) return {};
   smallest.feasible = true;
+  polish(costs, smallest, false, 0.0, max_bytes);
   return smallest;
 }
 

@@ -196,6 +196,22 @@ TEST(LevelChoice, ABudgetOnlyTheSmallestMessageFitsGetsIt) {
   EXPECT_FALSE(ecco::min_error_within_bytes(costs, 25, 8).feasible);
 }
 
+// Rounding to units would exclude a budget equal to one uniform setting's bytes (3 x 13 = 39
+// bytes, 3 x 2 = 6 units of 10 over 39 / 10 = 3): the polish in true bytes gets it back.
+TEST(LevelChoice, ABudgetEqualToAUniformSettingGetsIt) {
+  const LevelCosts costs{.tensors = 3, .levels = 2, .bytes = {5, 13, 5, 13, 5, 13}, .error = {4, 1, 4, 1, 4, 1}};
+  const LevelChoice choice = ecco::min_error_within_bytes(costs, 39, 4);
+  ASSERT_TRUE(choice.feasible);
+  EXPECT_EQ(choice.level, (std::vector<std::uint32_t>{1, 1, 1}));
+  EXPECT_EQ(choice.bytes, 39U);
+  EXPECT_EQ(choice.error, 3.0);
+  // The error form likewise reaches the fewest true bytes one move away.
+  const LevelChoice by_error = ecco::min_bytes_within_error(costs, 6.0, 4);
+  ASSERT_TRUE(by_error.feasible);
+  EXPECT_EQ(by_error.error, 6.0);
+  EXPECT_EQ(by_error.bytes, 31U);
+}
+
 TEST(LevelChoice, RefusesMalformedCosts) {
   LevelCosts costs{.tensors = 2, .levels = 2, .bytes = {1, 2, 3}, .error = {0, 0, 0, 0}};
   EXPECT_THROW((void)ecco::min_bytes_within_error(costs, 1.0), std::invalid_argument);
