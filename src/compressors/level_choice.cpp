@@ -102,41 +102,50 @@ class Program {
   std::vector<std::uint32_t> level_;
 };
 
+// The bytes and error of levels, summed in tensor order from 0 (as the program sums).
+void total(const LevelCosts& costs, const std::vector<std::uint32_t>& level, std::uint64_t& bytes, double& error) {
+  bytes = 0;
+  error = 0.0;
+  for (std::size_t k = 0; k < costs.tensors; ++k) {
+    bytes += costs.bytes[k * costs.levels + level[k]];
+    error += costs.error[k * costs.levels + level[k]];
+  }
+}
+
 // Moves one tensor's level at a time, in true bytes, while a move improves the choice: for
-// the error form, the move that saves the most bytes with the total error still within
-// max_error; for the byte form, the one that lowers the error most within max_bytes. Repairs
-// what rounding to units cost (a choice the units excluded, e.g. a budget equal to a
-// uniform setting's bytes). Each move strictly improves, so it ends; O(tensors x levels) a move.
+// the error form, the move to the fewest bytes with the total error still within max_error;
+// for the byte form, the move to the least error within max_bytes. Repairs what rounding to
+// units cost (a choice the units excluded, e.g. a budget equal to a uniform setting's bytes).
+// Every candidate's totals are summed afresh in tensor order, so a move improves the same
+// function that judges the next one: the objective strictly falls and the loop ends (and
+// stops after tensors x levels moves in any case). O(tensors^2 x levels) per move.
 void polish(const LevelCosts& costs, LevelChoice& choice, bool by_error, double max_error, std::uint64_t max_bytes) {
-  while (true) {
-    std::size_t best_k = costs.tensors;
-    std::uint32_t best_c = 0;
-    double best_gain = 0.0;
+  std::vector<std::uint32_t> trial = choice.level;
+  for (std::size_t moves = 0; moves < costs.tensors * costs.levels; ++moves) {
+    std::vector<std::uint32_t> best = choice.level;
+    std::uint64_t best_bytes = choice.bytes;
+    double best_error = choice.error;
     for (std::size_t k = 0; k < costs.tensors; ++k) {
-      const std::size_t now = k * costs.levels + choice.level[k];
       for (std::size_t c = 0; c < costs.levels; ++c) {
-        const std::size_t next = k * costs.levels + c;
-        const std::uint64_t bytes = choice.bytes - costs.bytes[now] + costs.bytes[next];
-        const double error = choice.error - costs.error[now] + costs.error[next];
-        double gain = 0.0;
-        if (by_error && error <= max_error && bytes < choice.bytes) gain = static_cast<double>(choice.bytes - bytes);
-        if (!by_error && bytes <= max_bytes && error < choice.error) gain = choice.error - error;
-        if (gain > best_gain) {
-          best_gain = gain;
-          best_k = k;
-          best_c = static_cast<std::uint32_t>(c);
+        if (c == choice.level[k]) continue;
+        trial = choice.level;
+        trial[k] = static_cast<std::uint32_t>(c);
+        std::uint64_t bytes = 0;
+        double error = 0.0;
+        total(costs, trial, bytes, error);
+        const bool better = by_error ? (error <= max_error && bytes < best_bytes)
+                                     : (bytes <= max_bytes && error < best_error);
+        if (better) {
+          best = trial;
+          best_bytes = bytes;
+          best_error = error;
         }
       }
     }
-    if (best_k == costs.tensors) return;
-    choice.level[best_k] = best_c;
-    // Recomputed in tensor order, as the program and its callers sum.
-    choice.bytes = 0;
-    choice.error = 0.0;
-    for (std::size_t k = 0; k < costs.tensors; ++k) {
-      choice.bytes += costs.bytes[k * costs.levels + choice.level[k]];
-      choice.error += costs.error[k * costs.levels + choice.level[k]];
-    }
+    if (best == choice.level) return;
+    choice.level = best;
+    choice.bytes = best_bytes;
+    choice.error = best_error;
   }
 }
 

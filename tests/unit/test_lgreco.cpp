@@ -212,6 +212,32 @@ TEST(LevelChoice, ABudgetEqualToAUniformSettingGetsIt) {
   EXPECT_EQ(by_error.bytes, 31U);
 }
 
+// Errors of very different magnitudes, whose sums round: the polish still ends (a move is
+// judged by the totals it leaves, summed afresh) and the answers keep their constraints. The
+// first version compared incremental differences, and two levels could each look better
+// than the other by a rounding: it never ended.
+TEST(LevelChoice, RoundedSumsStillEnd) {
+  ecco::Rng rng(31);
+  for (int trial = 0; trial < 300; ++trial) {
+    const std::size_t tensors = 2 + rng.uniform_index(6);
+    const std::size_t levels = 2 + rng.uniform_index(5);
+    LevelCosts costs = random_costs(rng, tensors, levels, 5000);
+    for (double& e : costs.error) e = rng.uniform() * std::pow(10.0, static_cast<double>(rng.uniform_index(33)) - 16.0);
+    const std::size_t buckets = 1 + rng.uniform_index(40);
+    double uniform = 0.0;
+    for (std::size_t k = 0; k < tensors; ++k) uniform += costs.error[k * levels + levels / 2];
+    const LevelChoice a = ecco::min_bytes_within_error(costs, uniform, buckets);
+    ASSERT_TRUE(a.feasible);
+    EXPECT_LE(a.error, uniform);
+    expect_consistent(costs, a);
+    const LevelChoice b = ecco::min_error_within_bytes(costs, 2500 * tensors, buckets);
+    if (b.feasible) {
+      EXPECT_LE(b.bytes, 2500 * tensors);
+      expect_consistent(costs, b);
+    }
+  }
+}
+
 TEST(LevelChoice, RefusesMalformedCosts) {
   LevelCosts costs{.tensors = 2, .levels = 2, .bytes = {1, 2, 3}, .error = {0, 0, 0, 0}};
   EXPECT_THROW((void)ecco::min_bytes_within_error(costs, 1.0), std::invalid_argument);
