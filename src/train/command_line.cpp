@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -338,27 +339,22 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     }
     c.target_grad_norm_sq = eps;
   }
-  if (parsed.count("target-test-accuracy") > 0) {
-    const std::string text = parsed["target-test-accuracy"].as<std::string>();
+  // An accuracy target: a number in [0, 1].
+  const auto accuracy_flag = [&](const char* flag, std::optional<double>& target) {
+    if (parsed.count(flag) == 0) return;
+    const std::string text = parsed[flag].as<std::string>();
     char* end = nullptr;
     const double a = std::strtod(text.c_str(), &end);
     if (text.empty() || end != text.c_str() + text.size() || !(a >= 0.0 && a <= 1.0)) {
-      throw ConfigError("--target-test-accuracy: '" + text + "' is not a number in [0, 1]");
+      throw ConfigError("--" + std::string(flag) + ": '" + text + "' is not a number in [0, 1]");
     }
-    c.target_test_accuracy = a;
-  }
+    target = a;
+  };
+  accuracy_flag("target-accuracy", c.target_accuracy);
+  accuracy_flag("target-test-accuracy", c.target_test_accuracy);
   if (parsed.count("adaptive") > 0) {
     c.adaptive = parsed["adaptive"].as<std::string>();
     if (c.adaptive.empty()) throw ConfigError("--adaptive: empty spec (e.g. lgreco:every=100; see --list)");
-  }
-  if (parsed.count("target-accuracy") > 0) {
-    const std::string text = parsed["target-accuracy"].as<std::string>();
-    char* end = nullptr;
-    const double a = std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || !(a >= 0.0 && a <= 1.0)) {
-      throw ConfigError("--target-accuracy: '" + text + "' is not a number in [0, 1]");
-    }
-    c.target_accuracy = a;
   }
   cl.quiet = parsed.count("quiet") > 0;
   cl.print_constants = parsed.count("print-constants") > 0;
