@@ -196,18 +196,19 @@ void ConsoleObserver::abandon() {
 }
 
 void ConsoleObserver::on_levels(const RunInfo& info, const LevelDecision& decision) {
-  if (cl_.quiet) return;
+  if (cl_.quiet || !info.adaptive) return;
   std::string levels;
   for (std::size_t k = 0; k < decision.level.size() && k < info.tensors.size(); ++k) {
     const bool dense = k < decision.dense.size() && decision.dense[k] != 0;
-    levels += (k == 0 ? "" : " ") + info.tensors[k].name + "=" + (dense ? "dense" : info.level_values[decision.level[k]]);
+    levels += (k == 0 ? "" : " ") + info.tensors[k].name + "=" +
+              (dense ? "dense" : info.adaptive->level_values[decision.level[k]]);
   }
   if (terminal_ && line_open_) {
     std::fputs("\n", stderr);
     line_open_ = false;
   }
   log().info("round {}: lgreco levels ({}) {}: {} bytes per message (uniform {}), error {:.4g} (uniform {:.4g})",
-             decision.round, info.level_key, levels, decision.bytes, decision.uniform_bytes, decision.error,
+             decision.round, info.adaptive->level_key, levels, decision.bytes, decision.uniform_bytes, decision.error,
              decision.uniform_error);
 }
 

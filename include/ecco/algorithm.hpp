@@ -165,6 +165,9 @@ class Method {
   // The chunk (coordinates) the method cuts its own messages and downlink in (onebit_adam's
   // scales), which --aggregation sharded then uses; nullopt: any chunk.
   virtual std::optional<std::size_t> message_chunk() const { return std::nullopt; }
+  // False if a client compresses more than one vector per round (ef21_plus tries two and
+  // sends one): what the compressor sees is then no single series of inputs (--adaptive).
+  virtual bool compresses_one_vector() const { return true; }
   // True if clients need every L_i (MethodSetup::smoothness).
   virtual bool needs_smoothness() const { return false; }
   // ConfigError if the method cannot run with this uplink compressor.

@@ -25,6 +25,7 @@
 // O(tensors x total units) memory.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace ecco {
@@ -48,5 +49,15 @@ struct LevelChoice {
 // finite, or buckets == 0.
 LevelChoice min_bytes_within_error(const LevelCosts& costs, double max_error, std::size_t buckets = 4096);
 LevelChoice min_error_within_bytes(const LevelCosts& costs, std::uint64_t max_bytes, std::size_t buckets = 4096);
+// L-GreCo's form against a reference choice (the uniform setting): the fewest bytes within
+// the reference's total error, and never more bytes than the reference itself.
+LevelChoice min_bytes_within_error_of(const LevelCosts& costs, std::span<const std::uint32_t> reference,
+                                      std::size_t buckets = 4096);
+
+// The totals of the given levels, one per tensor (errors summed in tensor order, as above);
+// std::invalid_argument for a wrong count or a level out of range.
+LevelChoice evaluate(const LevelCosts& costs, std::span<const std::uint32_t> level);
+// Each tensor at its fewest bytes (ties to the smaller error): the smallest message.
+LevelChoice smallest_message(const LevelCosts& costs);
 
 }  // namespace ecco

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "ecco/compressor.hpp"
+#include "ecco/level_choice.hpp"
 
 namespace ecco {
 
@@ -48,6 +49,10 @@ class LevelledCompressor : public Compressor {
   // (no compress() since the last call). std::invalid_argument if errors has another size.
   virtual void take_errors(CompressorWorkspace& workspace, Rng& rng, std::span<double> errors) const = 0;
 };
+
+// The byte table of every (tensor, level) pair (part_bytes), errors 0: what set-up checks a
+// budget against and what each choice fills the errors of.
+LevelCosts level_costs(const LevelledCompressor& compressor);
 
 // level_specs: the candidate inner specs (>= 1; any spec make_tensorwise_compressor takes,
 // lowrank without rows=); initial_level: the level of every tensor at the start. ConfigError

@@ -11,6 +11,7 @@
 
 #include <Eigen/Core>
 
+#include "ecco/adaptive_levels.hpp"
 #include "ecco/codec.hpp"
 #include "ecco/error.hpp"
 #include "ecco/problem.hpp"
@@ -144,11 +145,7 @@ struct RunInfo {
   double alpha = 1.0;                     // contraction parameter the step size used
   double step_size = 0.0;                 // gamma
   std::size_t shard_chunk = 0;            // --aggregation sharded: the resolved chunk (else 0)
-  std::string adaptive_spec;              // canonical --adaptive ("" without)
-  std::vector<std::string> level_specs;   // --adaptive: the candidate level compressors
-  std::vector<std::string> level_values;  // ... and their level key's values
-  std::string level_key;                  // ... "k", "r" or "s"
-  std::uint32_t uniform_level = 0;        // ... the --compressor's own
+  std::optional<AdaptiveLevels> adaptive;  // --adaptive, resolved (its levels, key, uniform level)
 };
 
 // One choice of per-tensor levels (--adaptive lgreco), made after the aggregation of `round`
@@ -157,7 +154,7 @@ struct RunInfo {
 // compression errors over every client's inputs since the previous choice.
 struct LevelDecision {
   std::int64_t round = 0;
-  std::vector<std::uint32_t> level;  // per tensor, indices into RunInfo::level_specs
+  std::vector<std::uint32_t> level;  // per tensor, indices into RunInfo::adaptive->level_specs
   std::vector<char> dense;           // per tensor: it travels dense at its level
   std::uint64_t bytes = 0;
   double error = 0.0;

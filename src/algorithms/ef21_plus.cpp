@@ -118,6 +118,7 @@ class Ef21Plus final : public Ef21FamilyMethod {
   bool supports_summed_aggregation() const override { return false; }
   // Each message's tag (add or replace) applies to all its coordinates.
   bool supports_sharded_aggregation() const override { return false; }
+  bool compresses_one_vector() const override { return false; }
   std::unique_ptr<ServerMethod> make_server(const MethodSetup& setup) const override {
     return std::make_unique<Ef21PlusServer>(setup);
   }

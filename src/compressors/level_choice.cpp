@@ -8,6 +8,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace ecco {
 namespace {
@@ -79,18 +80,13 @@ class Program {
 
   LevelChoice read_back(std::size_t w) const {
     LevelChoice choice;
-    choice.feasible = true;
     choice.level.assign(costs_.tensors, 0);
     for (std::size_t k = costs_.tensors; k-- > 0;) {
       const std::uint32_t c = level_[k * width_ + w];
       choice.level[k] = c;
       w -= units_[k * costs_.levels + c];
     }
-    for (std::size_t k = 0; k < costs_.tensors; ++k) {
-      choice.bytes += costs_.bytes[k * costs_.levels + choice.level[k]];
-      choice.error += costs_.error[k * costs_.levels + choice.level[k]];
-    }
-    return choice;
+    return evaluate(costs_, choice.level);
   }
 
  private:
@@ -102,16 +98,6 @@ class Program {
   std::vector<std::uint32_t> level_;
 };
 
-// The bytes and error of levels, summed in tensor order from 0 (as the program sums).
-void total(const LevelCosts& costs, const std::vector<std::uint32_t>& level, std::uint64_t& bytes, double& error) {
-  bytes = 0;
-  error = 0.0;
-  for (std::size_t k = 0; k < costs.tensors; ++k) {
-    bytes += costs.bytes[k * costs.levels + level[k]];
-    error += costs.error[k * costs.levels + level[k]];
-  }
-}
-
 // Moves one tensor's level at a time, in true bytes, while a move improves the choice: for
 // the error form, the move to the fewest bytes with the total error still within max_error;
 // for the byte form, the move to the least error within max_bytes. Repairs what rounding to
@@ -120,36 +106,53 @@ void total(const LevelCosts& costs, const std::vector<std::uint32_t>& level, std
 // function that judges the next one: the objective strictly falls and the loop ends (and
 // stops after tensors x levels moves in any case). O(tensors^2 x levels) per move.
 void polish(const LevelCosts& costs, LevelChoice& choice, bool by_error, double max_error, std::uint64_t max_bytes) {
-  std::vector<std::uint32_t> trial = choice.level;
+  std::vector<std::uint32_t> trial;
   for (std::size_t moves = 0; moves < costs.tensors * costs.levels; ++moves) {
-    std::vector<std::uint32_t> best = choice.level;
-    std::uint64_t best_bytes = choice.bytes;
-    double best_error = choice.error;
+    LevelChoice best = choice;
     for (std::size_t k = 0; k < costs.tensors; ++k) {
       for (std::size_t c = 0; c < costs.levels; ++c) {
         if (c == choice.level[k]) continue;
         trial = choice.level;
         trial[k] = static_cast<std::uint32_t>(c);
-        std::uint64_t bytes = 0;
-        double error = 0.0;
-        total(costs, trial, bytes, error);
-        const bool better = by_error ? (error <= max_error && bytes < best_bytes)
-                                     : (bytes <= max_bytes && error < best_error);
-        if (better) {
-          best = trial;
-          best_bytes = bytes;
-          best_error = error;
-        }
+        LevelChoice moved = evaluate(costs, trial);
+        const bool better = by_error ? (moved.error <= max_error && moved.bytes < best.bytes)
+                                     : (moved.bytes <= max_bytes && moved.error < best.error);
+        if (better) best = std::move(moved);
       }
     }
-    if (best == choice.level) return;
-    choice.level = best;
-    choice.bytes = best_bytes;
-    choice.error = best_error;
+    if (best.level == choice.level) return;
+    choice = std::move(best);
   }
 }
 
 }  // namespace
+
+LevelChoice evaluate(const LevelCosts& costs, std::span<const std::uint32_t> level) {
+  if (level.size() != costs.tensors) throw std::invalid_argument("level choice: one level per tensor needed");
+  LevelChoice choice;
+  choice.feasible = true;
+  choice.level.assign(level.begin(), level.end());
+  for (std::size_t k = 0; k < costs.tensors; ++k) {
+    if (level[k] >= costs.levels) throw std::invalid_argument("level choice: level out of range");
+    choice.bytes += costs.bytes[k * costs.levels + level[k]];
+    choice.error += costs.error[k * costs.levels + level[k]];
+  }
+  return choice;
+}
+
+LevelChoice smallest_message(const LevelCosts& costs) {
+  std::vector<std::uint32_t> level(costs.tensors, 0);
+  for (std::size_t k = 0; k < costs.tensors; ++k) {
+    for (std::size_t c = 1; c < costs.levels; ++c) {
+      const std::size_t i = k * costs.levels + c;
+      const std::size_t j = k * costs.levels + level[k];
+      if (costs.bytes[i] < costs.bytes[j] || (costs.bytes[i] == costs.bytes[j] && costs.error[i] < costs.error[j])) {
+        level[k] = static_cast<std::uint32_t>(c);
+      }
+    }
+  }
+  return evaluate(costs, level);
+}
 
 LevelChoice min_bytes_within_error(const LevelCosts& costs, double max_error, std::size_t buckets) {
   const Program program(costs, buckets);
@@ -177,26 +180,20 @@ LevelChoice min_error_within_bytes(const LevelCosts& costs, std::uint64_t max_by
     return choice;
   }
   // Rounded up to whole units, even the smallest message may not fit a budget it fits in
-  // true bytes: then that message (each tensor's fewest bytes, ties to the smaller error).
-  LevelChoice smallest;
-  smallest.level.assign(costs.tensors, 0);
-  for (std::size_t k = 0; k < costs.tensors; ++k) {
-    std::uint32_t pick = 0;
-    for (std::size_t c = 1; c < costs.levels; ++c) {
-      const std::size_t i = k * costs.levels + c;
-      const std::size_t j = k * costs.levels + pick;
-      if (costs.bytes[i] < costs.bytes[j] || (costs.bytes[i] == costs.bytes[j] && costs.error[i] < costs.error[j])) {
-        pick = static_cast<std::uint32_t>(c);
-      }
-    }
-    smallest.level[k] = pick;
-    smallest.bytes += costs.bytes[k * costs.levels + pick];
-    smallest.error += costs.error[k * costs.levels + pick];
-  }
+  // true bytes: then that message.
+  LevelChoice smallest = smallest_message(costs);
   if (smallest.bytes > max_bytes) return {};
-  smallest.feasible = true;
   polish(costs, smallest, false, 0.0, max_bytes);
   return smallest;
+}
+
+LevelChoice min_bytes_within_error_of(const LevelCosts& costs, std::span<const std::uint32_t> reference,
+                                      std::size_t buckets) {
+  LevelChoice bound = evaluate(costs, reference);
+  LevelChoice choice = min_bytes_within_error(costs, bound.error, buckets);
+  // The program's units round each part up, so its fewest units may hold more true bytes
+  // than the reference (at most one unit per tensor): never more than the reference.
+  return choice.bytes <= bound.bytes ? choice : bound;
 }
 
 }  // namespace ecco

@@ -278,6 +278,17 @@ std::unique_ptr<Compressor> make_tensorwise_compressor(std::string_view inner_sp
   return std::make_unique<detail::TensorWise>(std::span<const std::string>(&spec, 1), layout, dense_below, 0, false);
 }
 
+LevelCosts level_costs(const LevelledCompressor& compressor) {
+  LevelCosts costs;
+  costs.tensors = compressor.tensor_count();
+  costs.levels = compressor.level_count();
+  costs.error.assign(costs.tensors * costs.levels, 0.0);
+  for (std::size_t k = 0; k < costs.tensors; ++k) {
+    for (std::size_t c = 0; c < costs.levels; ++c) costs.bytes.push_back(compressor.part_bytes(k, c));
+  }
+  return costs;
+}
+
 std::unique_ptr<LevelledCompressor> make_levelled_compressor(std::span<const std::string> level_specs,
                                                              const TensorLayout& layout, std::size_t dense_below,
                                                              std::uint32_t initial_level) {

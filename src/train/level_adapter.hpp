@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ecco/adaptive_levels.hpp"
+#include "ecco/level_choice.hpp"
 #include "ecco/trainer.hpp"
 #include "train/run_state.hpp"
 #include "train/transport.hpp"
@@ -13,8 +14,9 @@ namespace ecco::detail {
 
 class LevelAdapter {
  public:
-  // observer: told of every choice (server only; may be null).
-  LevelAdapter(RunState& state, Transport& transport, AdaptiveLevels settings, RunObserver* observer);
+  // The settings are state.info.adaptive; observer: told of every choice (server only; may
+  // be null).
+  LevelAdapter(RunState& state, Transport& transport, RunObserver* observer);
 
   // True if a choice follows the aggregation of round t (t = every, 2 every, ... < rounds).
   bool decides_after(std::int64_t t) const;
@@ -34,10 +36,12 @@ class LevelAdapter {
  private:
   RunState& state_;
   Transport& transport_;
-  AdaptiveLevels settings_;
+  const AdaptiveLevels& settings_;
   RunObserver* observer_;
   LevelledCompressor& compressor_;
-  Eigen::VectorXd errors_;  // tensors x levels, row-major
+  LevelCosts costs_;                     // the bytes (data-independent) and the errors of a choice
+  std::vector<std::uint32_t> uniform_;   // every tensor at the --compressor's level
+  Eigen::VectorXd errors_;               // tensors x levels, row-major: the clients' fold
   std::vector<double> broadcast_;
   std::vector<LevelDecision> decisions_;
 };

@@ -494,7 +494,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   RoundRunner runner(state, transport, options.dense_shortcuts);
   RunObserver* observer = transport.is_server() ? options.observer : nullptr;
   std::optional<LevelAdapter> adapter;
-  if (state.levels != nullptr) adapter.emplace(state, transport, *state.adaptive, observer);
+  if (state.levels != nullptr) adapter.emplace(state, transport, observer);
   if (observer != nullptr) observer->on_start(info);
   const Clock clock;
   MetricsRow row;

@@ -2,10 +2,8 @@
 // Everything one process holds for a run (private to src/train).
 #include <cstddef>
 #include <memory>
-#include <optional>
 #include <vector>
 
-#include "ecco/adaptive_levels.hpp"
 #include "ecco/algorithm.hpp"
 #include "ecco/compressor.hpp"
 #include "ecco/dataset.hpp"
@@ -35,8 +33,8 @@ struct RunState {
   std::unique_ptr<Method> method;
   std::unique_ptr<Compressor> compressor;
   std::unique_ptr<Compressor> down_compressor;
-  // --adaptive: the settings, and `compressor` seen as the levelled compressor (null: none).
-  std::optional<AdaptiveLevels> adaptive;
+  // --adaptive: `compressor` seen as the levelled compressor (null: none); its settings are
+  // info.adaptive.
   LevelledCompressor* levels = nullptr;
   // lowrank:factor=shared: the factor all clients read, kept alike on every process (null: none).
   std::unique_ptr<SharedFactor> shared_factor;

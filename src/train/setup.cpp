@@ -233,35 +233,24 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
       throw ConfigError("--adaptive: algorithm '" + state.method->spec() + "' sends uncompressed vectors; there is no "
                         "level to choose");
     }
-    // The levels' errors are measured on the sum of the vectors the clients compress; EF21+
-    // compresses two different vectors per round, whose sum means nothing.
-    if (state.method->spec().rfind("ef21_plus", 0) == 0) {
-      throw ConfigError("--adaptive: algorithm 'ef21_plus' compresses two vectors per round; the levels' errors "
-                        "would be measured on their sum (use another EF method)");
+    // The levels' errors are measured on the sum of the vectors the clients compress.
+    if (!state.method->compresses_one_vector()) {
+      throw ConfigError("--adaptive: algorithm '" + state.method->spec() + "' compresses more than one vector per "
+                        "round; the levels' errors would be measured on their sum (use another EF method)");
     }
     AdaptiveLevels adaptive = parse_adaptive_levels(config.adaptive, config.compressor);
     auto levelled = make_levelled_compressor(adaptive.level_specs, info.tensors, config.dense_below, adaptive.uniform_level);
-    std::uint64_t smallest = 0;
-    for (std::size_t k = 0; k < levelled->tensor_count(); ++k) {
-      std::uint64_t least = levelled->part_bytes(k, 0);
-      for (std::size_t c = 1; c < levelled->level_count(); ++c) least = std::min(least, levelled->part_bytes(k, c));
-      smallest += least;
-    }
+    const std::uint64_t smallest = smallest_message(level_costs(*levelled)).bytes;
     if (adaptive.budget > 0 && adaptive.budget < smallest) {
       throw ConfigError("--adaptive " + adaptive.spec + ": budget " + std::to_string(adaptive.budget) +
                         " bytes is below the smallest message of these levels, " + std::to_string(smallest) +
                         " bytes per client");
     }
-    info.adaptive_spec = adaptive.spec;
-    info.level_specs = adaptive.level_specs;
-    info.level_values = adaptive.level_values;
-    info.level_key = adaptive.level_key;
-    info.uniform_level = adaptive.uniform_level;
-    state.adaptive = std::move(adaptive);
+    info.granularity = "tensor (" + std::to_string(info.tensors.size()) + " tensors, dense below " +
+                       std::to_string(config.dense_below) + ", levels chosen by " + adaptive.spec + ")";
+    info.adaptive = std::move(adaptive);
     state.levels = levelled.get();
     state.compressor = std::move(levelled);
-    info.granularity = "tensor (" + std::to_string(info.tensors.size()) + " tensors, dense below " +
-                       std::to_string(config.dense_below) + ", levels chosen by " + info.adaptive_spec + ")";
   } else if (config.granularity == "tensor") {
     state.compressor = make_tensorwise_compressor(config.compressor, info.tensors, config.dense_below);
     info.granularity = "tensor (" + std::to_string(info.tensors.size()) + " tensors, dense below " +

@@ -242,22 +242,23 @@ std::string summary_json(const RunResult& result) {
   }
   j.raw("tensors", tensors + "]");
 
-  if (!info.adaptive_spec.empty()) {
+  if (info.adaptive) {
+    const AdaptiveLevels& a = *info.adaptive;
     j.open("adaptive");
-    j.string("spec", info.adaptive_spec);
+    j.string("spec", a.spec);
     std::string levels = "[";
-    for (std::size_t l = 0; l < info.level_specs.size(); ++l) levels += (l > 0 ? ", " : "") + Json::quoted(info.level_specs[l]);
+    for (std::size_t l = 0; l < a.level_specs.size(); ++l) levels += (l > 0 ? ", " : "") + Json::quoted(a.level_specs[l]);
     j.raw("levels", levels + "]");
-    j.string("uniform_level", info.level_specs.empty() ? "" : info.level_specs[info.uniform_level]);
+    j.string("uniform_level", a.level_specs[a.uniform_level]);
     std::string decisions = "[";
     for (std::size_t i = 0; i < result.level_decisions.size(); ++i) {
       const LevelDecision& d = result.level_decisions[i];
       decisions += std::string(i > 0 ? ", " : "") + "{\"round\": " + std::to_string(d.round) + ", \"" +
-                   info.level_key + "\": {";
+                   a.level_key + "\": {";
       for (std::size_t k = 0; k < d.level.size() && k < info.tensors.size(); ++k) {
         const bool is_dense = k < d.dense.size() && d.dense[k] != 0;
         decisions += (k > 0 ? ", " : "") + Json::quoted(info.tensors[k].name) + ": " +
-                     (is_dense ? std::string("\"dense\"") : info.level_values[d.level[k]]);
+                     (is_dense ? std::string("\"dense\"") : a.level_values[d.level[k]]);
       }
       char figures[160];
       std::snprintf(figures, sizeof figures,

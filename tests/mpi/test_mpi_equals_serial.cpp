@@ -242,7 +242,7 @@ TEST(MpiEqualsSerial, LgrecoLevelsPerTensor) {
     for (const auto& d : run.level_decisions) {
       EXPECT_LE(d.bytes, d.uniform_bytes);
       EXPECT_LE(d.error, d.uniform_error);
-      for (const auto level : d.level) changed |= level != run.info.uniform_level;
+      for (const auto level : d.level) changed |= level != run.info.adaptive->uniform_level;
     }
     EXPECT_TRUE(changed);
   }
