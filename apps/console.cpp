@@ -52,22 +52,13 @@ std::string clients_per_rank(const RunInfo& info) {
   return c.dedicated_server ? "rank 0 none, " + blocks : blocks;
 }
 
-// Partial output files removed if SIGINT or SIGTERM ends the run (mpirun forwards them).
-// Plain arrays: the handler may only call async-signal-safe functions.
+// Partial output files, removed by remove_unfinished_outputs() when a second signal forces
+// the exit (stop_signals.hpp). Plain arrays: a handler may only call async-signal-safe
+// functions.
 char g_partial_paths[2][4096];
-
-extern "C" void remove_partial_files(int signal_number) {
-  for (auto& path : g_partial_paths) {
-    if (path[0] != '\0') ::unlink(path);
-  }
-  std::signal(signal_number, SIG_DFL);
-  std::raise(signal_number);
-}
 
 void remember_partial(int slot, const std::string& path) {
   std::snprintf(g_partial_paths[slot], sizeof g_partial_paths[slot], "%s", path.c_str());
-  std::signal(SIGINT, remove_partial_files);
-  std::signal(SIGTERM, remove_partial_files);
 }
 
 void forget_partial_files() {
@@ -83,6 +74,12 @@ void check_not_the_data(const std::string& path, const char* flag, const RunInfo
 }
 
 }  // namespace
+
+void remove_unfinished_outputs() {
+  for (auto& path : g_partial_paths) {
+    if (path[0] != '\0') ::unlink(path);
+  }
+}
 
 ConsoleObserver::ConsoleObserver(const CommandLine& cl) : cl_(cl), terminal_(::isatty(STDERR_FILENO) == 1) {}
 
@@ -210,6 +207,23 @@ void ConsoleObserver::on_levels(const RunInfo& info, const LevelDecision& decisi
   log().info("round {}: lgreco levels ({}) {}: {} bytes per message (uniform {}), error {:.4g} (uniform {:.4g})",
              decision.round, info.adaptive->level_key, levels, decision.bytes, decision.uniform_bytes, decision.error,
              decision.uniform_error);
+}
+
+void ConsoleObserver::on_resume(std::int64_t round, const std::vector<std::string>& warnings) {
+  for (const std::string& w : warnings) log().warn("{}", w);
+  if (!cl_.quiet) log().info("resumed after round {} of {} from {}", round, info_.config.rounds, cl_.checkpoint.resume);
+}
+
+void ConsoleObserver::on_checkpoint(std::int64_t round, const std::string& path, double seconds) {
+  if (cl_.quiet) return;
+  std::error_code error;
+  std::uintmax_t bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(path, error)) bytes += entry.file_size(error);
+  if (terminal_ && line_open_) {
+    std::fputs("\n", stderr);
+    line_open_ = false;
+  }
+  log().info("round {}: checkpoint {} ({}, {:.3f} s)", round, path, human_bytes(static_cast<double>(bytes)), seconds);
 }
 
 void ConsoleObserver::on_finish(const RunResult& result) {

@@ -12,6 +12,9 @@
 
 namespace ecco::app {
 
+// Removes the unfinished output files of the observer alive (async-signal-safe).
+void remove_unfinished_outputs();
+
 class ConsoleObserver final : public RunObserver {
  public:
   explicit ConsoleObserver(const CommandLine& cl);
@@ -21,6 +24,8 @@ class ConsoleObserver final : public RunObserver {
   void on_progress(std::int64_t round, double seconds) override;
   void on_row(const MetricsRow& row) override;
   void on_levels(const RunInfo& info, const LevelDecision& decision) override;
+  void on_resume(std::int64_t round, const std::vector<std::string>& warnings) override;
+  void on_checkpoint(std::int64_t round, const std::string& path, double seconds) override;
   void on_finish(const RunResult& result) override;
   // Drops the unfinished output files (before MPI_Abort, which runs no destructors).
   void abandon();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "console.hpp"
+#include "stop_signals.hpp"
 #include "plan.hpp"
 #include "ecco/command_line.hpp"
 #include "ecco/communicator.hpp"
@@ -52,8 +53,19 @@ int main(int argc, char** argv) {
   ecco::RunOptions options;
   options.compute_constants = cl.print_constants;
   options.observer = &console;
+  options.checkpoint = cl.checkpoint;
+  options.round_timeout = cl.round_timeout;
+  ecco::app::install_stop_signals(ecco::app::remove_unfinished_outputs);
+  options.stop_signal = ecco::app::stop_signal();
   try {
-    ecco::run_mpi(cl.config, world, options);
+    const ecco::RunResult result = ecco::run_mpi(cl.config, world, options);
+    if (result.interrupted_by != 0) {
+      if (world.rank() == 0) ecco::log().warn("{}", result.stop_reason);
+      if (world.rank() == 0 && !result.checkpoint_written.empty()) {
+        ecco::log().warn("continue with the same flags and --resume {}", cl.checkpoint.dir);
+      }
+      return 128 + result.interrupted_by;
+    }
   } catch (const ecco::SetupFailure& e) {
     // Bad input (flag, spec, data, output path): every rank got here, before round 1.
     // The default job's flags may be what conflicts with the user's: name them.

@@ -36,6 +36,7 @@
 #include "ecco/local_objective.hpp"
 #include "ecco/rng.hpp"
 #include "ecco/spec.hpp"
+#include "ecco/state_io.hpp"
 #include "ecco/step_schedule.hpp"
 #include "ecco/step_size.hpp"
 
@@ -70,6 +71,10 @@ class ClientMethod {
                                                ClientEnv& /*env*/) {
     return nullptr;
   }
+  // Everything the client carries from one round to the next (its EF state g_i / e_i, its
+  // estimator's momentum and sampler, ...; state_io.hpp), saved and loaded by checkpoints
+  // between rounds. The compressor workspace and random streams are the runtime's.
+  virtual void state(StateIO& io) = 0;
 };
 
 enum class Phase { initial, round };
@@ -100,6 +105,9 @@ class ServerMethod {
   // Writes the downlink of the next round given the current model x (server's replica) and
   // returns the value format it must travel in (the message is already rounded to it).
   virtual ValueFormat make_downlink(Eigen::Ref<const Eigen::VectorXd> x, Message& out) = 0;
+  // Everything the server carries between rounds, as the checkpoint after a round's
+  // end_aggregation needs it to make the next downlink (state_io.hpp).
+  virtual void state(StateIO& io) = 0;
 };
 
 // Every process, the server included, applies the decoded downlink to its copy of the model.
@@ -107,6 +115,8 @@ class ModelReplica {
  public:
   virtual ~ModelReplica() = default;
   virtual void apply_downlink(const Message& downlink, Eigen::Ref<Eigen::VectorXd> x) = 0;
+  // What the replica carries between rounds (none for a replica that assigns the model).
+  virtual void state(StateIO& io) = 0;
 };
 
 struct MethodSetup {

@@ -11,6 +11,8 @@ struct CommandLine {
   std::string out;      // CSV path; empty: no CSV
   std::string summary;  // JSON summary path; empty: none
   bool quiet = false;   // no banner, progress or summary paragraph
+  CheckpointOptions checkpoint;  // --checkpoint-dir, --checkpoint-every, --checkpoint-keep, --resume
+  double round_timeout = 0.0;    // --round-timeout (seconds, 0: none)
   // No --data, or --data fashion_mnist[:...]: the default job's flags filled in where the
   // command line gives none (and none conflicts); default_flags lists the ones applied.
   bool default_job = false;

@@ -77,6 +77,11 @@ struct CompressorWorkspace {
   const SharedFactor* shared_factor = nullptr;
 };
 
+class StateIO;
+// The workspace's carried state (checkpoints): warm_start and accumulated, here and in every
+// part, recursively; scratch members are not saved.
+void workspace_state(CompressorWorkspace& workspace, StateIO& io);
+
 class Compressor {
  public:
   virtual ~Compressor() = default;

@@ -129,4 +129,8 @@ void restrict_message(const Message& m, std::uint32_t first, std::uint32_t lengt
 // compressors, round_to_wire and the decoder, so that all agree bit for bit. +0.0 for l = 0.
 double quantised_value(ValueCode code, std::int32_t level, std::uint32_t level_count, double scale);
 
+class StateIO;
+// Every field of a message, parts included (checkpoints of a server's pending downlink).
+void message_state(Message& message, StateIO& io);
+
 }  // namespace ecco

@@ -12,6 +12,8 @@
 
 namespace ecco {
 
+class StateIO;
+
 class GradientOracle final : public LocalObjective {
  public:
   explicit GradientOracle(const Problem& problem);
@@ -37,6 +39,10 @@ class GradientOracle final : public LocalObjective {
   std::int64_t evaluations() const { return evaluations_; }
   // Wall time spent in the problem's loss and gradient code so far, in seconds.
   double seconds() const { return seconds_; }
+
+  // Carried state (checkpoints): the losses not yet taken by take_mean_loss. The cached
+  // gradient is not saved: a resumed run asks for the models of later rounds only.
+  void state(StateIO& io);
 
  private:
   void evaluate(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t version);

@@ -6,6 +6,8 @@
 
 namespace ecco {
 
+class StateIO;
+
 // What a random stream is used for; part of the seed derivation so that streams of
 // different purposes are independent.
 enum class SeedPurpose : std::uint64_t {
@@ -39,6 +41,9 @@ class Rng {
   std::uint64_t uniform_index(std::uint64_t bound);
   // Standard normal deviate (Box-Muller with both outputs used in turn).
   double normal();
+
+  // The stream's position (checkpoints): the generator state and the spare normal deviate.
+  void state(StateIO& io);
 
  private:
   std::uint64_t s_[4];

@@ -2,6 +2,7 @@
 // Running a training job: the same round code with all clients in one process
 // (run_serial) or spread over MPI ranks (run_mpi). For the same RunConfig both produce
 // the same history bit for bit, whatever the number of ranks.
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -213,6 +214,10 @@ struct RunResult {
   std::vector<LevelDecision> level_decisions;  // --adaptive, in round order
   std::vector<TensorTraffic> tensor_traffic;   // --granularity tensor, in layout order
   bool stopped_early = false;      // a target was reached before --rounds
+  int interrupted_by = 0;          // the signal that stopped the run (RunOptions::stop_signal), or 0
+  std::int64_t resumed_from = -1;  // --resume: the round of the checkpoint the run continued from
+  std::string checkpoint_written;  // the last checkpoint written ("" none)
+  std::vector<std::string> warnings;  // e.g. checkpoints skipped on resume, a loss that grew by orders
   std::string stop_reason;         // why the run ended, in words
   PhaseSeconds phases;             // this process's time per phase
 };
@@ -231,7 +236,21 @@ class RunObserver {
   virtual void on_row(const MetricsRow& /*row*/) {}
   // --adaptive: each choice of levels, as it is made (before the next round).
   virtual void on_levels(const RunInfo& /*info*/, const LevelDecision& /*decision*/) {}
+  // --resume: the run continues after `round`; `warnings` names the checkpoints skipped as
+  // unusable. on_row then follows for every restored row.
+  virtual void on_resume(std::int64_t /*round*/, const std::vector<std::string>& /*warnings*/) {}
+  // A checkpoint of `round` was written to `path` in `seconds`.
+  virtual void on_checkpoint(std::int64_t /*round*/, const std::string& /*path*/, double /*seconds*/) {}
   virtual void on_finish(const RunResult& /*result*/) {}
+};
+
+// Checkpoints (docs/checkpoints.md). The directory must be one every rank sees (a shared file
+// system across hosts): each rank writes its own clients' file, rank 0 the manifest, last.
+struct CheckpointOptions {
+  std::string dir;            // --checkpoint-dir: where to write ("": no checkpoints)
+  std::int64_t every = 0;     // --checkpoint-every N: after every N-th round (0: only on a stop signal)
+  std::size_t keep = 2;       // --checkpoint-keep K: complete checkpoints kept (older ones removed)
+  std::string resume;         // --resume D: continue from the newest usable checkpoint in D
 };
 
 // Options of a run that do not change its result.
@@ -242,6 +261,15 @@ struct RunOptions {
   // accumulate_dense_sum and step_model_in_place). False takes the Message path instead,
   // which gives the same bits: tests compare the two.
   bool dense_shortcuts = true;
+  CheckpointOptions checkpoint;
+  // Set asynchronously (a signal handler) to a signal number to ask the run to stop at the
+  // end of the current round: every process agrees on it there, a checkpoint is written
+  // when checkpoint.dir is set, and the run returns with RunResult::interrupted_by. Null:
+  // not watched (no per-round agreement).
+  const volatile std::sig_atomic_t* stop_signal = nullptr;
+  // --round-timeout: seconds a round may take before the run is aborted with the ranks that
+  // did not arrive (0: wait forever). MPI runs only.
+  double round_timeout = 0.0;
 };
 
 // Thrown by run_mpi on every rank when set-up failed on some rank. All ranks agree on it,

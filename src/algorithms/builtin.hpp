@@ -66,6 +66,8 @@ class MinibatchSampler {
  public:
   explicit MinibatchSampler(std::size_t rows);
   std::span<const std::uint32_t> draw(std::size_t batch, Rng& rng);
+  // The permutation is the sampler's position: each draw shuffles its head further.
+  void state(StateIO& io) { io.field("permutation", permutation_); }
 
  private:
   std::vector<std::uint32_t> permutation_;
@@ -83,6 +85,8 @@ class GradientEstimator {
   virtual const Eigen::VectorXd& initial(const Eigen::Ref<const Eigen::VectorXd>& x0, ClientEnv& env) = 0;
   // The estimate at x^t, t >= 1.
   virtual const Eigen::VectorXd& at(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t t, ClientEnv& env) = 0;
+  // What the estimator carries between rounds (ClientMethod::state).
+  virtual void state(StateIO& io) = 0;
 };
 
 std::unique_ptr<GradientEstimator> make_full_gradient();

@@ -19,6 +19,7 @@ namespace {
 class AssignReplica final : public ModelReplica {
  public:
   void apply_downlink(const Message& downlink, Eigen::Ref<Eigen::VectorXd> x) override { downlink.assign_to(x); }
+  void state(StateIO& /*io*/) override {}
 };
 
 }  // namespace
@@ -249,6 +250,19 @@ class MeanStepServer final : public ServerMethod {
     return true;
   }
 
+  // Model mode: the step state. Delta mode: also the update the next make_downlink sends
+  // (end_aggregation made it).
+  void state(StateIO& io) override {
+    state_.state(io);
+    if (!delta_) return;
+    io.field("update", update_);
+    io.field("lowrank_added", lowrank_added_);
+    io.field("other_added", other_added_);
+    io.begin("lowrank_sum");
+    message_state(lowrank_sum_, io);
+    io.end();
+  }
+
  private:
   static MeanStepState make_state(std::size_t dim, const MeanStepRule& rule) {
     return {dim, rule.mode == MeanStepMode::replace, rule.schedule, rule.momentum, rule.adam};
@@ -330,6 +344,7 @@ class MeanStepReplica final : public ModelReplica {
     state_.absorb(update, state_.updates() == 0);
     state_.step(x.data(), x.data(), false);
   }
+  void state(StateIO& io) override { state_.state(io); }
 
  private:
   MeanStepState state_;

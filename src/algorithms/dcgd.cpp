@@ -24,6 +24,7 @@ class DcgdClient final : public ClientMethod {
     compress_to_wire(estimator_->at(x, t, env), true, env, out);
     return true;
   }
+  void state(StateIO& io) override { estimator_->state(io); }
 
  private:
   std::unique_ptr<GradientEstimator> estimator_;

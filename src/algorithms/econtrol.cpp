@@ -40,6 +40,13 @@ class EControlClient final : public ClientMethod {
     out.add_to(h_);
     return true;
   }
+  void state(StateIO& io) override {
+    io.field("e", e_);
+    io.field("h", h_);
+    io.begin("estimator");
+    estimator_->state(io);
+    io.end();
+  }
 
  private:
   std::unique_ptr<GradientEstimator> estimator_;

@@ -33,6 +33,12 @@ class Ef14Client final : public ClientMethod {
   bool step(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t t, ClientEnv& env, Message& out) override {
     return send(estimator_->at(x, t, env), schedule_.at(t), env, out);
   }
+  void state(StateIO& io) override {
+    io.field("e", e_);
+    io.begin("estimator");
+    estimator_->state(io);
+    io.end();
+  }
 
  private:
   // gamma: the step of the server update this message feeds (update t at round t).

@@ -46,6 +46,13 @@ class BcServer final : public ServerMethod {
     out.add_to(g_);
     return wire_;
   }
+  void state(StateIO& io) override {
+    rng_.state(io);
+    workspace_state(workspace_, io);
+    io.field("tracked", tracked_);
+    io.field("g", g_);
+    io.field("first", first_);
+  }
 
  private:
   ValueFormat wire_;
@@ -67,6 +74,10 @@ class BcReplica final : public ModelReplica {
   void apply_downlink(const Message& downlink, Eigen::Ref<Eigen::VectorXd> x) override {
     downlink.add_to(g_);
     x -= schedule_.at(updates_++) * g_;
+  }
+  void state(StateIO& io) override {
+    io.field("updates", updates_);
+    io.field("g", g_);
   }
 
  private:

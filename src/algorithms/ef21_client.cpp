@@ -28,6 +28,13 @@ class Ef21Client final : public ClientMethod {
     return true;
   }
 
+  void state(StateIO& io) override {
+    io.field("g", g_);
+    io.begin("estimator");
+    options_.estimator->state(io);
+    io.end();
+  }
+
  private:
   Ef21ClientOptions options_;
   Eigen::VectorXd g_;     // g_i, mirrored by the server

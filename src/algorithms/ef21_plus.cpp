@@ -51,6 +51,7 @@ class Ef21PlusClient final : public ClientMethod {
     }
     return true;
   }
+  void state(StateIO& io) override { io.field("g", g_); }
 
  private:
   Eigen::VectorXd g_;
@@ -94,6 +95,11 @@ class Ef21PlusServer final : public ServerMethod {
     next_ = x - schedule_.at(updates_++) * g_;
     out.set_dense(next_);
     return ValueFormat::fp64;
+  }
+  void state(StateIO& io) override {
+    io.field("updates", updates_);
+    io.field("client_states", states_);
+    io.field("g", g_);
   }
 
  private:

@@ -13,6 +13,7 @@ class FullGradient final : public GradientEstimator {
   const Eigen::VectorXd& at(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t t, ClientEnv& env) override {
     return env.objective.gradient(x, t);
   }
+  void state(StateIO& /*io*/) override {}
 };
 
 // Mean gradient of a fresh minibatch drawn without replacement: O(batch nnz) per call.
@@ -31,6 +32,10 @@ class MinibatchGradient final : public GradientEstimator {
   const Eigen::VectorXd& at(const Eigen::Ref<const Eigen::VectorXd>& x, std::int64_t /*t*/, ClientEnv& env) override {
     env.objective.batch_gradient(x, sampler_.draw(size_, env.sample_rng), estimate_);
     return estimate_;
+  }
+  void state(StateIO& io) override {
+    io.field("batch_rows", size_);
+    sampler_.state(io);
   }
 
  private:
@@ -53,6 +58,12 @@ class Momentum final : public GradientEstimator {
     const Eigen::VectorXd& fresh = inner_->at(x, t, env);
     v_ = (1.0 - eta_) * v_ + eta_ * fresh;
     return v_;
+  }
+  void state(StateIO& io) override {
+    io.field("momentum", v_);
+    io.begin("inner");
+    inner_->state(io);
+    io.end();
   }
 
  private:
@@ -100,6 +111,12 @@ class Page final : public GradientEstimator {
     }
     x_previous_ = x;
     return v_;
+  }
+  void state(StateIO& io) override {
+    io.field("batch_rows", size_);
+    sampler_.state(io);
+    io.field("estimate", v_);
+    io.field("x_previous", x_previous_);
   }
 
  private:

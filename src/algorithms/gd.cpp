@@ -29,6 +29,8 @@ class DirectClient final : public ClientMethod {
     return t == 0 ? &estimator_->initial(x, env) : &estimator_->at(x, t, env);
   }
 
+  void state(StateIO& io) override { estimator_->state(io); }
+
  private:
   std::unique_ptr<GradientEstimator> estimator_;
 };

@@ -20,6 +20,7 @@
 #include <Eigen/Core>
 
 #include "ecco/message.hpp"
+#include "ecco/state_io.hpp"
 #include "ecco/step_schedule.hpp"
 
 namespace ecco::detail {
@@ -65,6 +66,16 @@ class MeanStepState {
   const Eigen::VectorXd& adam_s() const { return s_; }
   // Heavy-ball average v (empty without momentum).
   const Eigen::VectorXd& heavy_ball() const { return v_; }
+
+  // Checkpoints: the update count, g, the momentum and Adam moments (state_io.hpp).
+  void state(StateIO& io) {
+    io.field("updates", updates_);
+    io.field("adam_c2_sqrt", adam_c2_sqrt_);
+    io.field("g", g_);
+    io.field("heavy_ball", v_);
+    io.field("adam_m", m_);
+    io.field("adam_s", s_);
+  }
 
  private:
   void update_moments(bool initial);

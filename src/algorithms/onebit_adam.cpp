@@ -109,6 +109,13 @@ class OnebitAdamClient final : public ClientMethod {
     return true;
   }
 
+  void state(StateIO& io) override {
+    io.field("error", error_);
+    io.begin("estimator");
+    estimator_->state(io);
+    io.end();
+  }
+
   // The worker error e_i (tests).
   const Eigen::VectorXd& error() const { return error_; }
 
@@ -152,6 +159,13 @@ class OnebitAdamServer final : public ServerMethod {
     out = downlink_;
     return ValueFormat::fp64;
   }
+  void state(StateIO& io) override {
+    io.field("aggregations", aggregations_);
+    io.field("error", error_);
+    io.begin("downlink");
+    message_state(downlink_, io);
+    io.end();
+  }
 
  private:
   OnebitAdamOptions options_;
@@ -183,6 +197,7 @@ class OnebitAdamReplica final : public ModelReplica {
   }
 
   const MeanStepState& state() const { return shared_->state; }
+  void state(StateIO& io) override { shared_->state.state(io); }
 
  private:
   std::shared_ptr<SharedAdam> shared_;

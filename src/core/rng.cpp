@@ -5,6 +5,9 @@
 #include <cstring>
 #include <numbers>
 #include <stdexcept>
+#include <vector>
+
+#include "ecco/state_io.hpp"
 
 namespace ecco {
 namespace {
@@ -125,6 +128,18 @@ void UniformBlocks::fill(double* out, std::size_t n) {
   std::memcpy(state_[1], &s1, sizeof s1);
   std::memcpy(state_[2], &s2, sizeof s2);
   std::memcpy(state_[3], &s3, sizeof s3);
+}
+
+}  // namespace ecco
+
+namespace ecco {
+
+void Rng::state(StateIO& io) {
+  std::vector<std::uint64_t> words(s_, s_ + 4);
+  io.field("xoshiro256", words);
+  io.field("has_spare_normal", has_spare_normal_);
+  io.field("spare_normal", spare_normal_);
+  if (io.loading()) std::copy(words.begin(), words.end(), s_);  // the reader checked: 4 words
 }
 
 }  // namespace ecco

@@ -1,5 +1,7 @@
 #include "ecco/oracle.hpp"
 
+#include "ecco/state_io.hpp"
+
 #include <chrono>
 #include <limits>
 
@@ -51,6 +53,11 @@ const Eigen::VectorXd& GradientOracle::gradient(Eigen::Ref<const Eigen::VectorXd
 double GradientOracle::loss(Eigen::Ref<const Eigen::VectorXd> x, std::int64_t version) {
   evaluate(x, version);
   return loss_;
+}
+
+void GradientOracle::state(StateIO& io) {
+  io.field("loss_sum", loss_sum_);
+  io.field("loss_count", loss_count_);
 }
 
 }  // namespace ecco

@@ -222,6 +222,16 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     ("print-constants", "print L, L_i statistics, alpha, xi and the step size")
     ("plan", "instead of the run: measure the links and a few rounds per candidate compressor, predict the time "
      "per round against a dense allreduce, recommend one")
+    ("checkpoint-dir", "write checkpoints here (a directory every rank sees): every client's state, the server's, "
+     "the model, the rows so far", cxxopts::value<std::string>(), "DIR")
+    ("checkpoint-every", "with --checkpoint-dir: a checkpoint after every N rounds (0: only when stopped by "
+     "SIGINT, SIGTERM or SIGUSR1)", cxxopts::value<std::string>(), "N")
+    ("checkpoint-keep", "with --checkpoint-dir: complete checkpoints kept, newest first",
+     cxxopts::value<std::string>()->default_value("2"), "K")
+    ("resume", "continue from the newest usable checkpoint in DIR (same flags; --rounds, --epochs, --log-every, "
+     "--eval-every, the targets, --dedicated-server and -np may change)", cxxopts::value<std::string>(), "DIR")
+    ("round-timeout", "abort when a round takes longer than S seconds, naming the ranks that did not arrive "
+     "(0: wait forever)", cxxopts::value<std::string>()->default_value("0"), "S")
     ("log-level", "trace, debug, info, warn or error", cxxopts::value<std::string>()->default_value("info"), "LEVEL")
     ("list", "list every algorithm, compressor, problem, data source and split with keys and defaults")
     ("version", "print the version and exit")
@@ -355,6 +365,32 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   if (parsed.count("adaptive") > 0) {
     c.adaptive = parsed["adaptive"].as<std::string>();
     if (c.adaptive.empty()) throw ConfigError("--adaptive: empty spec (e.g. lgreco:every=100; see --list)");
+  }
+  CheckpointOptions& k = cl.checkpoint;
+  if (parsed.count("checkpoint-dir") > 0) {
+    k.dir = parsed["checkpoint-dir"].as<std::string>();
+    if (k.dir.empty()) throw ConfigError("--checkpoint-dir: empty path");
+  }
+  if (parsed.count("checkpoint-every") > 0) {
+    if (k.dir.empty()) throw ConfigError("--checkpoint-every needs --checkpoint-dir DIR (where to write)");
+    k.every = static_cast<std::int64_t>(integer_flag(parsed, "checkpoint-every", 0, kMaxCount));
+  }
+  k.keep = static_cast<std::size_t>(integer_flag(parsed, "checkpoint-keep", 1, 1000000));
+  if (given.count("checkpoint-keep") > 0 && k.dir.empty()) {
+    throw ConfigError("--checkpoint-keep needs --checkpoint-dir DIR (where to write)");
+  }
+  if (parsed.count("resume") > 0) {
+    k.resume = parsed["resume"].as<std::string>();
+    if (k.resume.empty()) throw ConfigError("--resume: empty path");
+  }
+  {
+    const std::string text = parsed["round-timeout"].as<std::string>();
+    char* end = nullptr;
+    const double seconds = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(seconds >= 0.0 && seconds <= 1e6)) {
+      throw ConfigError("--round-timeout: '" + text + "' is not a number of seconds in [0, 1e6]");
+    }
+    cl.round_timeout = seconds;
   }
   cl.quiet = parsed.count("quiet") > 0;
   cl.print_constants = parsed.count("print-constants") > 0;

@@ -32,6 +32,9 @@ class LevelAdapter {
 
   // The choices so far (server only; empty elsewhere).
   const std::vector<LevelDecision>& decisions() const { return decisions_; }
+  // --resume: the choices made before the checkpoint (the levels themselves are restored in
+  // the compressor).
+  void restore(std::vector<LevelDecision> decisions) { decisions_ = std::move(decisions); }
 
  private:
   RunState& state_;

@@ -37,6 +37,7 @@
 #include "ecco/build_info.hpp"
 #include "ecco/error.hpp"
 #include "ecco/log.hpp"
+#include "train/checkpoint.hpp"
 #include "train/frames.hpp"
 #include "train/level_adapter.hpp"
 #include "train/message_sum.hpp"
@@ -55,7 +56,12 @@ std::uint64_t peak_rss_bytes() {
 
 class Clock {
  public:
-  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  Clock() = default;
+  // A clock that starts at `offset` seconds (a resumed run continues its checkpoint's time).
+  explicit Clock(double offset) : offset_(offset) {}
+  double seconds() const {
+    return offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
   // Seconds since the last lap (or the start).
   double lap() {
     const auto now = std::chrono::steady_clock::now();
@@ -65,6 +71,7 @@ class Clock {
   }
 
  private:
+  double offset_ = 0.0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_ = start_;
 };
@@ -404,6 +411,31 @@ class RoundRunner {
     return out;
   }
 
+  // Collective: the run's counters for a checkpoint (tensor bytes summed over processes, the
+  // busiest process's received bits); complete on the server.
+  void save_totals(RunProgress& p) {
+    p.tensor_bytes = tensor_bytes_;
+    if (!p.tensor_bytes.empty()) transport_.allreduce_sum(std::span<double>(p.tensor_bytes));
+    std::uint64_t received[1] = {received_bits()};
+    transport_.allreduce_max(received);
+    p.received_max_rank = received[0];
+    p.messages = messages_;
+    p.allgather_received = allgather_received_;
+    p.allreduce_payload = allreduce_payload_;
+    p.phases = phases_;
+  }
+  // After a resume: the server continues the checkpoint's counters; every other process
+  // counts from zero (the totals are sums or maxima over processes).
+  void restore_totals(const RunProgress& p) {
+    if (!transport_.is_server()) return;
+    if (p.tensor_bytes.size() == tensor_bytes_.size()) tensor_bytes_ = p.tensor_bytes;
+    messages_ = p.messages;
+    allgather_received_ = p.allgather_received;
+    allreduce_payload_ = p.allreduce_payload;
+    received_bytes_ = static_cast<std::size_t>(p.received_max_rank / 8);
+    phases_ = p.phases;
+  }
+
   const PhaseSeconds& phases() const { return phases_; }
   std::uint64_t messages() const { return messages_; }
   std::uint64_t allgather_received() const { return allgather_received_; }
@@ -496,7 +528,16 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   std::optional<LevelAdapter> adapter;
   if (state.levels != nullptr) adapter.emplace(state, transport, observer);
   if (observer != nullptr) observer->on_start(info);
-  const Clock clock;
+  // --resume: the state, counters and rows of the newest usable checkpoint; the rounds go on
+  // after its round.
+  std::optional<RunProgress> resumed;
+  if (!options.checkpoint.resume.empty()) {
+    resumed = load_checkpoint(options.checkpoint.resume, state, transport, result.warnings);
+    runner.restore_totals(*resumed);
+    if (adapter) adapter->restore(resumed->decisions);
+    result.resumed_from = resumed->round;
+  }
+  const Clock clock(resumed ? resumed->seconds : 0.0);
   MetricsRow row;
 
   // Evaluation rounds (always logged): every eval_every rounds, or every logged round.
@@ -524,11 +565,46 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   const bool has_target = config.target_grad_norm_sq.has_value() || config.target_accuracy.has_value() ||
                           config.target_test_accuracy.has_value();
 
-  runner.client_messages(0);
-  row.bits_up += runner.aggregate(Phase::initial, row);
-  log_row(0);
-  bool stop = has_target && runner.agree(target_reached());
+  // Collective: the checkpoint of round t (after its row and level choice).
+  const bool checkpoints = !options.checkpoint.dir.empty();
+  const auto write = [&](std::int64_t t) {
+    const Clock write_clock;
+    RunProgress progress;
+    progress.round = t;
+    runner.save_totals(progress);
+    progress.row = row;
+    progress.history = result.history;
+    if (adapter) progress.decisions = adapter->decisions();
+    progress.seconds = clock.seconds();
+    result.checkpoint_written = write_checkpoint(options.checkpoint, state, progress, transport);
+    if (observer != nullptr) observer->on_checkpoint(t, result.checkpoint_written, write_clock.seconds());
+  };
+  // Collective: the signal any process received (RunOptions::stop_signal), 0 for none.
+  const auto agreed_signal = [&]() -> int {
+    if (options.stop_signal == nullptr) return 0;
+    std::uint64_t signal[1] = {static_cast<std::uint64_t>(*options.stop_signal)};
+    transport.allreduce_max(signal);
+    return static_cast<int>(signal[0]);
+  };
+
+  bool stop = false;
   std::int64_t t = 0;
+  if (resumed) {
+    t = resumed->round;
+    row = resumed->row;
+    if (result.is_server) {
+      result.history = std::move(resumed->history);
+      if (observer != nullptr) {
+        observer->on_resume(t, result.warnings);
+        for (const MetricsRow& r : result.history) observer->on_row(r);
+      }
+    }
+  } else {
+    runner.client_messages(0);
+    row.bits_up += runner.aggregate(Phase::initial, row);
+    log_row(0);
+    stop = has_target && runner.agree(target_reached());
+  }
   while (!stop && t < config.rounds) {
     ++t;
     row.bits_down += runner.downlink(t);
@@ -541,10 +617,20 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
       log_row(t);
       stop = has_target && runner.agree(target_reached());
     }
+    if (const int signal = agreed_signal(); signal != 0 && !stop) {
+      result.interrupted_by = signal;
+      if (checkpoints) write(t);
+      break;
+    }
+    if (checkpoints && options.checkpoint.every > 0 && t % options.checkpoint.every == 0 && !stop) write(t);
   }
   result.rounds_run = t;
   result.stopped_early = stop && t < config.rounds;
-  if (stop) {
+  if (result.interrupted_by != 0) {
+    result.stop_reason = "interrupted by signal " + std::to_string(result.interrupted_by) + " (" +
+                         strsignal(result.interrupted_by) + ") after round " + std::to_string(t) +
+                         (checkpoints ? "; checkpoint " + result.checkpoint_written : "; no checkpoint (no --checkpoint-dir)");
+  } else if (stop) {
     char reason[160];
     if (config.target_grad_norm_sq && row.grad_norm_sq <= *config.target_grad_norm_sq) {
       std::snprintf(reason, sizeof reason, "target grad_norm_sq <= %.6g reached at round %lld",
