@@ -214,6 +214,14 @@ void ConsoleObserver::on_resume(std::int64_t round, const std::vector<std::strin
   if (!cl_.quiet) log().info("resumed after round {} of {} from {}", round, info_.config.rounds, cl_.checkpoint.resume);
 }
 
+void ConsoleObserver::on_warning(const std::string& text) {
+  if (terminal_ && line_open_) {
+    std::fputs("\n", stderr);
+    line_open_ = false;
+  }
+  log().warn("{}", text);
+}
+
 void ConsoleObserver::on_checkpoint(std::int64_t round, const std::string& path, double seconds) {
   if (cl_.quiet) return;
   std::error_code error;

@@ -26,6 +26,7 @@ class ConsoleObserver final : public RunObserver {
   void on_levels(const RunInfo& info, const LevelDecision& decision) override;
   void on_resume(std::int64_t round, const std::vector<std::string>& warnings) override;
   void on_checkpoint(std::int64_t round, const std::string& path, double seconds) override;
+  void on_warning(const std::string& text) override;
   void on_finish(const RunResult& result) override;
   // Drops the unfinished output files (before MPI_Abort, which runs no destructors).
   void abandon();

@@ -14,8 +14,18 @@
 #include "ecco/build_info.hpp"
 #include "ecco/version.hpp"
 
+// --round-timeout's watchdog thread talks MPI (heartbeats), so it is looked for before MPI
+// starts (the command line is parsed after).
+bool wants_round_timeout(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--round-timeout" || arg.rfind("--round-timeout=", 0) == 0) return true;
+  }
+  return false;
+}
+
 int main(int argc, char** argv) {
-  ecco::MpiEnvironment mpi(argc, argv);
+  ecco::MpiEnvironment mpi(argc, argv, wants_round_timeout(argc, argv));
   const ecco::Communicator world(MPI_COMM_WORLD);
   ecco::init_logging(world.rank(), world.size());
 
@@ -76,6 +86,16 @@ int main(int argc, char** argv) {
       ecco::log().error("{}", e.what());
     }
     return 2;
+  } catch (const ecco::RoundFailure& e) {
+    // Agreed by every rank at the end of the round: nobody waits, no abort needed. A
+    // divergence keeps the rows before it (the observer wrote the CSV and the summary).
+    if (e.report()) ecco::log().error("{}", e.what());
+    if (!e.numeric()) console.abandon();
+    if (world.rank() == 0 && e.numeric() && !cl.checkpoint.dir.empty()) {
+      ecco::log().warn("the checkpoints in {} are from before the failure; --resume {} continues from the newest",
+                       cl.checkpoint.dir, cl.checkpoint.dir);
+    }
+    return 1;
   } catch (const ecco::AgreedRunError& e) {
     // Bad input found by every rank together during the rounds: nobody waits.
     if (e.report()) ecco::log().error("{}", e.what());

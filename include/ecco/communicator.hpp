@@ -15,7 +15,11 @@ namespace ecco {
 // Initialises MPI (MPI_THREAD_FUNNELED) for its lifetime; finalises on destruction.
 class MpiEnvironment {
  public:
-  MpiEnvironment(int& argc, char**& argv);
+  // threads: ask for MPI_THREAD_MULTIPLE (a watchdog thread that talks MPI: --round-timeout)
+  // instead of MPI_THREAD_FUNNELED.
+  MpiEnvironment(int& argc, char**& argv, bool threads = false);
+  // The thread level MPI provides (MPI_THREAD_*).
+  static int thread_level();
   ~MpiEnvironment();
   MpiEnvironment(const MpiEnvironment&) = delete;
   MpiEnvironment& operator=(const MpiEnvironment&) = delete;
@@ -40,11 +44,14 @@ class Communicator {
 
   // Gathers one variable-size byte block per rank to root. At root, `all` receives the
   // blocks concatenated in rank order and `counts` the size of each; elsewhere both are
-  // left empty. Cost: one MPI_Gather of an int, one MPI_Gatherv of the bytes.
+  // left empty. A block or total beyond MPI's int count throws CommError on every rank
+  // alike (none is left waiting). Cost: one MPI_Allgather of an int, one MPI_Gatherv of the
+  // bytes.
   void gather_bytes(std::span<const std::byte> local, std::vector<std::byte>& all, std::vector<int>& counts,
                     int root) const;
 
-  // The same as gather_bytes, but every rank receives all blocks (and counts).
+  // The same as gather_bytes, but every rank receives all blocks (and counts); the same
+  // errors on every rank.
   // Cost: one MPI_Allgather of an int, one MPI_Allgatherv of the bytes; each rank receives
   // the blocks of the P - 1 others.
   void allgather_bytes(std::span<const std::byte> local, std::vector<std::byte>& all, std::vector<int>& counts) const;
@@ -97,6 +104,7 @@ class Communicator {
   int rank_ = 0;
   int size_ = 1;
   mutable std::vector<int> displacements_;  // gather_bytes scratch (not thread-safe)
+  mutable std::vector<int> sizes_;          // gather_bytes: every rank's block size
   mutable std::vector<int> send_displacements_;  // alltoall_bytes scratch
   mutable std::vector<int> send_counts_;
   mutable std::vector<unsigned long long> send_sizes_;

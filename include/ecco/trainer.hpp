@@ -239,6 +239,8 @@ class RunObserver {
   // --resume: the run continues after `round`; `warnings` names the checkpoints skipped as
   // unusable. on_row then follows for every restored row.
   virtual void on_resume(std::int64_t /*round*/, const std::vector<std::string>& /*warnings*/) {}
+  // Something the user should know that does not stop the run (also in RunResult::warnings).
+  virtual void on_warning(const std::string& /*text*/) {}
   // A checkpoint of `round` was written to `path` in `seconds`.
   virtual void on_checkpoint(std::int64_t /*round*/, const std::string& /*path*/, double /*seconds*/) {}
   virtual void on_finish(const RunResult& /*result*/) {}
@@ -294,6 +296,24 @@ class AgreedRunError : public ConfigError {
 
  private:
   bool report_;
+};
+
+// A failure during the rounds (an exception on one process: a client's non-finite gradient,
+// a corrupt message, an I/O error), agreed on by every process at the end of the round in
+// which it happened, so that none is left waiting in a collective. Thrown on every process;
+// report() is true on the lowest failing rank, whose what() is the original message (rank 0
+// also has it). numeric(): a divergence (NaN or inf); the observer then received on_finish
+// with the rows before the failed round (the CSV and summary of the run so far).
+class RoundFailure : public Error {
+ public:
+  RoundFailure(const std::string& message, bool report, bool numeric)
+      : Error(message), report_(report), numeric_(numeric) {}
+  bool report() const { return report_; }
+  bool numeric() const { return numeric_; }
+
+ private:
+  bool report_;
+  bool numeric_;
 };
 
 // First client hosted by `rank` when n clients are dealt to `ranks` processes in contiguous

@@ -1,5 +1,7 @@
 #include "ecco/communicator.hpp"
 
+#include <algorithm>
+
 #include <climits>
 #include <cstdlib>
 #include <stdexcept>
@@ -17,9 +19,16 @@ void check_mpi(int code, const char* what) {
   throw CommError(std::string(what) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
 }
 
-MpiEnvironment::MpiEnvironment(int& argc, char**& argv) {
+MpiEnvironment::MpiEnvironment(int& argc, char**& argv, bool threads) {
   int provided = 0;
-  check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  check_mpi(MPI_Init_thread(&argc, &argv, threads ? MPI_THREAD_MULTIPLE : MPI_THREAD_FUNNELED, &provided),
+            "MPI_Init_thread");
+}
+
+int MpiEnvironment::thread_level() {
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  return provided;
 }
 
 MpiEnvironment::~MpiEnvironment() {
@@ -43,23 +52,27 @@ void Communicator::barrier() const { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"
 
 void Communicator::gather_bytes(std::span<const std::byte> local, std::vector<std::byte>& all,
                                 std::vector<int>& counts, int root) const {
-  if (local.size() > static_cast<std::size_t>(INT_MAX)) {
-    throw CommError("gather: a rank's block of " + std::to_string(local.size()) + " bytes exceeds MPI's int count");
-  }
-  const int count = static_cast<int>(local.size());
+  // Every rank learns every block size (one MPI_Allgather of ints), so that a block or a
+  // total beyond MPI's int count is refused by every rank alike, none left in MPI_Gatherv.
+  const int count = local.size() > static_cast<std::size_t>(INT_MAX) ? -1 : static_cast<int>(local.size());
   all.clear();
-  counts.clear();
-  std::vector<int>& displacements = displacements_;  // reused: no allocation per round
-  if (rank_ == root) counts.resize(static_cast<std::size_t>(size_));
-  check_mpi(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_), "MPI_Gather (sizes)");
-  if (rank_ == root) {
-    displacements.resize(counts.size());
-    long long total = 0;
-    for (std::size_t r = 0; r < counts.size(); ++r) {
-      displacements[r] = static_cast<int>(total);
-      total += counts[r];
-      if (total > INT_MAX) throw CommError("gather: total of " + std::to_string(total) + " bytes exceeds MPI's int count");
+  std::vector<int>& sizes = sizes_;  // reused: no allocation per round
+  sizes.resize(static_cast<std::size_t>(size_));
+  check_mpi(MPI_Allgather(&count, 1, MPI_INT, sizes.data(), 1, MPI_INT, comm_), "MPI_Allgather (sizes)");
+  std::vector<int>& displacements = displacements_;
+  displacements.resize(sizes.size());
+  long long total = 0;
+  for (std::size_t r = 0; r < sizes.size(); ++r) {
+    if (sizes[r] < 0) {
+      throw CommError("gather: rank " + std::to_string(r) + "'s block exceeds MPI's int count (2^31 - 1 bytes)");
     }
+    displacements[r] = static_cast<int>(std::min<long long>(total, INT_MAX));
+    total += sizes[r];
+  }
+  if (total > INT_MAX) throw CommError("gather: total of " + std::to_string(total) + " bytes exceeds MPI's int count");
+  counts.clear();
+  if (rank_ == root) {
+    counts.assign(sizes.begin(), sizes.end());
     all.resize(static_cast<std::size_t>(total));
   }
   check_mpi(MPI_Gatherv(local.data(), count, MPI_BYTE, all.data(), counts.data(), displacements.data(), MPI_BYTE, root,
@@ -69,21 +82,22 @@ void Communicator::gather_bytes(std::span<const std::byte> local, std::vector<st
 
 void Communicator::allgather_bytes(std::span<const std::byte> local, std::vector<std::byte>& all,
                                    std::vector<int>& counts) const {
-  if (local.size() > static_cast<std::size_t>(INT_MAX)) {
-    throw CommError("allgather: a rank's block of " + std::to_string(local.size()) + " bytes exceeds MPI's int count");
-  }
-  const int count = static_cast<int>(local.size());
+  // As gather_bytes: every rank sees every size and refuses an oversized exchange alike.
+  const int count = local.size() > static_cast<std::size_t>(INT_MAX) ? -1 : static_cast<int>(local.size());
   counts.resize(static_cast<std::size_t>(size_));
   check_mpi(MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_), "MPI_Allgather (sizes)");
   std::vector<int>& displacements = displacements_;  // reused: no allocation per round
   displacements.resize(counts.size());
   long long total = 0;
   for (std::size_t r = 0; r < counts.size(); ++r) {
-    displacements[r] = static_cast<int>(total);
-    total += counts[r];
-    if (total > INT_MAX) {
-      throw CommError("allgather: total of " + std::to_string(total) + " bytes exceeds MPI's int count");
+    if (counts[r] < 0) {
+      throw CommError("allgather: rank " + std::to_string(r) + "'s block exceeds MPI's int count (2^31 - 1 bytes)");
     }
+    displacements[r] = static_cast<int>(std::min<long long>(total, INT_MAX));
+    total += counts[r];
+  }
+  if (total > INT_MAX) {
+    throw CommError("allgather: total of " + std::to_string(total) + " bytes exceeds MPI's int count");
   }
   all.resize(static_cast<std::size_t>(total));
   check_mpi(MPI_Allgatherv(local.data(), count, MPI_BYTE, all.data(), counts.data(), displacements.data(), MPI_BYTE,

@@ -41,6 +41,7 @@
 #include "train/frames.hpp"
 #include "train/level_adapter.hpp"
 #include "train/message_sum.hpp"
+#include "train/round_watchdog.hpp"
 #include "train/run_state.hpp"
 #include "train/sharded_exchange.hpp"
 
@@ -85,12 +86,16 @@ class Clock {
     throw NumericError(where + e.what());
   } catch (const ConfigError& e) {
     throw ConfigError(where + e.what());
+  } catch (const DataError& e) {
+    throw DataError(where + e.what());
+  } catch (const std::bad_alloc&) {
+    throw Error(where + "out of memory");
   }
 }
 
 class RoundRunner {
  public:
-  RoundRunner(RunState& state, Transport& transport, bool shortcuts)
+  RoundRunner(RunState& state, Transport& transport, bool shortcuts, double timeout)
       : state_(state),
         transport_(transport),
         dim_(static_cast<std::uint32_t>(state.info.dim)),
@@ -103,6 +108,7 @@ class RoundRunner {
         sharded_(state.info.config.aggregation == "sharded"),
         runs_server_(transport.is_server() || allgather_ || allreduce_ || sharded_),
         shortcuts_(shortcuts),
+        timeout_(timeout),
         metrics_(static_cast<Eigen::Index>(full_ ? state.info.dim : 0) + kScalarMetrics),
         factor_(state.shared_factor.get()) {
     if (state.info.config.granularity == "tensor" && state.method->uses_compressor()) {
@@ -116,6 +122,7 @@ class RoundRunner {
 
   // Every process: each local client's message (initial or round t) into one block of frames.
   void client_messages(std::int64_t t) {
+    round_ = t;
     Clock clock;
     const double gradient_before = gradient_seconds();
     frames_.clear();
@@ -136,8 +143,10 @@ class RoundRunner {
           continue;
         }
         sent = t == 0 ? c.method->initialize(state_.x, env, message_) : c.method->step(state_.x, t, env, message_);
-      } catch (const Error&) {
-        rethrow_with_context(c.id, t);
+      } catch (...) {
+        // Kept for the end of the round; the client sends nothing, so the collectives go on.
+        keep_failure([&] { rethrow_with_context(c.id, t); });
+        sent = false;
       }
       if (sent && !tensor_bytes_.empty() && message_.layout == Layout::parts) count_tensor_bytes();
       if (sharded_) {
@@ -160,7 +169,24 @@ class RoundRunner {
   // Collective: frames to the server (with allgather: to every process), which decodes them
   // in client order into the method. Returns the message bits the server received and adds
   // their split to row (every process that runs the server method).
+  // --round-timeout, before the round's downlink and its uplink (the collectives a stopped
+  // process holds up): the server names the ranks that have not arrived in time; the others
+  // are then blocked in the collective, and ecco-train ends the job.
+  void check_arrivals(std::int64_t t, const char* where) {
+    if (timeout_ <= 0.0) return;
+    const std::vector<int> missing = transport_.missing_arrivals(t, timeout_);
+    if (missing.empty()) return;
+    std::string ranks;
+    for (const int r : missing) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", timeout_);
+    throw CommError("round " + std::to_string(t) + ": rank" + (missing.size() > 1 ? "s " : " ") + ranks +
+                    " did not arrive at the " + where + " within " + seconds +
+                    " s (--round-timeout): stopped, hung or cut off; ending the job");
+  }
+
   std::uint64_t aggregate(Phase phase, MetricsRow& row) {
+    check_arrivals(round_, "uplink");
     if (allreduce_) return aggregate_sum(phase, row);
     if (sharded_) return aggregate_sharded(phase, row);
     Clock clock;
@@ -176,6 +202,15 @@ class RoundRunner {
     }
     phases_.communicate += clock.lap();
     if (!runs_server_) return 0;
+    std::uint64_t bits = 0;
+    guarded([&] { bits = decode_and_aggregate(phase, row); });
+    phases_.decode_aggregate += clock.lap();
+    return bits;
+  }
+
+  // The server's part of aggregate() (local: no collective), between the frames' arrival
+  // and the next collective.
+  std::uint64_t decode_and_aggregate(Phase phase, MetricsRow& row) {
     std::uint64_t bytes = 0;
     FrameReader frames(received_);
     state_.server->begin_aggregation();
@@ -201,7 +236,6 @@ class RoundRunner {
     frames.expect_end();
     state_.server->end_aggregation(phase);
     if (factor_ != nullptr) factor_->commit();
-    phases_.decode_aggregate += clock.lap();
     return 8 * bytes;
   }
 
@@ -215,13 +249,15 @@ class RoundRunner {
     transport_.alltoall(blocks, exchange_->block_sizes(), received_);
     received_bytes_ += received_.size() - exchange_->block_sizes()[rank_index()];
     phases_.communicate += clock.lap();
-    exchange_->begin_receive(received_);
-    state_.server->begin_aggregation();
-    for (std::size_t i = 0; i < clients_; ++i) {
-      if (exchange_->next_client(i, message_)) state_.server->accumulate(i, message_);
-    }
-    exchange_->end_receive();
-    state_.server->end_aggregation(phase);
+    guarded([&] {
+      exchange_->begin_receive(received_);
+      state_.server->begin_aggregation();
+      for (std::size_t i = 0; i < clients_; ++i) {
+        if (exchange_->next_client(i, message_)) state_.server->accumulate(i, message_);
+      }
+      exchange_->end_receive();
+      state_.server->end_aggregation(phase);
+    });
     double counts[4] = {static_cast<double>(sent_split_.header), static_cast<double>(sent_split_.index),
                         static_cast<double>(sent_split_.value), static_cast<double>(sent_messages_)};
     transport_.allreduce_sum(std::span<double>(counts));
@@ -243,22 +279,24 @@ class RoundRunner {
     Clock clock;
     const bool any = sum_->reduce_in_place(transport_);
     phases_.communicate += clock.lap();
-    state_.server->begin_aggregation();
-    const bool dense = any && shortcuts_ && sum_->is_dense();
-    if (dense && wire_ == ValueFormat::fp32) {
-      state_.server->accumulate_dense_sum(sum_->dense_fp32());
-    } else if (dense) {
-      state_.server->accumulate_dense_sum(sum_->dense_fp64());
-    } else if (any) {
-      sum_->materialise(summed_);
-      state_.server->accumulate_sum(summed_);
-    }
-    state_.server->end_aggregation(phase);
-    if (factor_ != nullptr && any && !dense && summed_.layout == Layout::shared_lowrank) {
-      factor_->begin();
-      factor_->add(summed_, 1.0);
-      factor_->commit();
-    }
+    guarded([&] {
+      state_.server->begin_aggregation();
+      const bool dense = any && shortcuts_ && sum_->is_dense();
+      if (dense && wire_ == ValueFormat::fp32) {
+        state_.server->accumulate_dense_sum(sum_->dense_fp32());
+      } else if (dense) {
+        state_.server->accumulate_dense_sum(sum_->dense_fp64());
+      } else if (any) {
+        sum_->materialise(summed_);
+        state_.server->accumulate_sum(summed_);
+      }
+      state_.server->end_aggregation(phase);
+      if (factor_ != nullptr && any && !dense && summed_.layout == Layout::shared_lowrank) {
+        factor_->begin();
+        factor_->add(summed_, 1.0);
+        factor_->commit();
+      }
+    });
     phases_.decode_aggregate += clock.lap();
     allreduce_payload_ += 8 * static_cast<std::uint64_t>(sum_->payload_bytes());
     received_bytes_ += sum_->payload_bytes();
@@ -277,18 +315,26 @@ class RoundRunner {
   // same numbers (the modes are tested bit for bit against gather); where the method can, it
   // steps x in place instead (ServerMethod::step_model_in_place: the same bits, no copies).
   std::uint64_t downlink(std::int64_t t) {
+    check_arrivals(t, "downlink");
     if (sharded_) return sharded_downlink(t);
     Clock clock;
     const bool travels = !allgather_ && !allreduce_;
-    if (!travels && shortcuts_ && state_.server->step_model_in_place(state_.x)) {
+    bool stepped = false;
+    guarded([&] { stepped = !travels && shortcuts_ && state_.server->step_model_in_place(state_.x); });
+    if (stepped) {
       phases_.apply += clock.lap();
-      check_model(t);
+      guarded([&] { check_model(t); });
       return 0;
     }
     model_bytes_.clear();
     if (runs_server_) {
-      const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
-      if (travels) encode(model_message_, format, model_bytes_);
+      guarded([&] {
+        const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
+        if (travels) encode(model_message_, format, model_bytes_);
+      });
+      // A server that failed sends an empty downlink: the others fail to decode it and
+      // everyone stops at the end of the round.
+      if (failed()) model_bytes_.clear();
     }
     phases_.apply += clock.lap();
     std::uint64_t bytes = 0;
@@ -301,11 +347,15 @@ class RoundRunner {
       }
       if (!transport_.is_server()) received_bytes_ += bytes;
       phases_.communicate += clock.lap();
-      decode(model_bytes_, dim_, model_message_);
+      if (failed()) return 8 * bytes * clients_;
+      guarded([&] { decode(model_bytes_, dim_, model_message_); });
     }
-    state_.replica->apply_downlink(model_message_, state_.x);
+    if (failed()) return travels ? 8 * bytes * clients_ : 0;
+    guarded([&] {
+      state_.replica->apply_downlink(model_message_, state_.x);
+      check_model(t);
+    });
     phases_.apply += clock.lap();
-    check_model(t);
     return travels ? 8 * bytes * clients_ : 0;
   }
 
@@ -314,16 +364,23 @@ class RoundRunner {
   // times the number of clients (every client's process receives all of them).
   std::uint64_t sharded_downlink(std::int64_t t) {
     Clock clock;
-    const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
-    exchange_->own_downlink(model_message_, format, own_downlink_);
+    own_downlink_.clear();
+    guarded([&] {
+      const ValueFormat format = state_.server->make_downlink(state_.x, model_message_);
+      exchange_->own_downlink(model_message_, format, own_downlink_);
+    });
     phases_.apply += clock.lap();
     transport_.allgather(own_downlink_, model_bytes_);
     received_bytes_ += model_bytes_.size() - own_downlink_.size();
     phases_.communicate += clock.lap();
-    exchange_->assemble_downlink(model_bytes_, downlink_parts_);
-    state_.replica->apply_downlink(downlink_parts_, state_.x);
+    if (!failed()) {
+      guarded([&] {
+        exchange_->assemble_downlink(model_bytes_, downlink_parts_);
+        state_.replica->apply_downlink(downlink_parts_, state_.x);
+        check_model(t);
+      });
+    }
     phases_.apply += clock.lap();
-    check_model(t);
     const std::uint64_t bytes = model_bytes_.size() - kFrameLengthBytes * exchange_->chunks();
     return 8 * bytes * clients_;
   }
@@ -347,20 +404,7 @@ class RoundRunner {
     transport_.ordered_fold(metrics_, state_.clients.size(), [&](std::size_t k, Eigen::Ref<Eigen::VectorXd> term) {
       LocalClient& c = state_.clients[k];
       term.setZero();
-      if (full_) {
-        term.head(d) = c.oracle->gradient(state_.x, t);
-        term[d + kLoss] = c.oracle->loss(state_.x, t);
-        term[d + kLossCount] = 1.0;
-        if (classifies_) term[d + kTrainCorrect] = static_cast<double>(c.problem->correct(state_.x).value_or(0));
-      } else if (const double mean = c.oracle->take_mean_loss(); !std::isnan(mean)) {
-        term[d + kLoss] = mean;
-        term[d + kLossCount] = 1.0;
-      }
-      if (evaluate && c.test_problem != nullptr) {
-        const auto rows = static_cast<double>(c.test_problem->rows());
-        term[d + kTestLoss] = rows * c.test_problem->loss(state_.x);
-        term[d + kTestCorrect] = static_cast<double>(c.test_problem->correct(state_.x).value_or(0));
-      }
+      guarded([&] { client_metrics(c, t, evaluate, d, term); });
     });
     row.round = t;
     row.grad_norm_sq = full_ ? (metrics_.head(d) / static_cast<double>(clients_)).squaredNorm()
@@ -376,8 +420,10 @@ class RoundRunner {
     const bool finite = std::isfinite(row.loss) && (!full_ || std::isfinite(row.grad_norm_sq)) &&
                         (!tested || std::isfinite(row.test_loss));
     if (transport_.is_server() && metrics_[d + kLossCount] > 0.0 && !finite) {
-      throw NumericError("round " + std::to_string(t) + ": the loss or ||grad f||^2 is not finite; the iterates "
-                         "diverged (step size too large?)");
+      keep_failure([&] {
+        throw NumericError("round " + std::to_string(t) + ": the loss or ||grad f||^2 is not finite; the iterates "
+                           "diverged (step size too large?)");
+      });
     }
     const double gradient = gradient_seconds() - gradient_before;
     phases_.gradient += gradient;
@@ -436,6 +482,26 @@ class RoundRunner {
     phases_ = p.phases;
   }
 
+  // Local failures (an exception in a client, the server's decoding or step, a metric) are
+  // kept instead of thrown, so that this process still takes part in every collective of
+  // the round; the end-of-round agreement (execute) then stops every process together.
+  bool failed() const { return failure_ != nullptr; }
+  std::exception_ptr failure() const { return failure_; }
+  // Runs f, keeping its exception (the first of the round wins).
+  template <class F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (...) {
+      if (!failure_) failure_ = std::current_exception();
+    }
+  }
+  // Keeps the exception that `throws_it` throws.
+  template <class F>
+  void keep_failure(F&& throws_it) {
+    guarded(std::forward<F>(throws_it));
+  }
+
   const PhaseSeconds& phases() const { return phases_; }
   std::uint64_t messages() const { return messages_; }
   std::uint64_t allgather_received() const { return allgather_received_; }
@@ -463,6 +529,24 @@ class RoundRunner {
   }
   std::vector<double> tensor_bytes_;  // --granularity tensor: this process's clients' bytes per tensor
 
+  // One client's terms of the metrics fold (measure).
+  void client_metrics(LocalClient& c, std::int64_t t, bool evaluate, Eigen::Index d, Eigen::Ref<Eigen::VectorXd> term) {
+    if (full_) {
+      term.head(d) = c.oracle->gradient(state_.x, t);
+      term[d + kLoss] = c.oracle->loss(state_.x, t);
+      term[d + kLossCount] = 1.0;
+      if (classifies_) term[d + kTrainCorrect] = static_cast<double>(c.problem->correct(state_.x).value_or(0));
+    } else if (const double mean = c.oracle->take_mean_loss(); !std::isnan(mean)) {
+      term[d + kLoss] = mean;
+      term[d + kLossCount] = 1.0;
+    }
+    if (evaluate && c.test_problem != nullptr) {
+      const auto rows = static_cast<double>(c.test_problem->rows());
+      term[d + kTestLoss] = rows * c.test_problem->loss(state_.x);
+      term[d + kTestCorrect] = static_cast<double>(c.test_problem->correct(state_.x).value_or(0));
+    }
+  }
+
   double gradient_seconds() const {
     double total = 0.0;
     for (const LocalClient& c : state_.clients) total += c.oracle->seconds();
@@ -480,6 +564,8 @@ class RoundRunner {
   bool sharded_;      // --aggregation sharded
   bool runs_server_;  // this process runs the server method (rank 0, or all with allgather / allreduce)
   bool shortcuts_;    // RunOptions::dense_shortcuts
+  double timeout_;    // RunOptions::round_timeout (0: none)
+  std::int64_t round_ = 0;  // the round of the last client_messages
   std::uint64_t allgather_received_ = 0;
   std::uint64_t allreduce_payload_ = 0;
   std::size_t received_bytes_ = 0;  // this process, in the rounds' collectives (bits_received_max_rank)
@@ -495,9 +581,58 @@ class RoundRunner {
   SharedFactor* factor_;     // lowrank:factor=shared (null: none)
   PhaseSeconds phases_;
   std::uint64_t messages_ = 0;  // received by the server
+  std::exception_ptr failure_;  // this round's first local failure (null: none)
 };
 
 }  // namespace
+
+// Every process, once the end of round t found that `lowest` (and maybe others) failed:
+// rank 0 learns that rank's message; with a numeric failure (divergence: NaN or inf in a
+// gradient, message, model or metric) the observer gets the run up to the last good row
+// (the CSV and summary are written); every process throws RoundFailure.
+[[noreturn]] void fail_together(RunState& state, Transport& transport, std::exception_ptr own, int lowest, std::int64_t t,
+                                bool logged, double seconds, const PhaseSeconds& phases, RunObserver* observer,
+                                RunResult& result) {
+  std::string message = "rank " + std::to_string(lowest) + " failed";
+  bool numeric = false;
+  if (own) {
+    try {
+      std::rethrow_exception(own);
+    } catch (const NumericError& e) {
+      numeric = true;
+      message = e.what();
+    } catch (const std::exception& e) {
+      message = e.what();
+    } catch (...) {
+      message = "an unknown exception";
+    }
+  }
+  // Only the lowest failing rank contributes: rank 0 receives exactly its kind and message.
+  std::vector<std::byte> local, at_server;
+  if (transport.rank() == lowest) {
+    local.resize(1 + message.size());
+    local[0] = std::byte{numeric ? std::uint8_t{'N'} : std::uint8_t{'E'}};
+    std::memcpy(local.data() + 1, message.data(), message.size());
+  }
+  transport.gather(local, at_server);
+  if (transport.is_server() && !at_server.empty()) {
+    numeric = at_server[0] == std::byte{'N'};
+    message.assign(reinterpret_cast<const char*>(at_server.data()) + 1, at_server.size() - 1);
+  }
+  if (transport.is_server()) {
+    if (logged && !result.history.empty()) result.history.pop_back();  // the failed round's row
+    result.rounds_run = t;
+    result.stop_reason = "stopped at round " + std::to_string(t) + " (rank " + std::to_string(lowest) + "): " + message;
+    if (numeric && observer != nullptr) {
+      result.info = state.info;
+      result.x = state.x;
+      result.seconds = seconds;
+      result.phases = phases;
+      observer->on_finish(result);
+    }
+  }
+  throw RoundFailure(message, transport.rank() == lowest, numeric);
+}
 
 RunResult execute(RunState& state, Transport& transport, const RunOptions& options) {
   RunInfo& info = state.info;
@@ -523,7 +658,9 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
 
   RunResult result;
   result.is_server = transport.is_server();
-  RoundRunner runner(state, transport, options.dense_shortcuts);
+  RoundRunner runner(state, transport, options.dense_shortcuts, transport.size() > 1 ? options.round_timeout : 0.0);
+  std::unique_ptr<RoundWatchdog> watchdog;
+  if (options.round_timeout > 0.0) watchdog = transport.make_watchdog(options.round_timeout);
   RunObserver* observer = transport.is_server() ? options.observer : nullptr;
   std::optional<LevelAdapter> adapter;
   if (state.levels != nullptr) adapter.emplace(state, transport, observer);
@@ -544,12 +681,12 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   const auto evaluates = [&](std::int64_t t) {
     return config.eval_every == 0 || t % config.eval_every == 0 || t == config.rounds;
   };
+  // The row goes to the observer once the end of its round found no failure.
   const auto log_row = [&](std::int64_t t) {
     runner.measure(t, evaluates(t), row);
     if (!result.is_server) return;
     row.seconds = clock.seconds();
     result.history.push_back(row);
-    if (observer != nullptr) observer->on_row(row);
   };
 
   // NaN test accuracy (a row without evaluation) never reaches a target.
@@ -579,12 +716,39 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     result.checkpoint_written = write_checkpoint(options.checkpoint, state, progress, transport);
     if (observer != nullptr) observer->on_checkpoint(t, result.checkpoint_written, write_clock.seconds());
   };
-  // Collective: the signal any process received (RunOptions::stop_signal), 0 for none.
-  const auto agreed_signal = [&]() -> int {
-    if (options.stop_signal == nullptr) return 0;
-    std::uint64_t signal[1] = {static_cast<std::uint64_t>(*options.stop_signal)};
-    transport.allreduce_max(signal);
-    return static_cast<int>(signal[0]);
+  // A loss that stays finite but grows by an order of magnitude over its start is a
+  // divergence too (a step size too large for the problem): said once, in the log and the
+  // summary's warnings.
+  bool diverging = false;
+  const auto warn_if_diverging = [&]() {
+    if (diverging || result.history.empty()) return;
+    const double start = result.history.front().loss;
+    if (!(start > 0.0) || !(row.loss > 10.0 * start)) return;
+    diverging = true;
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "round %lld: the loss grew from %.6g (round %lld) to %.6g; the run is diverging (step size too large?)",
+                  static_cast<long long>(row.round), start, static_cast<long long>(result.history.front().round),
+                  row.loss);
+    result.warnings.emplace_back(text);
+    if (observer != nullptr) observer->on_warning(text);
+  };
+
+  // Collective, after every round: one MPI_Allreduce of [the signal any process received
+  // (RunOptions::stop_signal), P - the lowest rank with a local failure]. A failure stops every
+  // process here (fail_together); else the round's row goes out and the signal is returned.
+  const auto end_of_round = [&](std::int64_t t, bool logged) -> int {
+    const auto ranks = static_cast<std::uint64_t>(transport.size());
+    std::uint64_t flags[2] = {options.stop_signal != nullptr ? static_cast<std::uint64_t>(*options.stop_signal) : 0,
+                              runner.failed() ? ranks - static_cast<std::uint64_t>(transport.rank()) : 0};
+    transport.allreduce_max(flags);
+    if (flags[1] != 0) {
+      fail_together(state, transport, runner.failure(), static_cast<int>(ranks - flags[1]), t, logged, clock.seconds(),
+                    runner.phases(), observer, result);
+    }
+    if (logged && result.is_server) warn_if_diverging();
+    if (logged && observer != nullptr) observer->on_row(row);
+    return static_cast<int>(flags[0]);
   };
 
   bool stop = false;
@@ -604,6 +768,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     row.bits_up += runner.aggregate(Phase::initial, row);
     log_row(0);
     stop = has_target && runner.agree(target_reached());
+    end_of_round(0, true);  // a stop signal this early ends the run after round 1
   }
   while (!stop && t < config.rounds) {
     ++t;
@@ -613,16 +778,18 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     if (adapter && adapter->decides_after(t)) adapter->decide(t);
     if (observer != nullptr) observer->on_progress(t, clock.seconds());
     const bool evaluation = config.eval_every > 0 && evaluates(t);
-    if (t % config.log_every == 0 || t == config.rounds || evaluation) {
+    const bool logged = t % config.log_every == 0 || t == config.rounds || evaluation;
+    if (logged) {
       log_row(t);
       stop = has_target && runner.agree(target_reached());
     }
-    if (const int signal = agreed_signal(); signal != 0 && !stop) {
+    if (const int signal = end_of_round(t, logged); signal != 0 && !stop) {
       result.interrupted_by = signal;
       if (checkpoints) write(t);
       break;
     }
     if (checkpoints && options.checkpoint.every > 0 && t % options.checkpoint.every == 0 && !stop) write(t);
+    if (watchdog) watchdog->completed(t);
   }
   result.rounds_run = t;
   result.stopped_early = stop && t < config.rounds;

@@ -273,6 +273,16 @@ std::string summary_json(const RunResult& result) {
 
   j.boolean("stopped_early", result.stopped_early);
   j.string("stop_reason", result.stop_reason);
+  // Checkpoints and faults: the round resumed from (-1: none), the stopping signal (0: none),
+  // the last checkpoint written ("" none) and the warnings (skipped checkpoints, divergence).
+  j.raw("resumed_from", std::to_string(result.resumed_from));
+  j.integer("interrupted_by_signal", static_cast<std::uint64_t>(result.interrupted_by));
+  j.string("checkpoint", result.checkpoint_written);
+  std::string warnings = "[";
+  for (std::size_t i = 0; i < result.warnings.size(); ++i) {
+    warnings += (i > 0 ? ", " : "") + Json::quoted(result.warnings[i]);
+  }
+  j.raw("warnings", warnings + "]");
   j.close();
   return j.text();
 }

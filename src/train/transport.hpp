@@ -11,6 +11,8 @@
 
 #include <Eigen/Core>
 
+#include "train/round_watchdog.hpp"
+
 namespace ecco::detail {
 
 // contribution(k, out) of Transport::ordered_fold: assigns the k-th local contribution to out.
@@ -75,6 +77,15 @@ class Transport {
   // bits as a serial loop over all clients; acc on other processes is left unspecified.
   virtual void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
                             const FoldContribution& contribution) = 0;
+
+  // --round-timeout: every process says it arrived at round t's uplink (a note of 8 bytes
+  // to the server, point to point); the server waits at most timeout_seconds for the notes
+  // and returns the ranks whose note did not come (empty: all arrived; other processes:
+  // always empty, without waiting). Default: nobody to wait for.
+  virtual std::vector<int> missing_arrivals(std::int64_t /*round*/, double /*timeout_seconds*/) { return {}; }
+  // Collective: the --round-timeout watchdog of this process (round_watchdog.hpp); null for
+  // one process, which waits for nobody.
+  virtual std::unique_ptr<RoundWatchdog> make_watchdog(double /*timeout_seconds*/) { return nullptr; }
 };
 
 }  // namespace ecco::detail

@@ -1,11 +1,14 @@
 // The two transports: in-process (serial driver) and MPI.
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include "ecco/communicator.hpp"
 #include "train/transports.hpp"
+#include "train/round_watchdog.hpp"
 
 namespace ecco::detail {
 namespace {
@@ -140,6 +143,56 @@ void MpiTransport::ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t loc
     Communicator::wait_all(receives_);
     acc = result_;
   }
+}
+
+std::vector<int> MpiTransport::missing_arrivals(std::int64_t round, double timeout_seconds) {
+  constexpr int kArrivalTag = 4244;
+  const int p = comm_.size();
+  if (p == 1) return {};
+  if (comm_.rank() != 0) {
+    // The previous note is long delivered (the server received it before that round's
+    // collective completed); completing its request frees it.
+    MPI_Wait(&note_send_, MPI_STATUS_IGNORE);
+    note_ = round;
+    MPI_Isend(&note_, 1, MPI_INT64_T, 0, kArrivalTag, comm_.raw(), &note_send_);
+    return {};
+  }
+  notes_.assign(static_cast<std::size_t>(p), -1);
+  note_receives_.assign(static_cast<std::size_t>(p), MPI_REQUEST_NULL);
+  for (int r = 1; r < p; ++r) {
+    MPI_Irecv(&notes_[static_cast<std::size_t>(r)], 1, MPI_INT64_T, r, kArrivalTag, comm_.raw(),
+              &note_receives_[static_cast<std::size_t>(r)]);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  while (true) {
+    bool all = true;
+    for (auto& request : note_receives_) {
+      int done = 1;
+      if (request != MPI_REQUEST_NULL) MPI_Test(&request, &done, MPI_STATUS_IGNORE);  // completed: set to null
+      all = all && done != 0;
+    }
+    if (all || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  std::vector<int> missing;
+  for (int r = 1; r < p; ++r) {
+    auto& request = note_receives_[static_cast<std::size_t>(r)];
+    if (request != MPI_REQUEST_NULL) {
+      missing.push_back(r);
+      MPI_Cancel(&request);
+      MPI_Request_free(&request);
+    }
+  }
+  return missing;
+}
+
+std::unique_ptr<RoundWatchdog> MpiTransport::make_watchdog(double timeout_seconds) {
+  if (comm_.size() == 1) return nullptr;
+  return std::make_unique<RoundWatchdog>(timeout_seconds, comm_.raw());
+}
+
+MpiTransport::~MpiTransport() {
+  if (note_send_ != MPI_REQUEST_NULL) MPI_Wait(&note_send_, MPI_STATUS_IGNORE);
 }
 
 }  // namespace ecco::detail

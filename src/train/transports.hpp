@@ -61,6 +61,9 @@ class MpiTransport final : public Transport {
   void allreduce_max(std::span<std::uint64_t> values) const override;
   void ordered_fold(Eigen::Ref<Eigen::VectorXd> acc, std::size_t local_count,
                     const FoldContribution& contribution) override;
+  std::vector<int> missing_arrivals(std::int64_t round, double timeout_seconds) override;
+  std::unique_ptr<RoundWatchdog> make_watchdog(double timeout_seconds) override;
+  ~MpiTransport() override;
 
  private:
   static constexpr Eigen::Index kFoldChunk = 16384;  // 128 KiB of doubles
@@ -72,6 +75,11 @@ class MpiTransport final : public Transport {
   Eigen::VectorXd term_;     // ordered_fold: one contribution (over budget, or one process)
   Eigen::VectorXd result_;   // ordered_fold at rank 0: the chain's result
   std::vector<MPI_Request> receives_;  // ordered_fold: one per chunk
+  // missing_arrivals: this process's last note (and its send), or the server's receives.
+  std::int64_t note_ = 0;
+  MPI_Request note_send_ = MPI_REQUEST_NULL;
+  std::vector<std::int64_t> notes_;
+  std::vector<MPI_Request> note_receives_;
 };
 
 }  // namespace ecco::detail
