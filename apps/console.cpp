@@ -235,6 +235,7 @@ void ConsoleObserver::on_checkpoint(std::int64_t round, const std::string& path,
 }
 
 void ConsoleObserver::on_finish(const RunResult& result) {
+  finished_ = true;
   if (csv_) csv_->commit();
   if (summary_) summary_->write(result);
   forget_partial_files();

@@ -30,6 +30,8 @@ class ConsoleObserver final : public RunObserver {
   void on_finish(const RunResult& result) override;
   // Drops the unfinished output files (before MPI_Abort, which runs no destructors).
   void abandon();
+  // on_finish ran (the outputs were published).
+  bool finished() const { return finished_; }
 
  private:
   void print_progress(std::int64_t round, double seconds, bool final);
@@ -41,7 +43,8 @@ class ConsoleObserver final : public RunObserver {
   std::unique_ptr<CsvHistoryWriter> csv_;
   std::unique_ptr<SummaryWriter> summary_;
   bool terminal_ = false;
-  bool line_open_ = false;  // an unfinished progress line is on the terminal
+  bool line_open_ = false;
+  bool finished_ = false;  // an unfinished progress line is on the terminal
   std::chrono::steady_clock::time_point last_progress_{};
 };
 

@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     // Agreed by every rank at the end of the round: nobody waits, no abort needed. A
     // divergence keeps the rows before it (the observer wrote the CSV and the summary).
     if (e.report()) ecco::log().error("{}", e.what());
-    if (!e.numeric()) console.abandon();
+    if (!e.numeric() || !console.finished()) console.abandon();
     if (world.rank() == 0 && e.numeric() && !cl.checkpoint.dir.empty()) {
       ecco::log().warn("the checkpoints in {} are from before the failure; --resume {} continues from the newest",
                        cl.checkpoint.dir, cl.checkpoint.dir);

@@ -589,7 +589,8 @@ class RoundRunner {
 // Every process, once the end of round t found that `lowest` (and maybe others) failed:
 // rank 0 learns that rank's message; with a numeric failure (divergence: NaN or inf in a
 // gradient, message, model or metric) the observer gets the run up to the last good row
-// (the CSV and summary are written); every process throws RoundFailure.
+// (the CSV and summary are written; nothing when the failure came before the first row);
+// every process throws RoundFailure.
 [[noreturn]] void fail_together(RunState& state, Transport& transport, std::exception_ptr own, int lowest, std::int64_t t,
                                 bool logged, double seconds, const PhaseSeconds& phases, RunObserver* observer,
                                 RunResult& result) {
@@ -623,7 +624,7 @@ class RoundRunner {
     if (logged && !result.history.empty()) result.history.pop_back();  // the failed round's row
     result.rounds_run = t;
     result.stop_reason = "stopped at round " + std::to_string(t) + " (rank " + std::to_string(lowest) + "): " + message;
-    if (numeric && observer != nullptr) {
+    if (numeric && observer != nullptr && !result.history.empty()) {
       result.info = state.info;
       result.x = state.x;
       result.seconds = seconds;
