@@ -10,11 +10,9 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <span>
 
-#include "compressors/crc32.hpp"
 #include "ecco/build_info.hpp"
 #include "ecco/codec.hpp"
 #include "ecco/shared_factor.hpp"
@@ -24,76 +22,6 @@ namespace ecco::detail {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Every checkpoint file: magic, format version, kind, body length, CRC-32 of the body, body.
-constexpr char kMagic[8] = {'E', 'C', 'C', 'O', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t kFormatVersion = 1;
-constexpr std::uint32_t kRankFile = 1;
-constexpr std::uint32_t kManifest = 2;
-constexpr std::size_t kFileHeaderBytes = sizeof kMagic + 4 + 4 + 8 + 4;
-constexpr const char* kManifestName = "manifest.bin";
-
-std::string round_dir_name(std::int64_t round) {
-  char name[40];
-  std::snprintf(name, sizeof name, "round-%012" PRId64, round);
-  return name;
-}
-
-std::string rank_file_name(int rank) { return "clients-rank" + std::to_string(rank) + ".bin"; }
-
-std::uint32_t crc_of(std::span<const std::byte> bytes) { return crc32_update(0, bytes.data(), bytes.size()); }
-
-std::vector<std::byte> framed(std::uint32_t kind, std::span<const std::byte> body) {
-  std::vector<std::byte> out(kFileHeaderBytes + body.size());
-  const std::uint64_t length = body.size();
-  const std::uint32_t crc = crc_of(body);
-  std::byte* p = out.data();
-  std::memcpy(p, kMagic, sizeof kMagic);
-  std::memcpy(p + 8, &kFormatVersion, 4);
-  std::memcpy(p + 12, &kind, 4);
-  std::memcpy(p + 16, &length, 8);
-  std::memcpy(p + 24, &crc, 4);
-  if (!body.empty()) std::memcpy(p + kFileHeaderBytes, body.data(), body.size());
-  return out;
-}
-
-// The body of a file written by framed(), after checking every header field and the CRC.
-std::span<const std::byte> unframed(std::span<const std::byte> file, std::uint32_t kind, const std::string& where) {
-  if (file.size() < kFileHeaderBytes || std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) {
-    throw CheckpointError(where + ": not an ecco checkpoint file (" + std::to_string(file.size()) + " bytes, no header)");
-  }
-  std::uint32_t version = 0, stored_kind = 0, crc = 0;
-  std::uint64_t length = 0;
-  std::memcpy(&version, file.data() + 8, 4);
-  std::memcpy(&stored_kind, file.data() + 12, 4);
-  std::memcpy(&length, file.data() + 16, 8);
-  std::memcpy(&crc, file.data() + 24, 4);
-  if (version != kFormatVersion) {
-    throw CheckpointError(where + ": checkpoint format version " + std::to_string(version) + ", this build reads " +
-                          std::to_string(kFormatVersion));
-  }
-  if (stored_kind != kind) throw CheckpointError(where + ": holds another kind of checkpoint file");
-  if (length != file.size() - kFileHeaderBytes) {
-    throw CheckpointError(where + ": truncated or extended (" + std::to_string(file.size() - kFileHeaderBytes) +
-                          " body bytes, the header says " + std::to_string(length) + ")");
-  }
-  const auto body = file.subspan(kFileHeaderBytes);
-  if (crc_of(body) != crc) throw CheckpointError(where + ": checksum mismatch (the file is corrupt)");
-  return body;
-}
-
-std::vector<std::byte> read_whole(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CheckpointError(path.string() + ": missing or unreadable (" + std::strerror(errno) + ")");
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::streamoff>(in.tellg());
-  if (size < 0) throw CheckpointError(path.string() + ": cannot read its size");
-  in.seekg(0);
-  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-  in.read(reinterpret_cast<char*>(bytes.data()), size);
-  if (!in) throw CheckpointError(path.string() + ": read failed");
-  return bytes;
-}
 
 void fsync_path(const fs::path& path, int flags) {
   const int fd = ::open(path.c_str(), flags);
@@ -152,49 +80,6 @@ void client_state(LocalClient& c, StateIO& io) {
   io.begin("method");
   c.method->state(io);
   io.end();
-}
-
-void row_state(MetricsRow& r, StateIO& io) {
-  io.field("round", r.round);
-  io.field("grad_norm_sq", r.grad_norm_sq);
-  io.field("loss", r.loss);
-  io.field("train_accuracy", r.train_accuracy);
-  io.field("bits_up", r.bits_up);
-  io.field("bits_down", r.bits_down);
-  io.field("seconds", r.seconds);
-  io.field("bits_up_header", r.bits_up_header);
-  io.field("bits_up_index", r.bits_up_index);
-  io.field("bits_up_value", r.bits_up_value);
-  io.field("test_loss", r.test_loss);
-  io.field("test_accuracy", r.test_accuracy);
-}
-
-void decision_state(LevelDecision& d, StateIO& io) {
-  io.field("round", d.round);
-  io.field("level", d.level);
-  io.field("dense", d.dense);
-  io.field("bytes", d.bytes);
-  io.field("error", d.error);
-  io.field("uniform_bytes", d.uniform_bytes);
-  io.field("uniform_error", d.uniform_error);
-}
-
-// A list of n items, each listed by `item` (on load: resized from the stored count, which
-// must not exceed `limit`).
-template <class T, class F>
-void list_state(std::string_view name, std::vector<T>& items, std::uint64_t limit, StateIO& io, F item) {
-  std::uint64_t n = items.size();
-  io.field(std::string(name) + " count", n);
-  if (io.loading()) {
-    if (n > limit) throw CheckpointError(std::string(name) + ": " + std::to_string(n) + " entries (at most " +
-                                         std::to_string(limit) + ")");
-    items.resize(n);
-  }
-  for (std::size_t k = 0; k < items.size(); ++k) {
-    io.begin(std::string(name) + " " + std::to_string(k));
-    item(items[k], io);
-    io.end();
-  }
 }
 
 std::vector<char> state_bytes(const auto& list) {
@@ -269,74 +154,6 @@ std::string identity_differences(const std::string& now, const std::string& then
     if (old != value) out += (out.empty() ? "" : "; ") + name + " '" + value + "' (checkpoint: '" + old + "')";
   }
   return out;
-}
-
-struct RankFileEntry {
-  std::string name;
-  std::uint64_t first_client = 0;
-  std::uint64_t clients = 0;
-  std::uint64_t size = 0;
-  std::uint64_t crc = 0;
-};
-
-// The manifest's contents; one function lists them for writing and reading.
-struct Manifest {
-  std::int64_t round = 0;
-  std::uint64_t ranks = 0;
-  bool dedicated_server = false;
-  std::string identity;
-  Eigen::VectorXd x;
-  std::vector<char> server;   // empty with --aggregation sharded (in the rank files)
-  std::vector<char> replica;
-  std::vector<double> shared_factor;
-  std::vector<std::uint32_t> levels;
-  RunProgress progress;
-  std::vector<RankFileEntry> files;
-
-  void state(StateIO& io) {
-    io.field("round", round);
-    io.field("ranks", ranks);
-    io.field("dedicated_server", dedicated_server);
-    io.field("identity", identity);
-    io.field("x", x);
-    io.field("server", server);
-    io.field("replica", replica);
-    io.field("shared_factor", shared_factor);
-    io.field("levels", levels);
-    RunProgress& p = progress;
-    io.begin("row");
-    row_state(p.row, io);
-    io.end();
-    list_state("history", p.history, std::uint64_t{1} << 32, io, row_state);
-    list_state("decision", p.decisions, std::uint64_t{1} << 32, io, decision_state);
-    io.field("tensor_bytes", p.tensor_bytes);
-    io.field("messages", p.messages);
-    io.field("allgather_received", p.allgather_received);
-    io.field("allreduce_payload", p.allreduce_payload);
-    io.field("received_max_rank", p.received_max_rank);
-    io.field("gradient_seconds", p.phases.gradient);
-    io.field("compress_encode_seconds", p.phases.compress_encode);
-    io.field("communicate_seconds", p.phases.communicate);
-    io.field("decode_aggregate_seconds", p.phases.decode_aggregate);
-    io.field("apply_seconds", p.phases.apply);
-    io.field("metrics_seconds", p.phases.metrics);
-    io.field("seconds", p.seconds);
-    list_state("file", files, std::uint64_t{1} << 24, io, [](RankFileEntry& f, StateIO& fio) {
-      fio.field("name", f.name);
-      fio.field("first_client", f.first_client);
-      fio.field("clients", f.clients);
-      fio.field("size", f.size);
-      fio.field("crc", f.crc);
-    });
-  }
-};
-
-Manifest parse_manifest(std::span<const std::byte> file, const std::string& where) {
-  Manifest m;
-  StateReader r(unframed(file, kManifest, where), where);
-  m.state(r);
-  r.expect_end();
-  return m;
 }
 
 bool shards_server(const RunState& state) { return state.info.config.aggregation == "sharded"; }

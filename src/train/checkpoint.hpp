@@ -15,26 +15,11 @@
 #include <vector>
 
 #include "ecco/trainer.hpp"
+#include "train/checkpoint_format.hpp"
 #include "train/run_state.hpp"
 #include "train/transport.hpp"
 
 namespace ecco::detail {
-
-// What the round loop carries besides the RunState, as of the end of `round`. Complete on
-// the server; other processes need only `round`.
-struct RunProgress {
-  std::int64_t round = 0;
-  MetricsRow row;                     // the cumulative bit counters as of `round`
-  std::vector<MetricsRow> history;    // the logged rows so far
-  std::vector<LevelDecision> decisions;
-  std::vector<double> tensor_bytes;   // per tensor, summed over processes
-  std::uint64_t messages = 0;
-  std::uint64_t allgather_received = 0;
-  std::uint64_t allreduce_payload = 0;
-  std::uint64_t received_max_rank = 0;  // bits, the busiest process
-  PhaseSeconds phases;
-  double seconds = 0.0;
-};
 
 // Collective: writes the checkpoint of progress.round under options.dir and removes all but
 // the newest options.keep. Returns its directory. Throws AgreedRunError on every process

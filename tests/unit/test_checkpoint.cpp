@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "ecco/state_io.hpp"
 #include "ecco/trainer.hpp"
 #include "mpi/registry_cases.hpp"
+#include "train/checkpoint.hpp"
 
 namespace {
 
@@ -367,6 +369,33 @@ TEST(Checkpoint, RefusesAnotherRunNamingWhatDiffers) {
   const ecco::RunResult extended = ecco::run_serial(longer, resuming);
   EXPECT_EQ(extended.resumed_from, 12);
   EXPECT_EQ(extended.rounds_run, 20);
+}
+
+// The reader behind --resume, on every truncation of a real manifest and rank file and on
+// every single-byte change of their headers: refused with CheckpointError, never misread.
+TEST(Checkpoint, ReaderRefusesEveryTruncationAndHeaderChange) {
+  const TempDir dir("reader");
+  ecco::RunOptions writing;
+  writing.checkpoint.dir = dir.str();
+  writing.checkpoint.every = 12;
+  (void)ecco::run_serial(small_run(), writing);
+  const fs::path round = dir.path() / "round-000000000012";
+  for (const char* name : {"manifest.bin", "clients-rank0.bin"}) {
+    SCOPED_TRACE(name);
+    std::ifstream in(round / name, std::ios::binary);
+    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::vector<std::byte> file(reinterpret_cast<const std::byte*>(chars.data()),
+                                      reinterpret_cast<const std::byte*>(chars.data()) + chars.size());
+    EXPECT_EQ(ecco::detail::check_checkpoint_file(file, name), std::string(name) == "manifest.bin" ? "manifest" : "rank file");
+    for (std::size_t n = 0; n < file.size(); n += 1 + n / 16) {
+      EXPECT_THROW(ecco::detail::check_checkpoint_file(std::span(file).first(n), name), ecco::CheckpointError) << n;
+    }
+    for (std::size_t at = 0; at < 28; ++at) {
+      std::vector<std::byte> changed = file;
+      changed[at] ^= std::byte{0x01};
+      EXPECT_THROW(ecco::detail::check_checkpoint_file(changed, name), ecco::CheckpointError) << "byte " << at;
+    }
+  }
 }
 
 // Keeping K: older checkpoints are removed once a newer one is complete.
