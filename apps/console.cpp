@@ -231,7 +231,7 @@ void ConsoleObserver::on_checkpoint(std::int64_t round, const std::string& path,
     std::fputs("\n", stderr);
     line_open_ = false;
   }
-  log().info("round {}: checkpoint {} ({}, {:.3f} s)", round, path, human_bytes(static_cast<double>(bytes)), seconds);
+  log().info("round {}: checkpoint {} ({}, {:.3f} s)", round, path, human_bytes(8.0 * static_cast<double>(bytes)), seconds);
 }
 
 void ConsoleObserver::on_finish(const RunResult& result) {
