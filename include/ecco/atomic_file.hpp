@@ -31,4 +31,10 @@ class AtomicFile {
   std::FILE* file_ = nullptr;
 };
 
+// True if the paths a and b name the same file: the same device and inode (links followed)
+// when both exist, the same canonical path (std::filesystem::weakly_canonical: ".." and
+// links of the existing part resolved) when neither does, false when only one exists. For
+// refusing an output that would overwrite an input, or two outputs that are one file.
+bool same_file(const std::string& a, const std::string& b);
+
 }  // namespace ecco

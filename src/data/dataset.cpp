@@ -17,6 +17,7 @@ Dataset Dataset::slice(std::size_t begin, std::size_t end) const {
   }
   Dataset part;
   part.source = source;
+  part.files = files;
   const auto b = static_cast<Eigen::Index>(begin);
   const auto n = static_cast<Eigen::Index>(end - begin);
   part.features = features.middleRows(b, n);
@@ -30,6 +31,7 @@ Dataset Dataset::select(std::span<const std::uint32_t> picked) const {
   std::vector<double> values;
   Dataset part;
   part.source = source;
+  part.files = files;
   part.labels.resize(static_cast<Eigen::Index>(picked.size()));
   for (std::size_t k = 0; k < picked.size(); ++k) {
     if (picked[k] >= rows()) {

@@ -151,6 +151,7 @@ Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim) {
 
   Dataset data;
   data.source = path;
+  data.files = {path};
   const auto rows = static_cast<Eigen::Index>(labels.size());
   const Eigen::Map<const SparseRows> view(rows, static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(inner.size()),
                                           outer.data(), inner.data(), values.data());

@@ -1,5 +1,7 @@
 #include "ecco/atomic_file.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -41,6 +43,26 @@ void AtomicFile::commit() {
     std::remove(partial_.c_str());
     throw Error(flag_ + " " + path_ + ": cannot rename " + partial_ + " (" + reason + ")");
   }
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa {};
+  struct stat sb {};
+  const bool a_exists = ::stat(a.c_str(), &sa) == 0;
+  const bool b_exists = ::stat(b.c_str(), &sb) == 0;
+  if (a_exists && b_exists) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  if (a_exists || b_exists) return false;
+  const auto canonical = [](const std::string& path, std::filesystem::path& out) {
+    std::error_code error;
+    const std::filesystem::path absolute = std::filesystem::absolute(path, error);
+    if (error) return false;
+    out = std::filesystem::weakly_canonical(absolute, error);
+    return !error;
+  };
+  std::filesystem::path canonical_a;
+  std::filesystem::path canonical_b;
+  if (!canonical(a, canonical_a) || !canonical(b, canonical_b)) return a == b;
+  return canonical_a == canonical_b;
 }
 
 }  // namespace ecco

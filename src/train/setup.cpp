@@ -207,6 +207,7 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   const Dataset data = load_dataset(config.data, config.dim, config.clients);
   factory->prepare(data);
   info.data_source = data.source;
+  info.data_files = data.files;
   info.rows = data.rows();
   info.tensors = factory->tensors(data);
   info.dim = layout_dim(info.tensors);
@@ -214,6 +215,7 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   const std::optional<Dataset> test = load_test_dataset(config.test_data, config.data, data.dim());
   if (test) {
     info.test_source = test->source;
+    info.test_files = test->files;
     info.test_rows = test->rows();
     info.data_fingerprint ^= fingerprint(*test) * 0x9E3779B97F4A7C15ULL;
   }

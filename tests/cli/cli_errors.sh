@@ -84,7 +84,38 @@ check "one_class.svm: labels {1}: logistic regression needs exactly two classes"
 check "is not a regular file" --data /dev/null
 check "outdir: exists and is not a regular file" --data synthetic_classification --out "$work/outdir"
 cp "$work/one_class.svm" "$work/good.svm" && printf -- '-1 2:1\n' >> "$work/good.svm"
-check "is the --data file; refusing to overwrite it" --data "$work/good.svm" --clients 2 --out "$work/good.svm"
+check "is the file --data reads; refusing to overwrite an input of the run" --data "$work/good.svm" --clients 2 \
+  --out "$work/good.svm"
+# No output may be any file the run reads, however it is spelled (issue 17): the test set, an
+# IDX label file, a Fashion-MNIST file, through a symbolic or a hard link. The inputs are
+# compared with their copies at the end.
+cp "$work/good.svm" "$work/test.svm"
+ln -s test.svm "$work/test_link.svm"
+ln "$work/good.svm" "$work/good_hard.svm"
+# A 4-image IDX pair of 2 x 2 pixels (plain files: the reader takes them as gzip does).
+printf '\x00\x00\x08\x03\x00\x00\x00\x04\x00\x00\x00\x02\x00\x00\x00\x02' > "$work/images.idx"
+printf '\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10' >> "$work/images.idx"
+printf '\x00\x00\x08\x01\x00\x00\x00\x04\x00\x01\x00\x01' > "$work/labels.idx"
+mkdir -p "$work/fmnist"
+for part in train t10k; do
+  cp "$work/images.idx" "$work/fmnist/$part-images-idx3-ubyte.gz"
+  cp "$work/labels.idx" "$work/fmnist/$part-labels-idx1-ubyte.gz"
+done
+inputs=("$work/good.svm" "$work/test.svm" "$work/images.idx" "$work/labels.idx" "$work"/fmnist/*)
+for input in "${inputs[@]}"; do cp "$input" "$input.orig"; done
+check "--out $work/test.svm is the file --test-data reads; refusing to overwrite an input of the run" \
+  --data "$work/good.svm" --test-data "$work/test.svm" --clients 2 --out "$work/test.svm"
+check "--summary $work/test_link.svm is the file --test-data reads ($work/test.svm)" \
+  --data "$work/good.svm" --test-data "$work/test.svm" --clients 2 --summary "$work/test_link.svm"
+check "--out $work/good_hard.svm is the file --data reads ($work/good.svm)" \
+  --data "$work/good.svm" --clients 2 --out "$work/good_hard.svm"
+check "--out $work/outdir/../labels.idx is the file --data reads ($work/labels.idx)" \
+  --data "idx:images=$work/images.idx,labels=$work/labels.idx" --problem softmax --lr 0.1 --clients 2 \
+  --out "$work/outdir/../labels.idx"
+check "--summary $work/fmnist/train-images-idx3-ubyte.gz is the file --data reads" \
+  --data "fashion_mnist:dir=$work/fmnist" --clients 2 --batch 1 --summary "$work/fmnist/train-images-idx3-ubyte.gz"
+check "--out $work/fmnist/t10k-labels-idx1-ubyte.gz is the file --test-data reads" \
+  --data "fashion_mnist:dir=$work/fmnist" --clients 2 --batch 1 --out "$work/fmnist/t10k-labels-idx1-ubyte.gz"
 check "rounds: 1e20 is not a whole number\|--rounds: '1e20' is not a whole number" --rounds 1e20
 check "--clients: 99999999999999999999 is outside" --clients 99999999999999999999
 check "algorithm 'econtrol' has no theory step size" --algorithm econtrol
@@ -165,6 +196,9 @@ if [ "$ranks" -eq 1 ]; then
 fi
 
 wait
+for input in "${inputs[@]}"; do
+  cmp -s "$input" "$input.orig" || { echo "FAIL: the input $input was changed"; failures=$((failures + 1)); }
+done
 for report in "$work"/report.*; do
   cat "$report"
   grep -q '^FAIL' "$report" && failures=$((failures + 1))

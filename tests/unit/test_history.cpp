@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ecco/atomic_file.hpp"
 #include "ecco/error.hpp"
 #include "ecco/history.hpp"
 
@@ -84,4 +85,25 @@ TEST(History, AbandonedWriterLeavesNothing) {
 
 TEST(History, UnwritablePathIsAConfigError) {
   EXPECT_THROW(ecco::CsvHistoryWriter("/nonexistent-dir/run.csv"), ecco::ConfigError);
+}
+
+// Outputs are compared with inputs and with each other as files, not as spellings.
+TEST(SameFile, ComparesFilesNotSpellings) {
+  const auto dir = temp_dir("same");
+  std::filesystem::create_directories(dir / "sub");
+  { std::ofstream(dir / "a.txt") << "a\n"; }
+  { std::ofstream(dir / "b.txt") << "b\n"; }
+  std::filesystem::create_symlink("a.txt", dir / "link.txt");
+  std::filesystem::create_hard_link(dir / "a.txt", dir / "hard.txt");
+  const std::string a = (dir / "a.txt").string();
+  EXPECT_TRUE(ecco::same_file(a, a));
+  EXPECT_TRUE(ecco::same_file(a, (dir / "sub" / ".." / "a.txt").string()));
+  EXPECT_TRUE(ecco::same_file(a, (dir / "link.txt").string()));
+  EXPECT_TRUE(ecco::same_file(a, (dir / "hard.txt").string()));
+  EXPECT_FALSE(ecco::same_file(a, (dir / "b.txt").string()));
+  // Neither exists: the canonical paths decide; one exists: different files.
+  EXPECT_TRUE(ecco::same_file((dir / "new.csv").string(), (dir / "sub" / ".." / "new.csv").string()));
+  EXPECT_FALSE(ecco::same_file((dir / "new.csv").string(), (dir / "sub" / "new.csv").string()));
+  EXPECT_FALSE(ecco::same_file(a, (dir / "new.csv").string()));
+  std::filesystem::remove_all(dir);
 }
