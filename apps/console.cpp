@@ -103,6 +103,10 @@ void ConsoleObserver::on_setup(const RunInfo& info) {
   info_ = info;
   if (!cl_.out.empty()) check_not_an_input(cl_.out, "--out", info);
   if (!cl_.summary.empty()) check_not_an_input(cl_.summary, "--summary", info);
+  if (!cl_.out.empty() && !cl_.summary.empty() && same_file(cl_.out, cl_.summary)) {
+    throw ConfigError("--out " + cl_.out + " and --summary " + cl_.summary +
+                      " are the same file; give each output its own path");
+  }
   if (!cl_.out.empty()) {
     csv_ = std::make_unique<CsvHistoryWriter>(cl_.out);
     remember_partial(0, csv_->partial_path());

@@ -101,6 +101,11 @@ for part in train t10k; do
   cp "$work/images.idx" "$work/fmnist/$part-images-idx3-ubyte.gz"
   cp "$work/labels.idx" "$work/fmnist/$part-labels-idx1-ubyte.gz"
 done
+# Two outputs that are one file, however spelled, are refused before round 1 (issue 17): no
+# file may appear in $work/same.
+mkdir -p "$work/same"
+check "--out $work/same/s.out and --summary $work/same/../same/s.out are the same file" \
+  --out "$work/same/s.out" --summary "$work/same/../same/s.out"
 inputs=("$work/good.svm" "$work/test.svm" "$work/images.idx" "$work/labels.idx" "$work"/fmnist/*)
 for input in "${inputs[@]}"; do cp "$input" "$input.orig"; done
 check "--out $work/test.svm is the file --test-data reads; refusing to overwrite an input of the run" \
@@ -196,6 +201,7 @@ if [ "$ranks" -eq 1 ]; then
 fi
 
 wait
+[ -z "$(ls -A "$work/same")" ] || { echo "FAIL: files left in $work/same: $(ls -A "$work/same")"; failures=$((failures + 1)); }
 for input in "${inputs[@]}"; do
   cmp -s "$input" "$input.orig" || { echo "FAIL: the input $input was changed"; failures=$((failures + 1)); }
 done
