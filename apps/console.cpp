@@ -55,9 +55,9 @@ std::string clients_per_rank(const RunInfo& info) {
   return c.dedicated_server ? "rank 0 none, " + blocks : blocks;
 }
 
-// Partial output files removed if SIGINT or SIGTERM ends the run (mpirun forwards them).
-// Plain arrays: the handler may only call async-signal-safe functions.
-char g_partial_paths[2][4096];
+// Partial output files, and their lock files, removed if SIGINT or SIGTERM ends the run
+// (mpirun forwards them). Plain arrays: the handler may only call async-signal-safe functions.
+char g_partial_paths[4][4096];
 
 extern "C" void remove_partial_files(int signal_number) {
   for (auto& path : g_partial_paths) {
@@ -110,10 +110,12 @@ void ConsoleObserver::on_setup(const RunInfo& info) {
   if (!cl_.out.empty()) {
     csv_ = std::make_unique<CsvHistoryWriter>(cl_.out);
     remember_partial(0, csv_->partial_path());
+    remember_partial(2, csv_->lock_path());
   }
   if (!cl_.summary.empty()) {
     summary_ = std::make_unique<SummaryWriter>(cl_.summary);
     remember_partial(1, summary_->partial_path());
+    remember_partial(3, summary_->lock_path());
   }
 }
 

@@ -45,7 +45,9 @@ run_case() {
   [ "$errors" -eq 1 ] || problem+=" $errors error lines instead of 1;"
   grep -q -- "$expected" "$log" || problem+=" no '$expected' in the output;"
   [ "$(cat "$out")" = "keep me" ] || problem+=" the existing --out file was changed;"
-  [ ! -e "$out.partial" ] || problem+=" a .partial file was left behind;"
+  local left
+  left=$(cd "$dir" && ls -d existing.csv.partial* existing.csv.lock 2> /dev/null)
+  [ -z "$left" ] || problem+=" left behind: $left;"
   if [ -n "$problem" ]; then
     { echo "FAIL ($*):$problem"; sed 's/^/    | /' "$log"; } > "$work/report.$n"
   else
@@ -205,6 +207,39 @@ wait
 for input in "${inputs[@]}"; do
   cmp -s "$input" "$input.orig" || { echo "FAIL: the input $input was changed"; failures=$((failures + 1)); }
 done
+# Two live runs writing one file (issue 17): the second is refused at set-up with one line
+# naming the first's pid (from the lock file) and leaves the first's files alone; the first,
+# ended by SIGTERM, leaves neither its temporary file nor the lock.
+mkdir -p "$work/shared"
+shared="$work/shared/run.csv"
+"$mpiexec" -n "$ranks" "$train" --data synthetic_classification --rounds 1000000000 --log-every 1000 --quiet \
+  --out "$shared" > "$work/shared/first.log" 2>&1 < /dev/null &
+first=$!
+for _ in $(seq 1200); do [ -s "$shared.lock" ] && break; sleep 0.1; done
+holder=$(cat "$shared.lock" 2> /dev/null)
+timeout 120 "$mpiexec" -n "$ranks" "$train" --data synthetic_classification --rounds 3 --out "$shared" \
+  > "$work/shared/second.log" 2>&1 < /dev/null
+status=$?
+problem=""
+[ -n "$holder" ] || problem+=" the first run took no lock;"
+[ "$status" -ne 0 ] || problem+=" exit status 0;"
+[ "$(grep -c '\[error\]' "$work/shared/second.log")" -eq 1 ] || problem+=" not one error line;"
+grep -qF -- "--out $shared: another run ($holder) is writing this file" "$work/shared/second.log" ||
+  problem+=" no 'another run ($holder)' line;"
+[ ! -e "$shared" ] || problem+=" the second run published $shared;"
+[ "$(ls "$work/shared" | grep -c 'run.csv.partial')" -eq 1 ] || problem+=" not one temporary file while the first runs;"
+kill -TERM "$first"
+wait "$first"
+left=$(cd "$work/shared" && ls -d run.csv* 2> /dev/null)
+[ -z "$left" ] || problem+=" left behind after SIGTERM: $left;"
+if [ -n "$problem" ]; then
+  { echo "FAIL (two runs writing one --out):$problem"; sed 's/^/    | /' "$work/shared/second.log"; } > "$work/report.shared"
+else
+  echo "ok   (two runs writing one --out): $(grep '\[error\]' "$work/shared/second.log" | sed 's/.*\[error\] //')" \
+    > "$work/report.shared"
+fi
+cases=$((cases + 1))
+
 for report in "$work"/report.*; do
   cat "$report"
   grep -q '^FAIL' "$report" && failures=$((failures + 1))
