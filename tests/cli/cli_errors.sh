@@ -209,7 +209,8 @@ for input in "${inputs[@]}"; do
 done
 # Two live runs writing one file (issue 17): the second is refused at set-up with one line
 # naming the first's pid (from the lock file) and leaves the first's files alone; the first,
-# ended by SIGTERM, leaves neither its temporary file nor the lock.
+# ended by SIGTERM, leaves no temporary file, and a third run then writes the file (taking
+# over the lock file, should the first have been killed before removing it).
 mkdir -p "$work/shared"
 shared="$work/shared/run.csv"
 "$mpiexec" -n "$ranks" "$train" --data synthetic_classification --rounds 1000000000 --log-every 1000 --quiet \
@@ -230,8 +231,14 @@ grep -qF -- "--out $shared: another run ($holder) is writing this file" "$work/s
 [ "$(ls "$work/shared" | grep -c 'run.csv.partial')" -eq 1 ] || problem+=" not one temporary file while the first runs;"
 kill -TERM "$first"
 wait "$first"
-left=$(cd "$work/shared" && ls -d run.csv* 2> /dev/null)
+# mpiexec may return before its ranks are gone.
+for _ in $(seq 100); do ls "$work/shared" | grep -q 'run.csv.partial' || break; sleep 0.1; done
+left=$(cd "$work/shared" && ls -d run.csv.partial* 2> /dev/null)
 [ -z "$left" ] || problem+=" left behind after SIGTERM: $left;"
+timeout 120 "$mpiexec" -n "$ranks" "$train" --data synthetic_classification --rounds 3 --quiet --out "$shared" \
+  > "$work/shared/third.log" 2>&1 < /dev/null || problem+=" the third run failed: $(grep '\[error\]' "$work/shared/third.log");"
+left=$(cd "$work/shared" && ls -d run.csv* 2> /dev/null | tr '\n' ' ')
+[ "$left" = "run.csv " ] || problem+=" after the third run: $left;"
 if [ -n "$problem" ]; then
   { echo "FAIL (two runs writing one --out):$problem"; sed 's/^/    | /' "$work/shared/second.log"; } > "$work/report.shared"
 else
