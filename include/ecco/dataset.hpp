@@ -36,6 +36,12 @@ struct Dataset {
   Dataset select(std::span<const std::uint32_t> rows) const;
 };
 
+// Sets `out` to the rows x cols compressed matrix of these CSR arrays (outer: rows + 1 row
+// starts), allocating exactly their size. (Assigning an Eigen::Map or a block to a SparseRows
+// reserves 2 max(rows, cols) entries first: 64 GiB for one row of d = 2^31.)
+void assign_rows(SparseRows& out, Eigen::Index rows, Eigen::Index cols, std::span<const std::int64_t> outer,
+                 std::span<const std::int64_t> inner, std::span<const double> values);
+
 // A 64-bit FNV-1a hash of the values, indices and labels: equal datasets have equal
 // fingerprints (used to check that every rank read the same data).
 std::uint64_t fingerprint(const Dataset& data);
@@ -45,7 +51,11 @@ std::uint64_t fingerprint(const Dataset& data);
 // d is the largest index present unless `dim` is given (then an index > dim is an error).
 // Exactly two distinct labels are remapped to -1 / +1 (smallest label -> -1); any other
 // label set is kept as read, and problems that need binary labels reject it.
-// Every malformed input is a DataError "path:line: what (allowed: ...)".
+// Every malformed input is a DataError "path:line: what (allowed: ...)", among them a line
+// longer than kMaxLibsvmLineBytes and a byte no text file holds (NUL and the other control
+// characters but tab and CR), found as the file is read in blocks: a binary file fails in
+// its first block, whatever its size.
+inline constexpr std::size_t kMaxLibsvmLineBytes = std::size_t{64} << 20;  // 64 MiB
 Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim = std::nullopt);
 
 // Reads an IDX image file and its label file (the format of MNIST and Fashion-MNIST), each

@@ -27,6 +27,16 @@ cases=0
 run_case() {
   local n=$1 expected=$2
   shift 2
+  # Leading "--env NAME=VALUE" and "--ulimit-v KIB" set the case's environment and
+  # address-space limit; they are not ecco-train's flags.
+  local environment=() limit=unlimited
+  while [ "$#" -gt 0 ]; do
+    case $1 in
+      --env) environment+=("$2"); shift 2 ;;
+      --ulimit-v) limit=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
   local dir="$work/case$n"
   mkdir -p "$dir"
   local out="$dir/existing.csv"
@@ -36,13 +46,23 @@ run_case() {
   # small built-in generator unless they name their data.
   local data=(--data synthetic_classification)
   case " $* " in *" --data "*) data=() ;; esac
-  timeout 120 "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "${data[@]}" "$@" > "$log" 2>&1 < /dev/null
+  (
+    ulimit -v "$limit"
+    env "${environment[@]}" timeout 120 "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "${data[@]}" "$@" \
+      > "$log" 2>&1 < /dev/null
+  )
   local status=$?
   local errors
   errors=$(grep -c '\[error\]' "$log")
   local problem=""
   [ "$status" -ne 0 ] || problem+=" exit status 0;"
-  [ "$errors" -eq 1 ] || problem+=" $errors error lines instead of 1;"
+  if [ "$limit" = unlimited ]; then
+    [ "$errors" -eq 1 ] || problem+=" $errors error lines instead of 1;"
+  else
+    # Out of memory during the rounds: each rank that runs out says so (and aborts the job).
+    [ "$errors" -ge 1 ] && [ "$(grep '\[error\]' "$log" | grep -vc -- "$expected")" -eq 0 ] ||
+      problem+=" $errors error lines, not all '$expected';"
+  fi
   grep -q -- "$expected" "$log" || problem+=" no '$expected' in the output;"
   [ "$(cat "$out")" = "keep me" ] || problem+=" the existing --out file was changed;"
   local left
@@ -133,6 +153,18 @@ check "needs a contractive compressor; this one is unbiased (omega = 1.*wrap it 
   --algorithm ef21 --compressor qsgd:s=4
 check "client 0, round 0: message value at coordinate 0 is not finite" --data "$work/overflow.svm" --clients 1 --lr 0.1
 check "--out $work/no/such/dir/run.csv: cannot create" --data synthetic_classification --out "$work/no/such/dir/run.csv"
+
+# Memory (issue 17): a run whose estimate exceeds what a rank may use is refused at set-up
+# with the estimate and the limit; a binary "LIBSVM" file fails in its first block.
+check "would need at least .* GiB of memory (.* vectors of d = 2147483648 doubles, 16.0 GiB each.*), more than the" \
+  --data "$work/good.svm" --dim 2147483648 --clients 4
+head -c 3000000 /dev/zero > "$work/zeros.svm"
+check "zeros.svm:1: not a text file: byte 0x00 at column 1" --data "$work/zeros.svm"
+check "ECCO_MEMORY_LIMIT='x' is not a number of GiB > 0" --env ECCO_MEMORY_LIMIT=x
+# Past the estimate (ECCO_MEMORY_LIMIT), under ulimit -v 2 GiB, vectors of 240 MB fail to
+# allocate: one clear line per rank that runs out, never a bare std::bad_alloc.
+check "out of memory during" --env ECCO_MEMORY_LIMIT=1000 --ulimit-v 2097152 \
+  --data "$work/good.svm" --dim 30000000 --clients 4
 
 # Model training.
 printf '5 1:1\n' > "$work/unknown_class.svm"
