@@ -9,9 +9,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <spdlog/fmt/fmt.h>
 
+#include "ecco/atomic_file.hpp"
 #include "ecco/error.hpp"
 #include "ecco/log.hpp"
 #include "ecco/summary.hpp"
@@ -52,10 +55,10 @@ std::string clients_per_rank(const RunInfo& info) {
   return c.dedicated_server ? "rank 0 none, " + blocks : blocks;
 }
 
-// Partial output files, removed by remove_unfinished_outputs() when a second signal forces
-// the exit (stop_signals.hpp). Plain arrays: a handler may only call async-signal-safe
-// functions.
-char g_partial_paths[2][4096];
+// Partial output files and their lock files, removed by remove_unfinished_outputs() when a
+// second signal forces the exit (stop_signals.hpp). Plain arrays: a handler may only call
+// async-signal-safe functions.
+char g_partial_paths[4][4096];
 
 void remember_partial(int slot, const std::string& path) {
   std::snprintf(g_partial_paths[slot], sizeof g_partial_paths[slot], "%s", path.c_str());
@@ -65,11 +68,19 @@ void forget_partial_files() {
   for (auto& path : g_partial_paths) path[0] = '\0';
 }
 
-// Refuses an output path that names the input data.
-void check_not_the_data(const std::string& path, const char* flag, const RunInfo& info) {
-  std::error_code error;
-  if (std::filesystem::exists(path, error) && std::filesystem::equivalent(path, info.config.data, error)) {
-    throw ConfigError(std::string(flag) + " " + path + " is the --data file; refusing to overwrite it");
+// Refuses an output path that is one of the files the run reads (RunInfo::data_files and
+// test_files: a LIBSVM file, an IDX pair, Fashion-MNIST's files), compared as files (device
+// and inode, links followed), not as spellings.
+void check_not_an_input(const std::string& path, const char* flag, const RunInfo& info) {
+  const std::pair<const char*, const std::vector<std::string>*> inputs[] = {{"--data", &info.data_files},
+                                                                          {"--test-data", &info.test_files}};
+  for (const auto& [reader, files] : inputs) {
+    for (const std::string& input : *files) {
+      if (!same_file(path, input)) continue;
+      throw ConfigError(std::string(flag) + " " + path + " is the file " + reader + " reads" +
+                        (input == path ? std::string() : " (" + input + ")") +
+                        "; refusing to overwrite an input of the run");
+    }
   }
 }
 
@@ -87,15 +98,21 @@ ConsoleObserver::~ConsoleObserver() { forget_partial_files(); }
 
 void ConsoleObserver::on_setup(const RunInfo& info) {
   info_ = info;
+  if (!cl_.out.empty()) check_not_an_input(cl_.out, "--out", info);
+  if (!cl_.summary.empty()) check_not_an_input(cl_.summary, "--summary", info);
+  if (!cl_.out.empty() && !cl_.summary.empty() && same_file(cl_.out, cl_.summary)) {
+    throw ConfigError("--out " + cl_.out + " and --summary " + cl_.summary +
+                      " are the same file; give each output its own path");
+  }
   if (!cl_.out.empty()) {
-    check_not_the_data(cl_.out, "--out", info);
     csv_ = std::make_unique<CsvHistoryWriter>(cl_.out);
     remember_partial(0, csv_->partial_path());
+    remember_partial(2, csv_->lock_path());
   }
   if (!cl_.summary.empty()) {
-    check_not_the_data(cl_.summary, "--summary", info);
     summary_ = std::make_unique<SummaryWriter>(cl_.summary);
     remember_partial(1, summary_->partial_path());
+    remember_partial(3, summary_->lock_path());
   }
 }
 

@@ -2,6 +2,7 @@
 // CSV and the summary; every rank logs to stderr with its rank in each line.
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
 
 #include "console.hpp"
@@ -101,6 +102,13 @@ int main(int argc, char** argv) {
     if (e.report()) ecco::log().error("{}", e.what());
     console.abandon();
     return 2;
+  } catch (const std::bad_alloc&) {
+    // Out of memory after set-up (whose estimate refuses runs that cannot fit): one clear line.
+    ecco::log().error("out of memory during the run (std::bad_alloc): this process could not allocate its clients' "
+                      "states and buffers; use more hosts, fewer clients per rank or a smaller model");
+    console.abandon();
+    if (world.size() > 1) world.abort(1);
+    return 1;
   } catch (const std::exception& e) {
     // A failure during the rounds: other ranks may wait in a collective, so abort them.
     ecco::log().error("{}", e.what());

@@ -405,6 +405,21 @@ def execute_runs(runs: list[Run], runner: Runner, out=sys.stderr) -> bool:
     started = time.monotonic()
     todo = [r for r in runs if not r.csv.exists()]
 
+    def remove_stale_partials(target: Path) -> None:
+        """Removes the temporary files ecco-train left for target when it was killed
+        (<csv>.partial.<pid>.<random>; a live run's, whose pid still runs here, stay)."""
+        for partial in target.parent.glob(target.name + ".partial*"):
+            pid = partial.name[len(target.name) + len(".partial"):].lstrip(".").split(".")[0]
+            if pid.isdigit():
+                try:
+                    os.kill(int(pid), 0)
+                    continue  # still running
+                except ProcessLookupError:
+                    pass
+                except PermissionError:
+                    continue
+            partial.unlink(missing_ok=True)
+
     def say(text: str) -> None:
         if not runner.quiet:
             print(text, file=out, flush=True)
@@ -420,9 +435,7 @@ def execute_runs(runs: list[Run], runner: Runner, out=sys.stderr) -> bool:
             say(f"[{state['done']}/{total}] skip   {describe(run)} (CSV present)")
 
     def one(run: Run) -> None:
-        partial = Path(str(run.csv) + ".partial")
-        if partial.exists():
-            partial.unlink()
+        remove_stale_partials(run.csv)
         t0 = time.monotonic()
         with open(run.log, "w") as log:
             log.write("# command: " + shlex.join(run.command) + "\n")

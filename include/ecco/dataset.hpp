@@ -22,15 +22,25 @@ struct Dataset {
   SparseRows features;     // N x d
   Eigen::VectorXd labels;  // N; binary labels are -1 / +1
   std::string source;      // file path or generator spec, for messages and summaries
+  // The files the data was read from, as named to the reader (empty for generators): the
+  // LIBSVM file, or an IDX image file and its label file. Output paths are checked against
+  // them (an output must never overwrite an input).
+  std::vector<std::string> files;
 
   std::size_t rows() const { return static_cast<std::size_t>(features.rows()); }
   std::size_t dim() const { return static_cast<std::size_t>(features.cols()); }
 
-  // Copy of rows [begin, end); std::out_of_range unless begin <= end <= rows().
+  // Copy of rows [begin, end) (source and files kept); std::out_of_range unless begin <= end <= rows().
   Dataset slice(std::size_t begin, std::size_t end) const;
   // Copy of the given rows in the given order; std::out_of_range for a row >= rows().
   Dataset select(std::span<const std::uint32_t> rows) const;
 };
+
+// Sets `out` to the rows x cols compressed matrix of these CSR arrays (outer: rows + 1 row
+// starts), allocating exactly their size. (Assigning an Eigen::Map or a block to a SparseRows
+// reserves 2 max(rows, cols) entries first: 64 GiB for one row of d = 2^31.)
+void assign_rows(SparseRows& out, Eigen::Index rows, Eigen::Index cols, std::span<const std::int64_t> outer,
+                 std::span<const std::int64_t> inner, std::span<const double> values);
 
 // A 64-bit FNV-1a hash of the values, indices and labels: equal datasets have equal
 // fingerprints (used to check that every rank read the same data).
@@ -41,7 +51,11 @@ std::uint64_t fingerprint(const Dataset& data);
 // d is the largest index present unless `dim` is given (then an index > dim is an error).
 // Exactly two distinct labels are remapped to -1 / +1 (smallest label -> -1); any other
 // label set is kept as read, and problems that need binary labels reject it.
-// Every malformed input is a DataError "path:line: what (allowed: ...)".
+// Every malformed input is a DataError "path:line: what (allowed: ...)", among them a line
+// longer than kMaxLibsvmLineBytes and a byte no text file holds (NUL and the other control
+// characters but tab and CR), found as the file is read in blocks: a binary file fails in
+// its first block, whatever its size.
+inline constexpr std::size_t kMaxLibsvmLineBytes = std::size_t{64} << 20;  // 64 MiB
 Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim = std::nullopt);
 
 // Reads an IDX image file and its label file (the format of MNIST and Fashion-MNIST), each
@@ -123,7 +137,8 @@ std::span<const SpecEntry> split_table();
 //  * idx:images=PATH,labels=PATH: any IDX pair (read_idx).
 // `clients` is --clients (the regression generator makes one block of rows per client);
 // `dim` is --dim, which must equal the d of a spec's data (ConfigError otherwise). source is
-// the file path or the canonical spec. A missing Fashion-MNIST file is a DataError that
+// the file path or the canonical spec; files lists the files read (fashion_mnist: its two
+// train files; generators: none). A missing Fashion-MNIST file is a DataError that
 // names the Debian package; a bad spec or a rows= above the file's count is a ConfigError.
 Dataset load_dataset(const std::string& text, std::optional<std::size_t> dim, std::size_t clients);
 std::span<const SpecEntry> data_generator_table();
@@ -136,7 +151,8 @@ std::span<const SpecEntry> data_generator_table();
 //  * idx:images=PATH,labels=PATH: that IDX pair (read_idx);
 //  * synthetic_classification[:...]: that generator (give it another seed than --data's);
 //  * anything else: a LIBSVM file, read_libsvm(test_text, dim) (an index > dim is an error).
-// A test set whose d differs from `dim` is a DataError "source: ..." naming both.
+// A test set whose d differs from `dim` is a DataError "source: ..." naming both. Its files
+// lists the files read (auto: the two t10k files).
 std::optional<Dataset> load_test_dataset(const std::string& test_text, const std::string& train_text,
                                          std::size_t dim);
 

@@ -13,7 +13,8 @@
 
 namespace ecco {
 
-// Rows are flushed as they come (to "<path>.partial", see AtomicFile); commit() publishes.
+// Rows are flushed as they come (to a temporary "<path>.partial.<pid>.<random>", see
+// AtomicFile); commit() publishes.
 class CsvHistoryWriter {
  public:
   explicit CsvHistoryWriter(std::string path);
@@ -21,6 +22,7 @@ class CsvHistoryWriter {
   void commit() { file_.commit(); }
   const std::string& path() const { return file_.path(); }
   const std::string& partial_path() const { return file_.partial_path(); }
+  const std::string& lock_path() const { return file_.lock_path(); }
 
  private:
   AtomicFile file_;

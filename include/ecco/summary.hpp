@@ -18,13 +18,15 @@ const MetricsRow* last_evaluation(const std::vector<MetricsRow>& history);
 
 std::string summary_json(const RunResult& result);
 
-// Creates "<path>.partial" at construction (so a bad path fails during set-up) and writes
-// and publishes the summary in write().
+// Creates its temporary file and takes the lock at construction (so a bad path, or a path
+// another run writes, fails during set-up; see AtomicFile) and writes and publishes the
+// summary in write().
 class SummaryWriter {
  public:
   explicit SummaryWriter(std::string path) : file_(std::move(path), "--summary") {}
   void write(const RunResult& result);
   const std::string& partial_path() const { return file_.partial_path(); }
+  const std::string& lock_path() const { return file_.lock_path(); }
 
  private:
   AtomicFile file_;

@@ -130,6 +130,10 @@ struct RunInfo {
   std::size_t dim = 0;
   std::size_t rows = 0;
   std::string test_source;      // "" without a test set
+  // The files the run reads (Dataset::files): the training data's and the test set's. No
+  // output may be one of them.
+  std::vector<std::string> data_files;
+  std::vector<std::string> test_files;
   std::size_t test_rows = 0;
   bool classifies = false;      // the problem has an accuracy (train_accuracy, test_accuracy)
   bool full_metrics = true;     // resolved train_metrics

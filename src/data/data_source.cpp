@@ -78,6 +78,7 @@ std::optional<Dataset> handed_over(Dataset& data) {
   out->features.swap(data.features);
   out->labels.swap(data.labels);
   out->source.swap(data.source);
+  out->files.swap(data.files);
   return out;
 }
 

@@ -10,6 +10,19 @@
 
 namespace ecco {
 
+void assign_rows(SparseRows& out, Eigen::Index rows, Eigen::Index cols, std::span<const std::int64_t> outer,
+                 std::span<const std::int64_t> inner, std::span<const double> values) {
+  if (outer.size() != static_cast<std::size_t>(rows) + 1 || inner.size() != values.size() ||
+      static_cast<std::size_t>(outer.back() - outer.front()) != values.size()) {
+    throw std::invalid_argument("assign_rows: the CSR arrays do not match");
+  }
+  out.resize(rows, cols);
+  out.resizeNonZeros(static_cast<Eigen::Index>(values.size()));
+  for (std::size_t r = 0; r < outer.size(); ++r) out.outerIndexPtr()[r] = outer[r] - outer.front();
+  std::copy(inner.begin(), inner.end(), out.innerIndexPtr());
+  std::copy(values.begin(), values.end(), out.valuePtr());
+}
+
 Dataset Dataset::slice(std::size_t begin, std::size_t end) const {
   if (begin > end || end > rows()) {
     throw std::out_of_range("Dataset::slice: rows [" + std::to_string(begin) + ", " + std::to_string(end) +
@@ -17,9 +30,19 @@ Dataset Dataset::slice(std::size_t begin, std::size_t end) const {
   }
   Dataset part;
   part.source = source;
+  part.files = files;
   const auto b = static_cast<Eigen::Index>(begin);
   const auto n = static_cast<Eigen::Index>(end - begin);
-  part.features = features.middleRows(b, n);
+  if (features.isCompressed()) {
+    const std::int64_t* outer = features.outerIndexPtr();
+    const auto first = static_cast<std::size_t>(outer[begin]);
+    const auto last = static_cast<std::size_t>(outer[end]);
+    assign_rows(part.features, n, features.cols(), std::span(outer + begin, end - begin + 1),
+                std::span(features.innerIndexPtr() + first, last - first),
+                std::span(features.valuePtr() + first, last - first));
+  } else {
+    part.features = features.middleRows(b, n);
+  }
   part.labels = labels.segment(b, n);
   return part;
 }
@@ -30,6 +53,7 @@ Dataset Dataset::select(std::span<const std::uint32_t> picked) const {
   std::vector<double> values;
   Dataset part;
   part.source = source;
+  part.files = files;
   part.labels.resize(static_cast<Eigen::Index>(picked.size()));
   for (std::size_t k = 0; k < picked.size(); ++k) {
     if (picked[k] >= rows()) {
@@ -44,9 +68,7 @@ Dataset Dataset::select(std::span<const std::uint32_t> picked) const {
     outer.push_back(static_cast<std::int64_t>(inner.size()));
     part.labels[static_cast<Eigen::Index>(k)] = labels[row];
   }
-  part.features = Eigen::Map<const SparseRows>(static_cast<Eigen::Index>(picked.size()), features.cols(),
-                                               static_cast<Eigen::Index>(inner.size()), outer.data(), inner.data(),
-                                               values.data());
+  assign_rows(part.features, static_cast<Eigen::Index>(picked.size()), features.cols(), outer, inner, values);
   return part;
 }
 
@@ -128,10 +150,8 @@ Dataset make_synthetic_classification(const SyntheticClassification& config) {
 
   Dataset data;
   data.source = "synthetic_classification:rows=" + std::to_string(config.rows) + ",dim=" + std::to_string(config.dim);
-  const Eigen::Map<const SparseRows> view(static_cast<Eigen::Index>(config.rows), static_cast<Eigen::Index>(config.dim),
-                                          static_cast<Eigen::Index>(inner.size()), outer.data(), inner.data(),
-                                          values.data());
-  data.features = view;
+  assign_rows(data.features, static_cast<Eigen::Index>(config.rows), static_cast<Eigen::Index>(config.dim), outer,
+              inner, values);
   data.labels = Eigen::Map<const Eigen::VectorXd>(labels.data(), static_cast<Eigen::Index>(labels.size()));
   return data;
 }

@@ -217,6 +217,7 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path)
 
   Dataset data;
   data.source = images_path;
+  data.files = {images_path, labels_path};
   data.features.resize(static_cast<Eigen::Index>(count), static_cast<Eigen::Index>(d));
   data.features.resizeNonZeros(nnz);  // the matrix stays compressed: outer, inner and values arrays
   std::int64_t* outer = data.features.outerIndexPtr();

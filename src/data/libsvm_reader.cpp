@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -71,6 +70,88 @@ double parse_number(std::string_view text, const LineError& err, const char* wha
   return value;
 }
 
+// The lines of a text file, read in blocks of 1 MiB: memory stays at one block plus the
+// longest line, which may hold at most kMaxLibsvmLineBytes. A longer line and a byte no text
+// holds (NUL and the other control characters but tab and CR) are DataErrors naming the line,
+// raised before more than one block past them is read (a 2 GB file of NUL bytes fails in
+// its first block, not after 4 GB of line buffer).
+class LineReader {
+ public:
+  explicit LineReader(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "rb")) {
+    if (file_ == nullptr) throw DataError(path + ": cannot open (" + std::strerror(errno) + ")");
+  }
+  ~LineReader() { std::fclose(file_); }
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // The next line without its '\n' (valid until the next call); false at the end.
+  bool next(std::string_view& line) {
+    carry_.clear();
+    while (true) {
+      const char* begin = block_.data() + begin_;
+      const char* end = block_.data() + end_;
+      const auto* newline = static_cast<const char*>(std::memchr(begin, '\n', static_cast<std::size_t>(end - begin)));
+      const char* stop = newline != nullptr ? newline : end;
+      check_text(begin, stop);
+      if (newline != nullptr) {
+        begin_ += static_cast<std::size_t>(newline - begin) + 1;
+        ++number_;
+        if (carry_.empty()) {
+          line = std::string_view(begin, static_cast<std::size_t>(newline - begin));
+        } else {
+          carry_.append(begin, newline);
+          line = carry_;
+        }
+        return true;
+      }
+      carry_.append(begin, end);
+      end_ = std::fread(block_.data(), 1, block_.size(), file_);
+      begin_ = 0;
+      if (end_ == 0) {
+        if (std::ferror(file_) != 0) throw DataError(path_ + ": read error (" + std::strerror(errno) + ")");
+        if (carry_.empty()) return false;
+        ++number_;  // the last line, without a final '\n'
+        line = carry_;
+        return true;
+      }
+    }
+  }
+
+  std::size_t line_number() const { return number_; }
+
+ private:
+  // Bytes [begin, end) continue the line being read (after carry_).
+  void check_text(const char* begin, const char* end) const {
+    bool bad = false;
+    for (const char* p = begin; p < end; ++p) {
+      const auto c = static_cast<unsigned char>(*p);
+      bad |= c < 0x20 && c != '\t' && c != '\r';
+    }
+    if (bad) {
+      const char* p = begin;
+      while (!(static_cast<unsigned char>(*p) < 0x20 && *p != '\t' && *p != '\r')) ++p;
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>(*p)));
+      throw DataError(path_ + ":" + std::to_string(number_ + 1) + ": not a text file: byte " + byte + " at column " +
+                      std::to_string(carry_.size() + static_cast<std::size_t>(p - begin) + 1) +
+                      " (a LIBSVM file is text: label idx:value ...; decompress a gzip file first)");
+    }
+    if (carry_.size() + static_cast<std::size_t>(end - begin) > kMaxLibsvmLineBytes) {
+      throw DataError(path_ + ":" + std::to_string(number_ + 1) + ": line longer than " +
+                      std::to_string(kMaxLibsvmLineBytes >> 20) +
+                      " MiB, the longest line the reader takes (one row per line; is it a text file?)");
+    }
+  }
+
+  std::string path_;
+  std::FILE* file_;
+  std::vector<char> block_ = std::vector<char>(std::size_t{1} << 20);
+  std::size_t begin_ = 0;  // unread bytes of the block: [begin_, end_)
+  std::size_t end_ = 0;
+  std::string carry_;      // a line that crosses blocks
+  std::size_t number_ = 0;
+};
+
 }  // namespace
 
 Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim) {
@@ -80,8 +161,7 @@ Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim) {
   if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
     throw DataError(path + ": is not a regular file (a pipe or a device?); expected a LIBSVM file");
   }
-  std::ifstream in(path);
-  if (!in) throw DataError(path + ": cannot open (" + std::strerror(errno) + ")");
+  LineReader in(path);
 
   std::vector<std::int64_t> outer{0};
   std::vector<std::int64_t> inner;
@@ -89,11 +169,9 @@ Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim) {
   std::vector<double> labels;
   std::size_t max_index = 0;
 
-  std::string line;
-  std::size_t line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    const LineError err(path, line_number);
+  std::string_view line;
+  while (in.next(line)) {
+    const LineError err(path, in.line_number());
     std::string_view rest(line);
     if (const auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
     while (!rest.empty() && (rest.back() == '\r' || rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
@@ -135,7 +213,6 @@ Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim) {
     }
     outer.push_back(static_cast<std::int64_t>(inner.size()));
   }
-  if (in.bad()) throw DataError(path + ": read error (" + std::strerror(errno) + ")");
   if (labels.empty()) throw DataError(path + ": no data rows (empty file)");
 
   const std::size_t d = dim ? *dim : max_index;
@@ -151,10 +228,9 @@ Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim) {
 
   Dataset data;
   data.source = path;
+  data.files = {path};
   const auto rows = static_cast<Eigen::Index>(labels.size());
-  const Eigen::Map<const SparseRows> view(rows, static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(inner.size()),
-                                          outer.data(), inner.data(), values.data());
-  data.features = view;
+  assign_rows(data.features, rows, static_cast<Eigen::Index>(d), outer, inner, values);
   data.labels = Eigen::Map<const Eigen::VectorXd>(labels.data(), rows);
   return data;
 }

@@ -2,11 +2,13 @@
 #include <cmath>
 #include <initializer_list>
 #include <limits>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "ecco/error.hpp"
 #include "ecco/log.hpp"
+#include "train/memory.hpp"
 #include "train/run_state.hpp"
 
 namespace ecco::detail {
@@ -143,6 +145,31 @@ void compute_constants(RunState& state, const StepSizeRule& rule, const ProblemF
   info.constants_computed = true;
 }
 
+// The bytes of a dataset's arrays (values, indices, row starts, labels).
+double data_bytes(const Dataset& data) {
+  return 16.0 * static_cast<double>(data.features.nonZeros()) + 16.0 * static_cast<double>(data.rows() + 1);
+}
+
+// Refuses a process whose clients cannot fit in the memory it may use (memory.hpp): before
+// any vector of d is allocated, so that --dim 2147483648 fails with one line, not with
+// std::bad_alloc or the kernel's OOM killer halfway through.
+void check_memory(const RunInfo& info, bool compresses, std::size_t clients, double data, int rank) {
+  const MemoryEstimate need = estimate_memory(info.dim, clients, compresses, data);
+  const MemoryLimit limit = memory_limit();
+  if (need.total() <= limit.bytes) return;
+  char vectors[160];
+  std::snprintf(vectors, sizeof vectors, "%zu client%s x %g + %g vectors of d = %zu doubles", clients,
+                clients == 1 ? "" : "s", compresses ? kVectorsPerCompressingClient : kVectorsPerDenseClient,
+                kVectorsPerProcess, info.dim);
+  throw ConfigError("rank " + std::to_string(rank) + " would need at least " + gib(need.total()) + " of memory (" +
+                    vectors + ", " + gib(need.vector_bytes) + " each, plus " + gib(need.data_bytes) +
+                    " for the data), more than the " + gib(limit.bytes) + " it may use (" + limit.what +
+                    "); use more hosts, fewer clients per rank or a smaller d (ECCO_MEMORY_LIMIT=<GiB> sets the "
+                    "limit)");
+}
+
+RunState prepare_local_unguarded(const RunConfig& config, const RunOptions& options, int rank, int ranks);
+
 }  // namespace
 
 }  // namespace ecco::detail
@@ -160,6 +187,20 @@ std::size_t first_client_of_rank(std::size_t clients, int ranks, int rank, bool 
 namespace ecco::detail {
 
 RunState prepare_local(const RunConfig& config, const RunOptions& options, int rank, int ranks) {
+  try {
+    return prepare_local_unguarded(config, options, rank, ranks);
+  } catch (const std::bad_alloc&) {
+    const MemoryLimit limit = memory_limit();
+    throw Error("rank " + std::to_string(rank) + " ran out of memory during set-up (std::bad_alloc) while reading " +
+                config.data + " and building its clients; it may use " +
+                (std::isfinite(limit.bytes) ? gib(limit.bytes) + " (" + limit.what + ")" : std::string("what the host gives")) +
+                ": use more hosts, fewer clients per rank or smaller data");
+  }
+}
+
+namespace {
+
+RunState prepare_local_unguarded(const RunConfig& config, const RunOptions& options, int rank, int ranks) {
   RunState state;
   RunInfo& info = state.info;
   info.config = config;
@@ -207,6 +248,7 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   const Dataset data = load_dataset(config.data, config.dim, config.clients);
   factory->prepare(data);
   info.data_source = data.source;
+  info.data_files = data.files;
   info.rows = data.rows();
   info.tensors = factory->tensors(data);
   info.dim = layout_dim(info.tensors);
@@ -214,6 +256,7 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   const std::optional<Dataset> test = load_test_dataset(config.test_data, config.data, data.dim());
   if (test) {
     info.test_source = test->source;
+    info.test_files = test->files;
     info.test_rows = test->rows();
     info.data_fingerprint ^= fingerprint(*test) * 0x9E3779B97F4A7C15ULL;
   }
@@ -268,9 +311,11 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
     }
   }
 
-  make_shared_factor(config, info.dim, state);
   state.first_client = first_client_of_rank(config.clients, ranks, rank, config.dedicated_server);
   const std::size_t end_client = first_client_of_rank(config.clients, ranks, rank + 1, config.dedicated_server);
+  check_memory(info, state.method->uses_compressor(), end_client - state.first_client,
+               data_bytes(data) + (test ? data_bytes(*test) : 0.0), rank);
+  make_shared_factor(config, info.dim, state);
   for (std::size_t i = state.first_client; i < end_client; ++i) {
     LocalClient client;
     client.id = i;
@@ -343,5 +388,7 @@ RunState prepare_local(const RunConfig& config, const RunOptions& options, int r
   }
   return state;
 }
+
+}  // namespace
 
 }  // namespace ecco::detail

@@ -27,6 +27,16 @@ cases=0
 run_case() {
   local n=$1 expected=$2
   shift 2
+  # Leading "--env NAME=VALUE" and "--ulimit-v KIB" set the case's environment and
+  # address-space limit; they are not ecco-train's flags.
+  local environment=() limit=unlimited
+  while [ "$#" -gt 0 ]; do
+    case $1 in
+      --env) environment+=("$2"); shift 2 ;;
+      --ulimit-v) limit=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
   local dir="$work/case$n"
   mkdir -p "$dir"
   local out="$dir/existing.csv"
@@ -36,16 +46,28 @@ run_case() {
   # small built-in generator unless they name their data.
   local data=(--data synthetic_classification)
   case " $* " in *" --data "*) data=() ;; esac
-  timeout 120 "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "${data[@]}" "$@" > "$log" 2>&1 < /dev/null
+  (
+    ulimit -v "$limit"
+    env "${environment[@]}" timeout 120 "$mpiexec" -n "$ranks" "$train" --rounds 3 --out "$out" "${data[@]}" "$@" \
+      > "$log" 2>&1 < /dev/null
+  )
   local status=$?
   local errors
   errors=$(grep -c '\[error\]' "$log")
   local problem=""
   [ "$status" -ne 0 ] || problem+=" exit status 0;"
-  [ "$errors" -eq 1 ] || problem+=" $errors error lines instead of 1;"
+  if [ "$limit" = unlimited ]; then
+    [ "$errors" -eq 1 ] || problem+=" $errors error lines instead of 1;"
+  else
+    # Out of memory during the rounds: each rank that runs out says so (and aborts the job).
+    [ "$errors" -ge 1 ] && [ "$(grep '\[error\]' "$log" | grep -vc -- "$expected")" -eq 0 ] ||
+      problem+=" $errors error lines, not all '$expected';"
+  fi
   grep -q -- "$expected" "$log" || problem+=" no '$expected' in the output;"
   [ "$(cat "$out")" = "keep me" ] || problem+=" the existing --out file was changed;"
-  [ ! -e "$out.partial" ] || problem+=" a .partial file was left behind;"
+  local left
+  left=$(cd "$dir" && ls -d existing.csv.partial* existing.csv.lock 2> /dev/null)
+  [ -z "$left" ] || problem+=" left behind: $left;"
   if [ -n "$problem" ]; then
     { echo "FAIL ($*):$problem"; sed 's/^/    | /' "$log"; } > "$work/report.$n"
   else
@@ -84,7 +106,43 @@ check "one_class.svm: labels {1}: logistic regression needs exactly two classes"
 check "is not a regular file" --data /dev/null
 check "outdir: exists and is not a regular file" --data synthetic_classification --out "$work/outdir"
 cp "$work/one_class.svm" "$work/good.svm" && printf -- '-1 2:1\n' >> "$work/good.svm"
-check "is the --data file; refusing to overwrite it" --data "$work/good.svm" --clients 2 --out "$work/good.svm"
+check "is the file --data reads; refusing to overwrite an input of the run" --data "$work/good.svm" --clients 2 \
+  --out "$work/good.svm"
+# No output may be any file the run reads, however it is spelled (issue 17): the test set, an
+# IDX label file, a Fashion-MNIST file, through a symbolic or a hard link. The inputs are
+# compared with their copies at the end.
+cp "$work/good.svm" "$work/test.svm"
+ln -s test.svm "$work/test_link.svm"
+ln "$work/good.svm" "$work/good_hard.svm"
+# A 4-image IDX pair of 2 x 2 pixels (plain files: the reader takes them as gzip does).
+printf '\x00\x00\x08\x03\x00\x00\x00\x04\x00\x00\x00\x02\x00\x00\x00\x02' > "$work/images.idx"
+printf '\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10' >> "$work/images.idx"
+printf '\x00\x00\x08\x01\x00\x00\x00\x04\x00\x01\x00\x01' > "$work/labels.idx"
+mkdir -p "$work/fmnist"
+for part in train t10k; do
+  cp "$work/images.idx" "$work/fmnist/$part-images-idx3-ubyte.gz"
+  cp "$work/labels.idx" "$work/fmnist/$part-labels-idx1-ubyte.gz"
+done
+# Two outputs that are one file, however spelled, are refused before round 1 (issue 17): no
+# file may appear in $work/same.
+mkdir -p "$work/same"
+check "--out $work/same/s.out and --summary $work/same/../same/s.out are the same file" \
+  --out "$work/same/s.out" --summary "$work/same/../same/s.out"
+inputs=("$work/good.svm" "$work/test.svm" "$work/images.idx" "$work/labels.idx" "$work"/fmnist/*)
+for input in "${inputs[@]}"; do cp "$input" "$input.orig"; done
+check "--out $work/test.svm is the file --test-data reads; refusing to overwrite an input of the run" \
+  --data "$work/good.svm" --test-data "$work/test.svm" --clients 2 --out "$work/test.svm"
+check "--summary $work/test_link.svm is the file --test-data reads ($work/test.svm)" \
+  --data "$work/good.svm" --test-data "$work/test.svm" --clients 2 --summary "$work/test_link.svm"
+check "--out $work/good_hard.svm is the file --data reads ($work/good.svm)" \
+  --data "$work/good.svm" --clients 2 --out "$work/good_hard.svm"
+check "--out $work/outdir/../labels.idx is the file --data reads ($work/labels.idx)" \
+  --data "idx:images=$work/images.idx,labels=$work/labels.idx" --problem softmax --lr 0.1 --clients 2 \
+  --out "$work/outdir/../labels.idx"
+check "--summary $work/fmnist/train-images-idx3-ubyte.gz is the file --data reads" \
+  --data "fashion_mnist:dir=$work/fmnist" --clients 2 --batch 1 --summary "$work/fmnist/train-images-idx3-ubyte.gz"
+check "--out $work/fmnist/t10k-labels-idx1-ubyte.gz is the file --test-data reads" \
+  --data "fashion_mnist:dir=$work/fmnist" --clients 2 --batch 1 --out "$work/fmnist/t10k-labels-idx1-ubyte.gz"
 check "rounds: 1e20 is not a whole number\|--rounds: '1e20' is not a whole number" --rounds 1e20
 check "--clients: 99999999999999999999 is outside" --clients 99999999999999999999
 check "algorithm 'econtrol' has no theory step size" --algorithm econtrol
@@ -95,6 +153,18 @@ check "needs a contractive compressor; this one is unbiased (omega = 1.*wrap it 
   --algorithm ef21 --compressor qsgd:s=4
 check "client 0, round 0: message value at coordinate 0 is not finite" --data "$work/overflow.svm" --clients 1 --lr 0.1
 check "--out $work/no/such/dir/run.csv: cannot create" --data synthetic_classification --out "$work/no/such/dir/run.csv"
+
+# Memory (issue 17): a run whose estimate exceeds what a rank may use is refused at set-up
+# with the estimate and the limit; a binary "LIBSVM" file fails in its first block.
+check "would need at least .* GiB of memory (.* vectors of d = 2147483648 doubles, 16.0 GiB each.*), more than the" \
+  --data "$work/good.svm" --dim 2147483648 --clients 4
+head -c 3000000 /dev/zero > "$work/zeros.svm"
+check "zeros.svm:1: not a text file: byte 0x00 at column 1" --data "$work/zeros.svm"
+check "ECCO_MEMORY_LIMIT='x' is not a number of GiB > 0" --env ECCO_MEMORY_LIMIT=x
+# Past the estimate (ECCO_MEMORY_LIMIT), under ulimit -v 2 GiB, vectors of 240 MB fail to
+# allocate: one clear line per rank that runs out, never a bare std::bad_alloc.
+check "out of memory during" --env ECCO_MEMORY_LIMIT=1000 --ulimit-v 2097152 \
+  --data "$work/good.svm" --dim 30000000 --clients 4
 
 # Model training.
 printf '5 1:1\n' > "$work/unknown_class.svm"
@@ -165,6 +235,50 @@ if [ "$ranks" -eq 1 ]; then
 fi
 
 wait
+[ -z "$(ls -A "$work/same")" ] || { echo "FAIL: files left in $work/same: $(ls -A "$work/same")"; failures=$((failures + 1)); }
+for input in "${inputs[@]}"; do
+  cmp -s "$input" "$input.orig" || { echo "FAIL: the input $input was changed"; failures=$((failures + 1)); }
+done
+# Two live runs writing one file (issue 17): the second is refused at set-up with one line
+# naming the first's pid (from the lock file) and leaves the first's files alone; the first,
+# ended by SIGTERM, leaves no temporary file, and a third run then writes the file (taking
+# over the lock file, should the first have been killed before removing it).
+mkdir -p "$work/shared"
+shared="$work/shared/run.csv"
+"$mpiexec" -n "$ranks" "$train" --data synthetic_classification --rounds 1000000000 --log-every 1000 --quiet \
+  --out "$shared" > "$work/shared/first.log" 2>&1 < /dev/null &
+first=$!
+for _ in $(seq 1200); do [ -s "$shared.lock" ] && break; sleep 0.1; done
+holder=$(cat "$shared.lock" 2> /dev/null)
+timeout 120 "$mpiexec" -n "$ranks" "$train" --data synthetic_classification --rounds 3 --out "$shared" \
+  > "$work/shared/second.log" 2>&1 < /dev/null
+status=$?
+problem=""
+[ -n "$holder" ] || problem+=" the first run took no lock;"
+[ "$status" -ne 0 ] || problem+=" exit status 0;"
+[ "$(grep -c '\[error\]' "$work/shared/second.log")" -eq 1 ] || problem+=" not one error line;"
+grep -qF -- "--out $shared: another run ($holder) is writing this file" "$work/shared/second.log" ||
+  problem+=" no 'another run ($holder)' line;"
+[ ! -e "$shared" ] || problem+=" the second run published $shared;"
+[ "$(ls "$work/shared" | grep -c 'run.csv.partial')" -eq 1 ] || problem+=" not one temporary file while the first runs;"
+kill -TERM "$first"
+wait "$first"
+# mpiexec may return before its ranks are gone.
+for _ in $(seq 100); do ls "$work/shared" | grep -q 'run.csv.partial' || break; sleep 0.1; done
+left=$(cd "$work/shared" && ls -d run.csv.partial* 2> /dev/null)
+[ -z "$left" ] || problem+=" left behind after SIGTERM: $left;"
+timeout 120 "$mpiexec" -n "$ranks" "$train" --data synthetic_classification --rounds 3 --quiet --out "$shared" \
+  > "$work/shared/third.log" 2>&1 < /dev/null || problem+=" the third run failed: $(grep '\[error\]' "$work/shared/third.log");"
+left=$(cd "$work/shared" && ls -d run.csv* 2> /dev/null | tr '\n' ' ')
+[ "$left" = "run.csv " ] || problem+=" after the third run: $left;"
+if [ -n "$problem" ]; then
+  { echo "FAIL (two runs writing one --out):$problem"; sed 's/^/    | /' "$work/shared/second.log"; } > "$work/report.shared"
+else
+  echo "ok   (two runs writing one --out): $(grep '\[error\]' "$work/shared/second.log" | sed 's/.*\[error\] //')" \
+    > "$work/report.shared"
+fi
+cases=$((cases + 1))
+
 for report in "$work"/report.*; do
   cat "$report"
   grep -q '^FAIL' "$report" && failures=$((failures + 1))

@@ -319,6 +319,56 @@ INSTANTIATE_TEST_SUITE_P(Libsvm, LibsvmMalformed, ::testing::ValuesIn(kMalformed
                            return std::string(param_info.param.name);
                          });
 
+// Binary input fails at its first bad byte, naming the line and column, whatever the file's
+// size; a line may hold at most kMaxLibsvmLineBytes (issue 17: a 2 GB file of NUL bytes used
+// to be read as one line of 2 GB before its first token was checked).
+TEST(LibsvmMalformedBytes, NulByteNamesLineAndColumn) {
+  const TempDir dir;
+  const std::string path = dir.write("nul.txt", std::string("1 1:1\n-1 2:\0" "1\n", 15));
+  expect_line_error(path, 2, std::nullopt, "not a text file: byte 0x00 at column 6");
+}
+
+TEST(LibsvmMalformedBytes, GzipFileIsNotText) {
+  const TempDir dir;
+  const std::string path = dir.write("data.txt.gz", std::string("\x1f\x8b\x08\x00\x00\x00", 6));
+  expect_line_error(path, 1, std::nullopt, "byte 0x1F at column 1 (a LIBSVM file is text");
+}
+
+TEST(LibsvmMalformedBytes, LargeFileOfNulBytesFailsInItsFirstBlock) {
+  const TempDir dir;
+  const std::string path = dir.write("zeros.txt", std::string(std::size_t{3} << 20, '\0'));
+  expect_line_error(path, 1, std::nullopt, "byte 0x00 at column 1");
+}
+
+TEST(LibsvmMalformedBytes, LineLongerThanTheLimit) {
+  const TempDir dir;
+  std::string content = "1 1:1\n-1 ";
+  content.append(ecco::kMaxLibsvmLineBytes, ' ');
+  content += "2:1\n";
+  const std::string path = dir.write("long.txt", content);
+  expect_line_error(path, 2, std::nullopt, "line longer than 64 MiB");
+}
+
+// Lines that cross the reader's 1 MiB blocks are read whole.
+TEST(LibsvmRead, LinesAcrossBlocks) {
+  const TempDir dir;
+  std::string content;
+  const std::size_t rows = 150000;  // 15 bytes per row: 2.1 MiB
+  for (std::size_t r = 0; r < rows; ++r) content += (r % 2 == 0 ? "1 1:0.5 3:0.25\n" : "-1 2:1.5\n");
+  const ecco::Dataset data = ecco::read_libsvm(dir.write("blocks.txt", content));
+  ASSERT_EQ(data.rows(), rows);
+  ASSERT_EQ(data.features.nonZeros(), static_cast<Eigen::Index>(rows / 2 * 3));
+  for (std::size_t r = 0; r < rows; ++r) {
+    const auto row = static_cast<Eigen::Index>(r);
+    if (r % 2 == 0) {
+      ASSERT_EQ(data.features.coeff(row, 0), 0.5) << r;
+      ASSERT_EQ(data.features.coeff(row, 2), 0.25) << r;
+    } else {
+      ASSERT_EQ(data.features.coeff(row, 1), 1.5) << r;
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // File-level errors: DataError "path:" without a line.
 
