@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -152,9 +153,14 @@ Dataset read_libsvm(const std::string& path, std::optional<std::size_t> dim) {
   Dataset data;
   data.source = path;
   const auto rows = static_cast<Eigen::Index>(labels.size());
-  const Eigen::Map<const SparseRows> view(rows, static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(inner.size()),
-                                          outer.data(), inner.data(), values.data());
-  data.features = view;
+  // CSR straight into the matrix. Not by assigning an Eigen::Map of the arrays: Eigen's
+  // generic sparse copy reserves 2 max(rows, d) entries first, 64 GB for a feature index
+  // near 2^32 in a two-line file.
+  data.features.resize(rows, static_cast<Eigen::Index>(d));
+  data.features.resizeNonZeros(static_cast<Eigen::Index>(inner.size()));
+  std::copy(outer.begin(), outer.end(), data.features.outerIndexPtr());
+  std::copy(inner.begin(), inner.end(), data.features.innerIndexPtr());
+  std::copy(values.begin(), values.end(), data.features.valuePtr());
   data.labels = Eigen::Map<const Eigen::VectorXd>(labels.data(), rows);
   return data;
 }
