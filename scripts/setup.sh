@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages ecco needs to build and test. Idempotent: prints nothing
-# and installs nothing when every package is already present.
+# Installs the Debian packages ecco needs to build and test, and any packages named as
+# arguments (scripts/fuzz.sh adds clang and its sanitizer runtimes). Idempotent: prints
+# nothing and installs nothing when every package is already present.
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,7 @@ packages=(
   python3-numpy python3-matplotlib
   dataset-fashion-mnist
   iproute2 util-linux iputils-ping
+  "$@"
 )
 
 missing=()

@@ -107,9 +107,9 @@ std::size_t pack_groups_dispatch(std::integer_sequence<unsigned, kWidths...> /*w
                                  const std::int32_t* levels, std::size_t n, bool sign_only, std::byte* p,
                                  std::size_t section_bytes) {
   std::size_t done = 0;
-  ((width == kWidths + 1 ? (done = pack_groups_for<kWidths + 1>(levels, n, sign_only, p, section_bytes), true)
-                         : false) ||
-   ...);
+  (void)((width == kWidths + 1 ? (done = pack_groups_for<kWidths + 1>(levels, n, sign_only, p, section_bytes), true)
+                               : false) ||
+         ...);
   return done;
 }
 

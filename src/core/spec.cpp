@@ -145,13 +145,15 @@ Spec resolve_spec(std::string_view family, std::string_view text, std::span<cons
     throw ConfigError("unknown " + fam + " '" + parsed.name + "' (valid: " + join_names(table) + ")");
   }
   std::map<std::string, std::string> values;
-  for (auto& [key, value] : parsed.pairs) {
+  for (auto& pair : parsed.pairs) {
+    // (Not a structured binding: clang before 16 cannot capture one in the lambda.)
+    const std::string& key = pair.first;
     const bool known = std::any_of(entry->keys.begin(), entry->keys.end(), [&](const SpecKey& k) { return k.name == key; });
     if (!known) {
       throw ConfigError("unknown key '" + key + "' for " + fam + " '" + entry->name + "' (valid keys: " +
                         join_keys(*entry) + ")");
     }
-    values[key] = std::move(value);
+    values[key] = std::move(pair.second);
   }
   for (const auto& k : entry->keys) {
     if (values.count(k.name) != 0) continue;

@@ -259,6 +259,26 @@ TEST(LibsvmRead, ExplicitZeroValuesAndNumberForms) {
   EXPECT_EQ(data.features.coeff(0, 4), -3.0);
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_libsvm.cpp): the largest allowed index, 2^32 - 1, gives
+// d = 2^32 - 1, and the reader once copied its arrays into the matrix through an Eigen::Map,
+// whose generic sparse copy reserved 2 max(rows, d) entries (64 GB: std::bad_alloc). The
+// memory is now that of the entries read.
+TEST(LibsvmRead, LargestIndexTakesNoMemoryProportionalToDim) {
+  const TempDir dir;
+  const std::string path = dir.write("max-index.txt", "1 4294967295:1\n0 1:2\n");
+  const ecco::Dataset data = ecco::read_libsvm(path);
+  ASSERT_EQ(data.rows(), 2U);
+  EXPECT_EQ(data.dim(), std::size_t{4294967295});
+  ASSERT_EQ(data.features.nonZeros(), 2);
+  EXPECT_EQ(data.features.coeff(0, 4294967294), 1.0);
+  EXPECT_EQ(data.features.coeff(1, 0), 2.0);
+  EXPECT_EQ(data.labels[0], 1.0);
+  EXPECT_EQ(data.labels[1], -1.0);
+  // One index above is the reader's documented limit, a DataError.
+  const std::string above = dir.write("above-max.txt", "1 4294967296:1\n");
+  EXPECT_THROW(ecco::read_libsvm(above), ecco::DataError);
+}
+
 // ---------------------------------------------------------------------------------------
 // Malformed lines: DataError "path:LINE:" for the right line.
 
