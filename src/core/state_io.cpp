@@ -53,7 +53,7 @@ void StateWriter::put(std::uint8_t type, std::string_view name, std::uint64_t co
   std::byte* out = bytes_.data() + at;
   std::memcpy(out, &type, 1);
   std::memcpy(out + 1, &name_length, sizeof name_length);
-  std::memcpy(out + 1 + sizeof name_length, name.data(), name.size());
+  if (!name.empty()) std::memcpy(out + 1 + sizeof name_length, name.data(), name.size());
   std::memcpy(out + 1 + sizeof name_length + name.size(), &count, sizeof count);
   if (bytes > 0) std::memcpy(out + 1 + sizeof name_length + name.size() + sizeof count, data, bytes);
 }

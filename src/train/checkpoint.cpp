@@ -178,7 +178,7 @@ void agree_on(std::exception_ptr failure, Transport& transport, const std::strin
 // The bytes of rank 0's string on every process.
 std::string broadcast_text(const std::string& text, Transport& transport) {
   std::vector<std::byte> bytes(text.size());
-  std::memcpy(bytes.data(), text.data(), text.size());
+  if (!text.empty()) std::memcpy(bytes.data(), text.data(), text.size());
   transport.broadcast(bytes);
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
