@@ -24,9 +24,17 @@ void workspace_state(CompressorWorkspace& workspace, StateIO& io) {
   std::uint64_t parts = workspace.parts.size();
   io.field("parts", parts);
   if (io.loading()) {
-    // A part count beyond the record's bytes fails at the first part's first field.
+    // Part by part: a count beyond the record's bytes fails when they run out, before any
+    // allocation the record does not hold.
     checked(parts, kMaxParts, "workspace part count");
-    workspace.parts.resize(parts);
+    workspace.parts.clear();
+    for (std::uint64_t k = 0; k < parts; ++k) {
+      workspace.parts.emplace_back();
+      io.begin("part " + std::to_string(k));
+      workspace_state(workspace.parts.back(), io);
+      io.end();
+    }
+    return;
   }
   for (std::size_t k = 0; k < workspace.parts.size(); ++k) {
     io.begin("part " + std::to_string(k));
@@ -76,9 +84,10 @@ void message_state(Message& m, StateIO& io) {
     m.cols = static_cast<std::uint32_t>(checked(cols, 0xFFFFFFFFu, "cols"));
     m.rank = static_cast<std::uint32_t>(checked(rank, 0xFFFFFFFFu, "rank"));
     m.part_count = static_cast<std::uint32_t>(checked(parts, kMaxParts, "part count"));
-    if (m.parts.size() < parts) m.parts.resize(parts);
   }
   for (std::size_t k = 0; k < parts; ++k) {
+    // On load, part by part (a corrupt count runs out of record bytes first).
+    if (io.loading() && m.parts.size() <= k) m.parts.emplace_back();
     io.begin("part " + std::to_string(k));
     message_state(m.parts[k], io);
     io.end();

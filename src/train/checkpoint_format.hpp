@@ -66,7 +66,16 @@ void list_state(std::string_view name, std::vector<T>& items, std::uint64_t limi
   if (io.loading()) {
     if (n > limit) throw CheckpointError(std::string(name) + ": " + std::to_string(n) + " entries (at most " +
                                          std::to_string(limit) + ")");
-    items.resize(n);
+    // One entry at a time: a corrupt count runs out of record bytes, never into a huge
+    // allocation (found by fuzz_checkpoint).
+    items.clear();
+    for (std::uint64_t k = 0; k < n; ++k) {
+      items.emplace_back();
+      io.begin(std::string(name) + " " + std::to_string(k));
+      item(items.back(), io);
+      io.end();
+    }
+    return;
   }
   for (std::size_t k = 0; k < items.size(); ++k) {
     io.begin(std::string(name) + " " + std::to_string(k));

@@ -398,6 +398,35 @@ TEST(Checkpoint, ReaderRefusesEveryTruncationAndHeaderChange) {
   }
 }
 
+// Found by fuzz_checkpoint: a manifest whose history count says 2^40 rows (CRC made valid)
+// was resized to that count before its rows were read (std::bad_alloc, or gigabytes).
+// Refused as truncated now, allocating only what the record holds.
+TEST(Checkpoint, AHugeListCountIsRefusedWithoutAllocatingIt) {
+  const TempDir dir("huge-count");
+  ecco::RunOptions writing;
+  writing.checkpoint.dir = dir.str();
+  writing.checkpoint.every = 12;
+  (void)ecco::run_serial(small_run(), writing);
+  std::ifstream in(dir.path() / "round-000000000012" / "manifest.bin", std::ios::binary);
+  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string name = "history count";
+  const auto at = std::search(chars.begin(), chars.end(), name.begin(), name.end());
+  ASSERT_NE(at, chars.end());
+  const std::uint64_t huge = std::uint64_t{1} << 40;
+  std::memcpy(&*at + name.size(), &huge, sizeof huge);
+  std::vector<std::byte> file(reinterpret_cast<const std::byte*>(chars.data()),
+                              reinterpret_cast<const std::byte*>(chars.data()) + chars.size());
+  const std::size_t header = ecco::detail::kFileHeaderBytes;
+  const std::uint32_t crc = ecco::detail::crc_of(std::span(file).subspan(header));
+  std::memcpy(file.data() + 24, &crc, sizeof crc);
+  try {
+    (void)ecco::detail::check_checkpoint_file(file, "manifest.bin");
+    ADD_FAILURE() << "accepted";
+  } catch (const ecco::CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+}
+
 // Keeping K: older checkpoints are removed once a newer one is complete.
 TEST(Checkpoint, KeepsTheNewestK) {
   const TempDir dir("keep");
