@@ -25,6 +25,19 @@ bool wants_round_timeout(int argc, char** argv) {
   return false;
 }
 
+// The exit of a failure or stop that every rank agreed on: each rank has printed what it
+// prints (warnings and errors flush at once) and waits for the others before it exits, so
+// that mpirun, which kills the job when the first rank exits non-zero, cannot cut off rank
+// 0's last lines (or its outputs) while it still writes them.
+int agreed_exit(const ecco::Communicator& world, int status) {
+  try {
+    world.barrier();
+  } catch (const std::exception&) {
+    // A lost rank: nothing left to wait for.
+  }
+  return status;
+}
+
 int main(int argc, char** argv) {
   ecco::MpiEnvironment mpi(argc, argv, wants_round_timeout(argc, argv));
   const ecco::Communicator world(MPI_COMM_WORLD);
@@ -37,7 +50,7 @@ int main(int argc, char** argv) {
     ecco::init_logging(world.rank(), world.size(), cl.log_level);
   } catch (const std::exception& e) {
     if (world.rank() == 0) ecco::log().error("{}", e.what());
-    return 2;
+    return agreed_exit(world, 2);
   }
   if (cl.show_help || cl.show_version || cl.show_list) {
     if (world.rank() == 0) {
@@ -75,7 +88,7 @@ int main(int argc, char** argv) {
       if (world.rank() == 0 && !result.checkpoint_written.empty()) {
         ecco::log().warn("continue with the same flags and --resume {}", cl.checkpoint.dir);
       }
-      return 128 + result.interrupted_by;
+      return agreed_exit(world, 128 + result.interrupted_by);
     }
   } catch (const ecco::SetupFailure& e) {
     // Bad input (flag, spec, data, output path): every rank got here, before round 1.
@@ -86,7 +99,7 @@ int main(int argc, char** argv) {
     } else if (e.report()) {
       ecco::log().error("{}", e.what());
     }
-    return 2;
+    return agreed_exit(world, 2);
   } catch (const ecco::RoundFailure& e) {
     // Agreed by every rank at the end of the round: nobody waits, no abort needed. A
     // divergence keeps the rows before it (the observer wrote the CSV and the summary).
@@ -96,12 +109,12 @@ int main(int argc, char** argv) {
       ecco::log().warn("the checkpoints in {} are from before the failure; --resume {} continues from the newest",
                        cl.checkpoint.dir, cl.checkpoint.dir);
     }
-    return 1;
+    return agreed_exit(world, 1);
   } catch (const ecco::AgreedRunError& e) {
     // Bad input found by every rank together during the rounds: nobody waits.
     if (e.report()) ecco::log().error("{}", e.what());
     console.abandon();
-    return 2;
+    return agreed_exit(world, 2);
   } catch (const std::bad_alloc&) {
     // Out of memory after set-up (whose estimate refuses runs that cannot fit): one clear line.
     ecco::log().error("out of memory during the run (std::bad_alloc): this process could not allocate its clients' "

@@ -204,4 +204,8 @@ std::string method_with_batch(std::string_view spec_text, std::size_t rows);
 // shard_rows for full-gradient methods. Used to count epochs.
 std::size_t method_batch_rows(std::string_view spec_text, std::size_t shard_rows);
 
+// The method's minibatch when it is a whole count of rows (batch=64); nullopt for full
+// gradients, batch=full and fractions.
+std::optional<std::size_t> method_batch_count(std::string_view spec_text);
+
 }  // namespace ecco

@@ -57,6 +57,10 @@ struct CompressorTraits {
   // 32 bits per index and usually less than ceil(log2 d).
   double bits = 0.0;
   double index_bits = 0.0;  // the part of bits spent on indices
+  // A parameter of the spec that dimension dim does not allow and that the compressor caps,
+  // said for the user (e.g. "topk:k=2000 keeps every coordinate of d = 784 (k is capped at
+  // d)"); empty when nothing is capped. The runtime warns with it at set-up.
+  std::string capped;
 };
 
 // Buffers a compressor may use; keep one per client. Scratch members are overwritten by

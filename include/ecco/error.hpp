@@ -14,8 +14,9 @@
 //  * ecco-train reports every error as one line. Errors during set-up are agreed by all
 //    ranks and end the job with exit status 2. An error during the rounds is kept by the
 //    process where it happened, which still takes part in the round's collectives; every
-//    process agrees on it at the end of that round and throws RoundFailure (trainer.hpp),
-//    exit status 1, so that no rank is left waiting, also when ecco is used as a library.
+//    process agrees on it at the end of that round and throws the same
+//    AgreedRoundFailure<category> (a RoundFailure, trainer.hpp), exit status 1, so that no
+//    rank is left waiting, also when ecco is used as a library.
 //    Errors inside a collective (CommError) are raised by every rank alike. Only what
 //    escapes all of this (a bug) makes ecco-train call MPI_Abort.
 #include <stdexcept>

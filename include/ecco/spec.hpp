@@ -44,6 +44,8 @@ class Spec {
   double get_double(std::string_view key) const;
   std::int64_t get_int(std::string_view key) const;
   bool get_bool(std::string_view key) const;
+  // A seed: a whole number in [0, 2^64 - 1], the rule of --seed (no sign, no wrap-around).
+  std::uint64_t get_seed(std::string_view key) const;
 
   // Canonical text, "name:k1=v1,k2=v2" with keys in sorted order and defaults filled in.
   std::string to_string() const;

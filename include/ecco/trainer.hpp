@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
@@ -151,6 +152,9 @@ struct RunInfo {
   double step_size = 0.0;                 // gamma
   std::size_t shard_chunk = 0;            // --aggregation sharded: the resolved chunk (else 0)
   std::optional<AdaptiveLevels> adaptive;  // --adaptive, resolved (its levels, key, uniform level)
+  // Values set-up capped to what the data allows (topk:k > d, lowrank:r above the matrix's
+  // rank, a minibatch above a client's rows): said once at the start, in RunResult::warnings.
+  std::vector<std::string> warnings;
 };
 
 // One choice of per-tensor levels (--adaptive lgreco), made after the aggregation of `round`
@@ -304,20 +308,36 @@ class AgreedRunError : public ConfigError {
 
 // A failure during the rounds (an exception on one process: a client's non-finite gradient,
 // a corrupt message, an I/O error), agreed on by every process at the end of the round in
-// which it happened, so that none is left waiting in a collective. Thrown on every process;
-// report() is true on the lowest failing rank, whose what() is the original message (rank 0
-// also has it). numeric(): a divergence (NaN or inf); the observer then received on_finish
-// with the rows before the failed round (the CSV and summary of the run so far).
-class RoundFailure : public Error {
+// which it happened, so that none is left waiting in a collective. When several processes
+// fail in one round, the earliest failure in the round is the one reported (by step:
+// downlink, client messages, aggregation, metrics; then by client id; ties: the lowest
+// rank), so the message does not depend on the number of ranks. Every process throws the
+// same AgreedRoundFailure<E>, where E is that failure's category (NumericError, DecodeError,
+// DataError, ConfigError, CommError, or Error for anything else), with its original message:
+// catch (const NumericError&) and catch (const RoundFailure&) both see it. report() is true
+// on the process whose failure it is (the one that prints it).
+// numeric(): a divergence (NaN or inf); the observer then received on_finish with the rows
+// before the failed round (the CSV and summary of the run so far).
+class RoundFailure {
  public:
-  RoundFailure(const std::string& message, bool report, bool numeric)
-      : Error(message), report_(report), numeric_(numeric) {}
+  virtual ~RoundFailure() = default;
+  virtual const char* what() const noexcept = 0;
+  virtual bool numeric() const = 0;
   bool report() const { return report_; }
-  bool numeric() const { return numeric_; }
+
+ protected:
+  explicit RoundFailure(bool report) : report_(report) {}
 
  private:
   bool report_;
-  bool numeric_;
+};
+
+template <class Category>
+class AgreedRoundFailure final : public Category, public RoundFailure {
+ public:
+  AgreedRoundFailure(const std::string& message, bool report) : Category(message), RoundFailure(report) {}
+  const char* what() const noexcept override { return Category::what(); }
+  bool numeric() const override { return std::is_base_of_v<NumericError, Category>; }
 };
 
 // First client hosted by `rank` when n clients are dealt to `ranks` processes in contiguous

@@ -98,9 +98,11 @@ BatchSize parse_batch(const Spec& spec, const char* key) {
   batch.value = spec.get_double(key);
   const bool count = batch.value >= 1.0 && batch.value == std::floor(batch.value);
   const bool fraction = batch.value > 0.0 && batch.value < 1.0;
-  if (!count && !fraction) {
-    throw ConfigError("algorithm '" + spec.name() + "': " + key + " must be full, a whole count >= 1 or a fraction in "
-                      "(0, 1), got '" + batch.text + "'");
+  // Rows are 32-bit indices: a count above 2^32 - 1 can never be a shard's row count.
+  const bool in_range = batch.value <= 4294967295.0;
+  if ((!count || !in_range) && !fraction) {
+    throw ConfigError("algorithm '" + spec.name() + "': " + key + " must be full, a whole count in [1, 4294967295] or a "
+                      "fraction in (0, 1), got '" + batch.text + "'");
   }
   return batch;
 }

@@ -120,4 +120,12 @@ std::size_t method_batch_rows(std::string_view spec_text, std::size_t shard_rows
   return detail::parse_batch(spec).rows_for(shard_rows);
 }
 
+std::optional<std::size_t> method_batch_count(std::string_view spec_text) {
+  const Spec spec = resolve_spec("algorithm", spec_text, method_table());
+  if (!spec.has("batch")) return std::nullopt;
+  const detail::BatchSize batch = detail::parse_batch(spec);
+  if (batch.full || batch.value < 1.0) return std::nullopt;
+  return static_cast<std::size_t>(batch.value);
+}
+
 }  // namespace ecco

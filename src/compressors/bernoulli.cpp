@@ -27,7 +27,7 @@ class Bernoulli final : public Compressor {
             .positively_homogeneous = true,
             .deterministic = p_ == 1.0,
             .bits = 32.0 * static_cast<double>(dim) * p_,
-            .index_bits = 0.0};
+            .index_bits = 0.0, .capped = {}};
   }
 
   void compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng, CompressorWorkspace& /*workspace*/,

@@ -61,6 +61,9 @@ class KeptCount {
   KeptCount(const Spec& spec, const char* key = "k");
   // K for dimension d: the count capped at d, or round(fraction d) and at least 1.
   std::size_t count_for(std::size_t dim) const;
+  // For CompressorTraits::capped: "<name>:k=<count> keeps every coordinate of d = <dim> (k is
+  // capped at d)" when a count above dim is capped, else "".
+  std::string capped_note(const std::string& name, std::size_t dim) const;
   const std::string& text() const { return text_; }
 
  private:

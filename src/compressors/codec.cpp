@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -64,14 +65,22 @@ std::uint32_t crc_of_message(const std::byte* message, std::size_t size) {
   return detail::crc32_update(head, message + kHeaderBytes, size - kHeaderBytes);
 }
 
+// %.6g: "1e+308", not the 309 digits of std::to_string.
+std::string shown_value(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", v);
+  return text;
+}
+
 [[noreturn]] void throw_not_finite(double v, std::size_t coordinate) {
   throw NumericError("message value at coordinate " + std::to_string(coordinate) + " is not finite (" +
-                     std::to_string(v) + ")");
+                     shown_value(v) + ")");
 }
 
 [[noreturn]] void throw_overflow(double v, std::size_t coordinate, ValueFormat format) {
-  throw NumericError("message value " + std::to_string(v) + " at coordinate " + std::to_string(coordinate) +
-                     " overflows the " + std::string(to_string(format)) + " wire format (use --wire fp64)");
+  throw NumericError("message value " + shown_value(v) + " at coordinate " + std::to_string(coordinate) +
+                     " overflows the " + std::string(to_string(format)) + " wire format (the value grew out of its range: "
+                     "a step size too large, or use --wire fp64)");
 }
 
 // The stored values that travel: all but a shared_lowrank message's P (the first rows x rank),

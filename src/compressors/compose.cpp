@@ -19,6 +19,7 @@ CompressorTraits Composition::traits(std::size_t dim) const {
   t.deterministic = a.deterministic && b.deterministic;
   t.index_bits = a.index_bits;
   t.bits = a.index_bits + b.bits;
+  t.capped = a.capped.empty() ? b.capped : a.capped;
   const bool identity = sparsifier_as_->is_projection() && kept == dim;
   if (identity) {
     t.kind = b.kind;

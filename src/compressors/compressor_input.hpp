@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -25,8 +26,10 @@ inline void check_dimension(Eigen::Index size, const char* compressor) {
 }
 
 [[noreturn]] inline void throw_not_finite(const char* compressor, std::size_t coordinate, double value) {
+  char shown[32];
+  std::snprintf(shown, sizeof shown, "%g", value);
   throw NumericError(std::string(compressor) + ": input coordinate " + std::to_string(coordinate) +
-                     " is not finite (" + std::to_string(value) + ")");
+                     " is not finite (" + shown + ")");
 }
 
 // NumericError naming the first non-finite value of v[0, n).

@@ -18,7 +18,7 @@ class Identity final : public Sparsifier {
             .positively_homogeneous = true,
             .deterministic = true,
             .bits = 32.0 * static_cast<double>(dim),
-            .index_bits = 0.0};
+            .index_bits = 0.0, .capped = {}};
   }
 
   void compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& /*rng*/, CompressorWorkspace& /*workspace*/,

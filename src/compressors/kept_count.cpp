@@ -31,6 +31,11 @@ std::size_t KeptCount::count_for(std::size_t dim) const {
   return std::min(k, dim);
 }
 
+std::string KeptCount::capped_note(const std::string& name, std::size_t dim) const {
+  if (!(value_ >= 1.0) || value_ <= static_cast<double>(dim)) return "";
+  return name + ":k=" + text_ + " keeps every coordinate of d = " + std::to_string(dim) + " (k is capped at d)";
+}
+
 double index_bits_for(std::size_t dim) { return dim <= 1 ? 0.0 : static_cast<double>(std::bit_width(dim - 1)); }
 
 void QuantisedCompressor::compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng, CompressorWorkspace& /*workspace*/,

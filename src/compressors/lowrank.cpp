@@ -87,7 +87,11 @@ class LowRank final : public Compressor {
             .positively_homogeneous = true,
             .deterministic = false,
             .bits = 32.0 * static_cast<double>(s.rank * (s.rows + s.cols)),
-            .index_bits = 0.0};
+            .index_bits = 0.0,
+            .capped = s.rank < rank_ ? "lowrank:r=" + std::to_string(rank_) + " exceeds the " + std::to_string(s.rows) +
+                                           " x " + std::to_string(s.cols) + " matrix of d = " + std::to_string(dim) +
+                                           " (r is capped at " + std::to_string(s.rank) + ")"
+                                     : std::string()};
   }
 
   void compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& rng, CompressorWorkspace& ws, Message& out) const override {

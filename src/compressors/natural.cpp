@@ -54,7 +54,7 @@ class Natural final : public Quantiser {
             .positively_homogeneous = false,
             .deterministic = false,
             .bits = 32.0 + 9.0 * static_cast<double>(n),
-            .index_bits = 0.0};
+            .index_bits = 0.0, .capped = {}};
   }
 
   void quantise(const double* input, Rng& rng, Message& out) const override {

@@ -64,7 +64,7 @@ class NaturalDithering final : public Quantiser {
             .positively_homogeneous = true,
             .deterministic = false,
             .bits = 32.0 + static_cast<double>(n) * (1.0 + static_cast<double>(bits_for(s_))),
-            .index_bits = 0.0};
+            .index_bits = 0.0, .capped = {}};
   }
 
   void quantise(const double* input, Rng& rng, Message& out) const override {

@@ -44,7 +44,8 @@ class RandK final : public Sparsifier {
                        .positively_homogeneous = true,
                        .deterministic = k == d,
                        .bits = 32.0 * k + index_bits,
-                       .index_bits = index_bits};
+                       .index_bits = index_bits,
+                       .capped = k_.capped_note("randk", dim)};
     if (scaled_) {
       t.kind = CompressorClass::unbiased;
       t.alpha = 0.0;

@@ -24,7 +24,7 @@ class ScaledSign final : public Quantiser {
             .positively_homogeneous = true,
             .deterministic = true,
             .bits = 32.0 + static_cast<double>(n),
-            .index_bits = 0.0};
+            .index_bits = 0.0, .capped = {}};
   }
 
   void quantise(const double* input, Rng& /*rng*/, Message& out) const override {

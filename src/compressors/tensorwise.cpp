@@ -141,7 +141,7 @@ class TensorWise final : public LevelledCompressor {
                            .positively_homogeneous = true,
                            .deterministic = true,
                            .bits = 0.0,
-                           .index_bits = 0.0};
+                           .index_bits = 0.0, .capped = {}};
     for (std::size_t k = 0; k < tensors_.size(); ++k) {
       const Tensor& t = tensors_[k];
       for (std::size_t c = 0; c < t.at.size(); ++c) {

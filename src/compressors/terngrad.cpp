@@ -26,7 +26,7 @@ class TernGrad final : public Quantiser {
             .positively_homogeneous = true,
             .deterministic = false,
             .bits = 32.0 + 2.0 * d,
-            .index_bits = 0.0};
+            .index_bits = 0.0, .capped = {}};
   }
 
   void quantise(const double* input, Rng& rng, Message& out) const override {

@@ -188,7 +188,8 @@ class TopK final : public Sparsifier {
             .positively_homogeneous = true,
             .deterministic = true,
             .bits = k * (32.0 + index_bits_for(dim)),
-            .index_bits = k * index_bits_for(dim)};
+            .index_bits = k * index_bits_for(dim),
+            .capped = k_.capped_note("topk", dim)};
   }
 
   void compress(Eigen::Ref<const Eigen::VectorXd> x, Rng& /*rng*/, CompressorWorkspace& workspace,

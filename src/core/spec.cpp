@@ -81,6 +81,17 @@ std::int64_t Spec::get_int(std::string_view key) const {
   return value;
 }
 
+std::uint64_t Spec::get_seed(std::string_view key) const {
+  const std::string& text = raw(key);
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+    throw ConfigError(family_ + " '" + name_ + "': key '" + std::string(key) +
+                      "' is a seed, a whole number in [0, 18446744073709551615], got '" + text + "'");
+  }
+  return value;
+}
+
 bool Spec::get_bool(std::string_view key) const {
   const std::string& text = raw(key);
   if (text == "true" || text == "1" || text == "yes") return true;

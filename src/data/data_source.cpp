@@ -125,7 +125,7 @@ Dataset read_spec(const Spec& spec, std::size_t clients) {
     gen.dim = positive(spec, "dim");
     gen.density = spec.get_double("density");
     gen.noise = spec.get_double("noise");
-    gen.seed = static_cast<std::uint64_t>(spec.get_int("seed"));
+    gen.seed = spec.get_seed("seed");
     return make_synthetic_classification(gen);
   }
   SyntheticRegression gen;
@@ -141,7 +141,7 @@ Dataset read_spec(const Spec& spec, std::size_t clients) {
   gen.spread = spec.get_double("spread");
   gen.cond = spec.get_double("cond");
   gen.noise = spec.get_double("noise");
-  gen.seed = static_cast<std::uint64_t>(spec.get_int("seed"));
+  gen.seed = spec.get_seed("seed");
   return make_synthetic_regression(gen);
 }
 

@@ -54,6 +54,12 @@ std::string_view next_token(std::string_view& rest) {
   return token;
 }
 
+// Largest magnitude of a label or feature value: FLT_MAX (3.4e38), the range of the fp32 wire
+// and of fp32 compute. It also keeps every constant finite: with d, N < 2^32 a row's
+// ||a_j||^2 stays below 10^87 and sums of them below 10^97, where a value of 1e160 would make
+// ||a_j||^2 overflow to inf and L silently wrong.
+constexpr double kMaxMagnitude = 3.4028234663852886e38;
+
 double parse_number(std::string_view text, const LineError& err, const char* what) {
   std::string_view digits = text;
   if (!digits.empty() && digits.front() == '+') {
@@ -67,6 +73,10 @@ double parse_number(std::string_view text, const LineError& err, const char* wha
   }
   if (ec == std::errc::result_out_of_range || !std::isfinite(value)) {
     err.fail(std::string(what) + " '" + shown(text) + "' is not a finite number");
+  }
+  if (std::fabs(value) > kMaxMagnitude) {
+    err.fail(std::string(what) + " '" + shown(text) + "' is outside [-3.4e38, 3.4e38] (the fp32 range; larger values "
+             "overflow the smoothness constants and the fp32 wire; rescale the data)");
   }
   return value;
 }

@@ -38,7 +38,7 @@ ClientSplit make_split(const Dataset& data, std::size_t clients, std::string_vie
   std::iota(split.order.begin(), split.order.end(), 0U);
   const std::string& name = spec.name();
   if (name == "shuffle") {
-    Rng rng(derive_seed(static_cast<std::uint64_t>(spec.get_int("seed")), kNoClient, SeedPurpose::data_split));
+    Rng rng(derive_seed(spec.get_seed("seed"), kNoClient, SeedPurpose::data_split));
     for (std::size_t i = n_rows; i > 1; --i) std::swap(split.order[i - 1], split.order[rng.uniform_index(i)]);
   } else if (name == "label_sorted") {
     std::stable_sort(split.order.begin(), split.order.end(), [&](std::uint32_t a, std::uint32_t b) {

@@ -157,14 +157,13 @@ std::unique_ptr<ProblemFactory> make_mlp(const Spec& spec) {
   } else if (act != "relu") {
     throw ConfigError("problem 'mlp': act must be relu or tanh, got '" + act + "'");
   }
-  const std::int64_t seed = spec.get_int("init_seed");
-  if (seed < 0) throw ConfigError("problem 'mlp': init_seed must be >= 0, got " + spec.get_string("init_seed"));
+  const std::uint64_t seed = spec.get_seed("init_seed");
   const double lambda = spec.get_double("lambda");
   if (!(lambda >= 0.0 && lambda <= 1e300)) {
     throw ConfigError("problem 'mlp': lambda must be in [0, 1e300], got " + spec.get_string("lambda"));
   }
   return std::make_unique<MlpFactory>(spec.to_string(), std::move(hidden), activation,
-                                      static_cast<std::uint64_t>(seed), lambda);
+                                      seed, lambda);
 }
 
 }  // namespace ecco::detail

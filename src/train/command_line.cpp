@@ -318,7 +318,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     if (c.aggregation != "sharded") throw ConfigError("--shard-chunk applies to --aggregation sharded only");
   }
   c.dedicated_server = parsed.count("dedicated-server") > 0;
-  c.rounds = static_cast<std::int64_t>(integer_flag(parsed, "rounds", 0, kMaxCount));
+  // 10^12 rounds: weeks at a microsecond per round; a larger count is a typo, not a run.
+  constexpr std::uint64_t kMaxRounds = 1'000'000'000'000;
+  c.rounds = static_cast<std::int64_t>(integer_flag(parsed, "rounds", 0, kMaxRounds));
   if (parsed.count("epochs") > 0) {  // given, or the default job's
     if (given.count("rounds") > 0) throw ConfigError("--epochs and --rounds both set the length of the run; give one");
     const std::string text = parsed["epochs"].as<std::string>();

@@ -48,6 +48,16 @@
 namespace ecco::detail {
 namespace {
 
+// The steps of a round in the order they run (docs/round.md), for ordering failures.
+enum class RoundStep : std::uint64_t { downlink = 1, client_messages = 2, aggregate = 3, metrics = 4 };
+
+// A failure's place in the round: its step, then the client (clients in id order, the
+// step's own work, `client` omitted, after them). Smaller is earlier.
+constexpr std::uint64_t kOwnWork = (std::uint64_t{1} << 40) - 1;
+constexpr std::uint64_t place_in_round(RoundStep step, std::uint64_t client = kOwnWork) {
+  return (static_cast<std::uint64_t>(step) << 40) | client;
+}
+
 // This process's peak resident set, in bytes (Linux reports ru_maxrss in KiB).
 std::uint64_t peak_rss_bytes() {
   rusage usage{};
@@ -133,6 +143,7 @@ class RoundRunner {
       sent_messages_ = 0;
     }
     for (LocalClient& c : state_.clients) {
+      place_ = place_in_round(RoundStep::client_messages, c.id);
       ClientEnv env{c.id, *c.oracle, *state_.compressor, c.rng, c.sample_rng, c.workspace, wire_};
       bool sent = false;
       try {
@@ -186,6 +197,7 @@ class RoundRunner {
   }
 
   std::uint64_t aggregate(Phase phase, MetricsRow& row) {
+    place_ = place_in_round(RoundStep::aggregate);
     check_arrivals(round_, "uplink");
     if (allreduce_) return aggregate_sum(phase, row);
     if (sharded_) return aggregate_sharded(phase, row);
@@ -315,6 +327,7 @@ class RoundRunner {
   // same numbers (the modes are tested bit for bit against gather); where the method can, it
   // steps x in place instead (ServerMethod::step_model_in_place: the same bits, no copies).
   std::uint64_t downlink(std::int64_t t) {
+    place_ = place_in_round(RoundStep::downlink);
     check_arrivals(t, "downlink");
     if (sharded_) return sharded_downlink(t);
     Clock clock;
@@ -404,8 +417,10 @@ class RoundRunner {
     transport_.ordered_fold(metrics_, state_.clients.size(), [&](std::size_t k, Eigen::Ref<Eigen::VectorXd> term) {
       LocalClient& c = state_.clients[k];
       term.setZero();
+      place_ = place_in_round(RoundStep::metrics, c.id);
       guarded([&] { client_metrics(c, t, evaluate, d, term); });
     });
+    place_ = place_in_round(RoundStep::metrics);
     row.round = t;
     row.grad_norm_sq = full_ ? (metrics_.head(d) / static_cast<double>(clients_)).squaredNorm()
                              : std::numeric_limits<double>::quiet_NaN();
@@ -487,13 +502,20 @@ class RoundRunner {
   // the round; the end-of-round agreement (execute) then stops every process together.
   bool failed() const { return failure_ != nullptr; }
   std::exception_ptr failure() const { return failure_; }
-  // Runs f, keeping its exception (the first of the round wins).
+  // Where in the round the kept failure happened (place_in_round): when several processes
+  // fail in one round, the earliest place is reported, so the message does not depend on
+  // which rank hosts which client.
+  std::uint64_t failure_place() const { return failure_place_; }
+  // Runs f, keeping its exception (the first of the round wins) and the current place.
   template <class F>
   void guarded(F&& f) {
     try {
       f();
     } catch (...) {
-      if (!failure_) failure_ = std::current_exception();
+      if (!failure_) {
+        failure_ = std::current_exception();
+        failure_place_ = place_;
+      }
     }
   }
   // Keeps the exception that `throws_it` throws.
@@ -582,48 +604,105 @@ class RoundRunner {
   PhaseSeconds phases_;
   std::uint64_t messages_ = 0;  // received by the server
   std::exception_ptr failure_;  // this round's first local failure (null: none)
+  std::uint64_t place_ = 0;          // place_in_round(now): set at each step of the round
+  std::uint64_t failure_place_ = 0;  // failure_place() of failure_
 };
+
+// The category of a round's failure, as it travels from the failing rank to the others.
+enum class FailureKind : std::uint8_t { numeric = 'N', decode = 'D', data = 'F', config = 'C', comm = 'M', other = 'E' };
+
+FailureKind kind_of(const std::exception_ptr& own, std::string& message) {
+  try {
+    std::rethrow_exception(own);
+  } catch (const NumericError& e) {
+    message = e.what();
+    return FailureKind::numeric;
+  } catch (const DecodeError& e) {
+    message = e.what();
+    return FailureKind::decode;
+  } catch (const DataError& e) {
+    message = e.what();
+    return FailureKind::data;
+  } catch (const ConfigError& e) {
+    message = e.what();
+    return FailureKind::config;
+  } catch (const CommError& e) {
+    message = e.what();
+    return FailureKind::comm;
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+    message = "an unknown exception";
+  }
+  return FailureKind::other;
+}
+
+[[noreturn]] void throw_agreed(FailureKind kind, const std::string& message, bool report) {
+  switch (kind) {
+    case FailureKind::numeric: throw AgreedRoundFailure<NumericError>(message, report);
+    case FailureKind::decode: throw AgreedRoundFailure<DecodeError>(message, report);
+    case FailureKind::data: throw AgreedRoundFailure<DataError>(message, report);
+    case FailureKind::config: throw AgreedRoundFailure<ConfigError>(message, report);
+    case FailureKind::comm: throw AgreedRoundFailure<CommError>(message, report);
+    case FailureKind::other: break;
+  }
+  throw AgreedRoundFailure<Error>(message, report);
+}
 
 }  // namespace
 
-// Every process, once the end of round t found that `lowest` (and maybe others) failed:
-// rank 0 learns that rank's message; with a numeric failure (divergence: NaN or inf in a
-// gradient, message, model or metric) the observer gets the run up to the last good row
-// (the CSV and summary are written; nothing when the failure came before the first row);
-// every process throws RoundFailure.
-[[noreturn]] void fail_together(RunState& state, Transport& transport, std::exception_ptr own, int lowest, std::int64_t t,
-                                bool logged, double seconds, const PhaseSeconds& phases, RunObserver* observer,
-                                RunResult& result) {
-  std::string message = "rank " + std::to_string(lowest) + " failed";
-  bool numeric = false;
+// Every process, once the end of round t found that some process failed (`own`: this
+// process's failure, null if it has none, kept at `place`): every failing process's record
+// [rank, place, category, message] reaches every process (one allgather; only failing
+// processes contribute, 17 bytes plus the message each), and the earliest place in the
+// round is reported (ties: the lowest rank), so that the message is the same whatever the
+// rank layout. With a numeric failure (divergence: NaN or inf in a gradient, message, model
+// or metric) rank 0's observer gets the run up to the last good row (the CSV and summary
+// are written; nothing when the failure came before the first row); every process throws
+// the same AgreedRoundFailure.
+[[noreturn]] void fail_together(RunState& state, Transport& transport, std::exception_ptr own, std::uint64_t place,
+                                std::int64_t t, bool logged, double seconds, const PhaseSeconds& phases,
+                                RunObserver* observer, RunResult& result) {
+  std::vector<std::byte> local, everyone;
   if (own) {
-    try {
-      std::rethrow_exception(own);
-    } catch (const NumericError& e) {
-      numeric = true;
-      message = e.what();
-    } catch (const std::exception& e) {
-      message = e.what();
-    } catch (...) {
-      message = "an unknown exception";
+    std::string own_message;
+    const FailureKind own_kind = kind_of(own, own_message);
+    const auto rank = static_cast<std::uint32_t>(transport.rank());
+    const auto length = static_cast<std::uint32_t>(std::min<std::size_t>(own_message.size(), 1U << 20));
+    local.resize(17 + length);
+    std::memcpy(local.data(), &rank, 4);
+    std::memcpy(local.data() + 4, &place, 8);
+    local[12] = static_cast<std::byte>(own_kind);
+    std::memcpy(local.data() + 13, &length, 4);
+    if (length > 0) std::memcpy(local.data() + 17, own_message.data(), length);
+  }
+  transport.allgather(local, everyone);
+  // The records in rank order; the earliest place wins (strictly smaller: ties keep the
+  // lower rank). Bytes from this run's own processes, still read within bounds.
+  int reporter = -1;
+  std::uint64_t best = ~std::uint64_t{0};
+  FailureKind kind = FailureKind::other;
+  std::string message = "a process failed";
+  for (std::size_t at = 0; at + 17 <= everyone.size();) {
+    std::uint32_t rank = 0, length = 0;
+    std::uint64_t where = 0;
+    std::memcpy(&rank, everyone.data() + at, 4);
+    std::memcpy(&where, everyone.data() + at + 4, 8);
+    std::memcpy(&length, everyone.data() + at + 13, 4);
+    if (length > everyone.size() - at - 17) break;
+    if (reporter < 0 || where < best) {
+      reporter = static_cast<int>(rank);
+      best = where;
+      kind = static_cast<FailureKind>(everyone[at + 12]);
+      message.assign(reinterpret_cast<const char*>(everyone.data()) + at + 17, length);
     }
+    at += 17 + length;
   }
-  // Only the lowest failing rank contributes: rank 0 receives exactly its kind and message.
-  std::vector<std::byte> local, at_server;
-  if (transport.rank() == lowest) {
-    local.resize(1 + message.size());
-    local[0] = std::byte{numeric ? std::uint8_t{'N'} : std::uint8_t{'E'}};
-    std::memcpy(local.data() + 1, message.data(), message.size());
-  }
-  transport.gather(local, at_server);
-  if (transport.is_server() && !at_server.empty()) {
-    numeric = at_server[0] == std::byte{'N'};
-    message.assign(reinterpret_cast<const char*>(at_server.data()) + 1, at_server.size() - 1);
-  }
+  const bool numeric = kind == FailureKind::numeric;
   if (transport.is_server()) {
     if (logged && !result.history.empty()) result.history.pop_back();  // the failed round's row
     result.rounds_run = t;
-    result.stop_reason = "stopped at round " + std::to_string(t) + " (rank " + std::to_string(lowest) + "): " + message;
+    result.stop_reason = "stopped at round " + std::to_string(t) + " (rank " + std::to_string(reporter) + "): " + message;
     if (numeric && observer != nullptr && !result.history.empty()) {
       result.info = state.info;
       result.x = state.x;
@@ -632,7 +711,7 @@ class RoundRunner {
       observer->on_finish(result);
     }
   }
-  throw RoundFailure(message, transport.rank() == lowest, numeric);
+  throw_agreed(kind, message, transport.rank() == reporter);
 }
 
 RunResult execute(RunState& state, Transport& transport, const RunOptions& options) {
@@ -666,11 +745,19 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
   std::optional<LevelAdapter> adapter;
   if (state.levels != nullptr) adapter.emplace(state, transport, observer);
   if (observer != nullptr) observer->on_start(info);
+  if (result.is_server) {
+    for (const std::string& text : info.warnings) {
+      result.warnings.push_back(text);
+      if (observer != nullptr) observer->on_warning(text);
+    }
+  }
   // --resume: the state, counters and rows of the newest usable checkpoint; the rounds go on
   // after its round.
   std::optional<RunProgress> resumed;
+  std::vector<std::string> resume_warnings;
   if (!options.checkpoint.resume.empty()) {
-    resumed = load_checkpoint(options.checkpoint.resume, state, transport, result.warnings);
+    resumed = load_checkpoint(options.checkpoint.resume, state, transport, resume_warnings);
+    result.warnings.insert(result.warnings.end(), resume_warnings.begin(), resume_warnings.end());
     runner.restore_totals(*resumed);
     if (adapter) adapter->restore(resumed->decisions);
     result.resumed_from = resumed->round;
@@ -735,16 +822,16 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     if (observer != nullptr) observer->on_warning(text);
   };
 
-  // Collective, after every round: one MPI_Allreduce of [the signal any process received
-  // (RunOptions::stop_signal), P - the lowest rank with a local failure]. A failure stops every
-  // process here (fail_together); else the round's row goes out and the signal is returned.
+  // Collective, after every round: one MPI_Allreduce (max) of [the signal any process
+  // received (RunOptions::stop_signal), whether any process has a local failure]. A failure
+  // stops every process here (fail_together); else the round's row goes out and the signal is
+  // returned.
   const auto end_of_round = [&](std::int64_t t, bool logged) -> int {
-    const auto ranks = static_cast<std::uint64_t>(transport.size());
     std::uint64_t flags[2] = {options.stop_signal != nullptr ? static_cast<std::uint64_t>(*options.stop_signal) : 0,
-                              runner.failed() ? ranks - static_cast<std::uint64_t>(transport.rank()) : 0};
+                              runner.failed() ? 1U : 0U};
     transport.allreduce_max(flags);
     if (flags[1] != 0) {
-      fail_together(state, transport, runner.failure(), static_cast<int>(ranks - flags[1]), t, logged, clock.seconds(),
+      fail_together(state, transport, runner.failure(), runner.failure_place(), t, logged, clock.seconds(),
                     runner.phases(), observer, result);
     }
     if (logged && result.is_server) warn_if_diverging();
@@ -760,7 +847,7 @@ RunResult execute(RunState& state, Transport& transport, const RunOptions& optio
     if (result.is_server) {
       result.history = std::move(resumed->history);
       if (observer != nullptr) {
-        observer->on_resume(t, result.warnings);
+        observer->on_resume(t, resume_warnings);
         for (const MetricsRow& r : result.history) observer->on_row(r);
       }
     }

@@ -302,6 +302,19 @@ RunState prepare_local_unguarded(const RunConfig& config, const RunOptions& opti
     info.granularity = "global";
   }
   const CompressorTraits uplink = state.compressor->traits(info.dim);
+  if (state.method->uses_compressor() && !uplink.capped.empty()) info.warnings.push_back("--compressor " + uplink.capped);
+  if (state.method->uses_down_compressor()) {
+    const std::string capped = state.down_compressor->traits(info.dim).capped;
+    if (!capped.empty()) info.warnings.push_back("--down-compressor " + capped);
+  }
+  if (const std::optional<std::size_t> batch = method_batch_count(info.config.algorithm)) {
+    std::size_t smallest = info.rows;
+    for (const RowRange& r : split.ranges) smallest = std::min(smallest, r.size());
+    if (*batch > smallest) {
+      info.warnings.push_back("minibatch of " + std::to_string(*batch) + " rows is more than the smallest client's " +
+                              std::to_string(smallest) + " rows; such clients use all their rows in every gradient");
+    }
+  }
   if (state.method->uses_compressor()) {
     if (!config.allow_any_compressor) {
       state.method->check_compressor(uplink);

@@ -13,8 +13,11 @@ printf '1 1:0.5 3:1\n-1 2:1\n1 3:0.5 2:1\n' > "$work/unsorted.svm"
 printf '1 1:0.5\n2 1:1\n3 2:1\n' > "$work/three_labels.svm"
 : > "$work/empty.svm"
 printf '1 1:1\n1 2:1\n1 3:1\n' > "$work/one_class.svm"
-# Four rows at the largest finite value: the gradient overflows in round 0 (a run-time error).
-printf '1 1:1.7e308\n1 1:1.7e308\n1 1:1.7e308\n1 1:1.7e308\n-1 1:1\n' > "$work/overflow.svm"
+# A value beyond the fp32 range is refused where it is read (it would overflow the constants).
+printf '1 1:1\n1 1:1.7e308\n-1 1:1\n' > "$work/overflow.svm"
+# Four rows of 1e38 (inside the range) and a huge step: the gradient at x_1 overflows to inf in
+# round 1 (a run-time error of one client).
+printf '1 1:1e38\n1 1:1e38\n1 1:1e38\n1 1:1e38\n-1 1:1\n' > "$work/large.svm"
 mkdir -p "$work/outdir"
 
 # One case, run in the background: expected substring | arguments... Its report goes to
@@ -151,7 +154,12 @@ check "algorithm 'onebit_adam': freeze must be a round count >= 1" --algorithm o
 check "algorithm 'adam': beta2 must be in \[0, 1)" --algorithm adam:beta2=1 --lr 0.01
 check "needs a contractive compressor; this one is unbiased (omega = 1.*wrap it as contractive(<spec>)" \
   --algorithm ef21 --compressor qsgd:s=4
-check "client 0, round 0: message value at coordinate 0 is not finite" --data "$work/overflow.svm" --clients 1 --lr 0.1
+check "overflow.svm:2: feature value '1.7e308' is outside \[-3.4e38, 3.4e38\]" --data "$work/overflow.svm" --clients 1 --lr 0.1
+check "--rounds: 1000000000000000000 is outside \[0, 1000000000000\]" --rounds 1000000000000000000
+check "split 'shuffle': key 'seed' is a seed, a whole number in \[0, 18446744073709551615\], got '-1'" \
+  --data synthetic_classification --split shuffle:seed=-1
+check "batch must be full, a whole count in \[1, 4294967295\] or a fraction in (0, 1), got '1e30'" \
+  --data synthetic_classification --algorithm ef21_sgd:batch=1e30
 check "--out $work/no/such/dir/run.csv: cannot create" --data synthetic_classification --out "$work/no/such/dir/run.csv"
 
 # Memory (issue 17): a run whose estimate exceeds what a rank may use is refused at set-up
@@ -276,6 +284,33 @@ if [ -n "$problem" ]; then
 else
   echo "ok   (two runs writing one --out): $(grep '\[error\]' "$work/shared/second.log" | sed 's/.*\[error\] //')" \
     > "$work/report.shared"
+fi
+cases=$((cases + 1))
+
+# A divergence (issue 17): the run stops at the round where client 0's gradient overflows,
+# names the client and the round in one line, exits 1, and publishes the rows before that
+# round (round 0 only) and a summary that says where it stopped.
+mkdir -p "$work/diverged"
+problem=""
+timeout 120 "$mpiexec" -n "$ranks" "$train" --data "$work/large.svm" --problem least_squares --algorithm gd \
+  --clients 1 --lr 1e200 --wire fp64 --rounds 3 --log-every 1 --quiet --out "$work/diverged/run.csv" \
+  --summary "$work/diverged/run.json" > "$work/diverged/log" 2>&1 < /dev/null
+status=$?
+[ "$status" -eq 1 ] || problem+=" exit status $status, not 1;"
+[ "$(grep -c '\[error\]' "$work/diverged/log")" -eq 1 ] || problem+=" not one error line;"
+grep -q "client 0, round 1: message value at coordinate 0 is not finite (inf)" "$work/diverged/log" ||
+  problem+=" no 'client 0, round 1: ... not finite (inf)' line;"
+[ "$(cut -d, -f1 "$work/diverged/run.csv" 2> /dev/null | tr '\n' ' ')" = "round 0 " ] ||
+  problem+=" the CSV is not the header and round 0: $(cut -d, -f1 "$work/diverged/run.csv" 2>&1 | tr '\n' ' ');"
+grep -q '"stop_reason": "stopped at round 1 (rank [0-9]*): client 0, round 1: ' "$work/diverged/run.json" 2> /dev/null ||
+  problem+=" the summary does not say where the run stopped;"
+left=$(cd "$work/diverged" && ls -d run.*.partial* run.*.lock 2> /dev/null)
+[ -z "$left" ] || problem+=" left behind: $left;"
+if [ -n "$problem" ]; then
+  { echo "FAIL (a diverging run):$problem"; sed 's/^/    | /' "$work/diverged/log"; } > "$work/report.diverged"
+else
+  echo "ok   (a diverging run): $(grep '\[error\]' "$work/diverged/log" | sed 's/.*\[error\] //')" \
+    > "$work/report.diverged"
 fi
 cases=$((cases + 1))
 

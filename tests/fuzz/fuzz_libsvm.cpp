@@ -4,8 +4,8 @@
 //
 // Expected: a Dataset, or DataError. Findings besides crashes and sanitizer reports
 // (fuzz_support.hpp): any other exception; for a file that reads, a dataset whose shape
-// disagrees with itself, a non-finite value, an index outside [0, d), a re-read with
-// dim = d that fails or differs, or a re-read with dim = d - 1 that does not fail with
+// disagrees with itself, a value that is not finite or outside the fp32 range, an index
+// outside [0, d), a re-read with dim = d that fails or differs, or a re-read with dim = d - 1 that does not fail with
 // DataError (the largest index is d, so it must exceed that --dim).
 #include <cmath>
 #include <cstddef>
@@ -19,6 +19,8 @@
 
 namespace {
 
+constexpr double kFp32Max = 3.4028234663852886e38;  // the reader's largest magnitude
+
 using ecco_fuzz::finding;
 
 void check_shape(const ecco::Dataset& data) {
@@ -29,10 +31,10 @@ void check_shape(const ecco::Dataset& data) {
   for (Eigen::Index k = 0; k < data.features.nonZeros(); ++k) {
     const std::int64_t j = data.features.innerIndexPtr()[k];
     if (j < 0 || static_cast<std::size_t>(j) >= data.dim()) finding("read_libsvm: feature index outside [0, d)");
-    if (!std::isfinite(data.features.valuePtr()[k])) finding("read_libsvm: non-finite feature value");
+    if (!(std::fabs(data.features.valuePtr()[k]) <= kFp32Max)) finding("read_libsvm: feature value not finite or above 3.4e38");
   }
   for (Eigen::Index i = 0; i < data.labels.size(); ++i) {
-    if (!std::isfinite(data.labels[i])) finding("read_libsvm: non-finite label");
+    if (!(std::fabs(data.labels[i]) <= kFp32Max)) finding("read_libsvm: label not finite or above 3.4e38");
   }
 }
 

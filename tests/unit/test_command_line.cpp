@@ -159,6 +159,9 @@ TEST(CommandLine, BadInputsNameTheFlag) {
   EXPECT_NE(error_of({"--rounds", "abc"}).find("--rounds"), std::string::npos);
   EXPECT_NE(error_of({"--rounds", "-1"}).find("--rounds"), std::string::npos);
   EXPECT_NE(error_of({"--rounds", "10x"}).find("--rounds"), std::string::npos);
+  // A run of 10^18 rounds never ends: at most 10^12 (issue 17).
+  EXPECT_NE(error_of({"--rounds", "1000000000000000000"}).find("outside [0, 1000000000000]"), std::string::npos);
+  EXPECT_EQ(parse({"--rounds", "1000000000000"}).config.rounds, 1'000'000'000'000);
   EXPECT_NE(error_of({"--clients", "0"}).find("--clients"), std::string::npos);
   EXPECT_NE(error_of({"--log-every", "0"}).find("--log-every"), std::string::npos);
   EXPECT_NE(error_of({"--dim", "0"}).find("--dim"), std::string::npos);

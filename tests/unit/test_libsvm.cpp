@@ -263,6 +263,14 @@ TEST(LibsvmRead, ExplicitZeroValuesAndNumberForms) {
 // d = 2^32 - 1, and the reader once copied its arrays into the matrix through an Eigen::Map,
 // whose generic sparse copy reserved 2 max(rows, d) entries (64 GB: std::bad_alloc). The
 // memory is now that of the entries read.
+TEST(LibsvmRead, LargestMagnitudeIsTheFp32Maximum) {
+  const TempDir dir;
+  const std::string path = dir.write("big.txt", "1 1:3.4028234e38\n-1 2:-3.4028234e38\n");
+  const ecco::Dataset data = ecco::read_libsvm(path);
+  EXPECT_EQ(data.features.coeff(0, 0), 3.4028234e38);
+  EXPECT_EQ(data.features.coeff(1, 1), -3.4028234e38);
+}
+
 TEST(LibsvmRead, LargestIndexTakesNoMemoryProportionalToDim) {
   const TempDir dir;
   const std::string path = dir.write("max-index.txt", "1 4294967295:1\n0 1:2\n");
@@ -317,6 +325,11 @@ const MalformedCase kMalformed[] = {
     {"ValueInf", "1 1:1\n-1 3:inf\n", 2, std::nullopt, "inf"},
     {"ValueMinusInf", "1 1:1\n-1 3:-inf\n", 2, std::nullopt, "-inf"},
     {"ValueOutOfRange", "1 3:1e999\n", 1, std::nullopt, "1e999"},
+    // Finite but beyond fp32's 3.4028235e38: ||a_j||^2 of 1e160 is inf, the constants would
+    // be silently wrong (issue 17). The fp32 maximum itself is accepted (LargestMagnitude...).
+    {"ValueAboveFp32Range", "1 1:1\n-1 3:1e160\n", 2, std::nullopt, "1e160"},
+    {"ValueJustAboveFp32Range", "1 1:1\n-1 3:-3.41e38\n", 2, std::nullopt, "-3.41e38"},
+    {"LabelAboveFp32Range", "1 1:1\n1e308 3:1\n", 2, std::nullopt, "1e308"},
     {"LabelNan", "1 1:1\nnan 3:1\n", 2, std::nullopt, "nan"},
     {"LabelInf", "1 1:1\n-1 1:1\ninf 3:1\n", 3, std::nullopt, "inf"},
     {"LabelNotANumber", "1 1:1\nabc 3:1\n", 2, std::nullopt, "abc"},

@@ -226,23 +226,80 @@ TEST(Trainer, RejectsBadConfigurations) {
   EXPECT_THROW(ecco::run_serial(c), ecco::DataError);
 }
 
+// Values the data cannot honour are capped, and said once (issue 17: they were capped
+// silently).
+TEST(Trainer, CappedValuesAreWarnedAbout) {
+  const auto warnings_of = [](ecco::RunConfig c) {
+    c.rounds = 1;
+    return ecco::run_serial(c).warnings;
+  };
+  auto c = synthetic_config("ef21", "topk:k=500");
+  auto w = warnings_of(c);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("--compressor topk:k=500 keeps every coordinate of d = "), std::string::npos) << w[0];
+  EXPECT_TRUE(warnings_of(synthetic_config("ef21", "topk:k=12")).empty());
+  EXPECT_TRUE(warnings_of(synthetic_config("ef21", "topk:k=0.5")).empty());
+
+  // lowrank reshapes d into ceil(sqrt d) rows and ceil(d / rows) columns; r above their
+  // minimum is capped to it.
+  c = synthetic_config("ef21", "lowrank:r=50");
+  c.allow_any_compressor = true;
+  c.step_size = "0.1";
+  const std::size_t d = ecco::run_serial([&] { auto one = c; one.rounds = 0; return one; }()).info.dim;
+  std::size_t rows = 1;
+  while (rows * rows < d) ++rows;
+  const std::size_t cols = (d + rows - 1) / rows;
+  w = warnings_of(c);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("(r is capped at " + std::to_string(std::min(rows, cols)) + ")"), std::string::npos) << w[0];
+
+  // 300 rows over 6 clients: 50 each.
+  c = synthetic_config("ef21_sgd:batch=60", "topk:k=2");
+  w = warnings_of(c);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("minibatch of 60 rows is more than the smallest client's 50 rows"), std::string::npos) << w[0];
+  EXPECT_TRUE(warnings_of(synthetic_config("ef21_sgd:batch=50", "topk:k=2")).empty());
+}
+
+TEST(Trainer, BatchCountAbove32BitsIsAConfigError) {
+  // Rows are 32-bit indices (found by fuzz_spec: 1e30 was cast to an integer, undefined).
+  for (const char* spec : {"ef21_sgd:batch=4294967296", "ef21_sgd:batch=1e30", "dcgd:batch=1e300"}) {
+    EXPECT_THROW((void)ecco::method_batch_rows(spec, 100), ecco::ConfigError) << spec;
+  }
+  EXPECT_EQ(ecco::method_batch_rows("ef21_sgd:batch=4294967295", 100), 100u);
+  EXPECT_EQ(ecco::method_batch_count("ef21_sgd:batch=7"), std::optional<std::size_t>(7));
+  EXPECT_EQ(ecco::method_batch_count("ef21_sgd:batch=0.5"), std::nullopt);
+  EXPECT_EQ(ecco::method_batch_count("ef21"), std::nullopt);
+}
+
 TEST(Trainer, NonFiniteGradientIsANumericErrorWithContext) {
-  // Four rows at the largest finite feature value: the gradient sum overflows to inf.
+  // Least squares on four rows a = 1e38 (inside the reader's fp32 range) and a huge step:
+  // x_1 = -gamma grad f(0) is about 8e237, finite, and the gradient at x_1 is a^2 x_1 ~ 1e314,
+  // which overflows to inf in client 0 at round 1.
   const auto path = std::filesystem::temp_directory_path() / ("ecco-overflow-" + std::to_string(::getpid()) + ".svm");
   {
     std::ofstream out(path);
-    for (int r = 0; r < 4; ++r) out << "1 1:1.7e308\n";
+    for (int r = 0; r < 4; ++r) out << "1 1:1e38\n";
     out << "-1 1:1\n";
   }
   ecco::RunConfig c;
   c.data = path.string();
+  c.problem = "least_squares";
+  c.algorithm = "gd";
   c.clients = 1;
-  c.step_size = "0.1";
+  c.rounds = 3;
+  c.step_size = "1e200";
+  c.wire = ecco::ValueFormat::fp64;
   try {
     ecco::run_serial(c);
     ADD_FAILURE() << "expected a NumericError";
   } catch (const ecco::NumericError& e) {
-    EXPECT_NE(std::string(e.what()).find("client 0, round 0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("client 0, round 1"), std::string::npos) << e.what();
+    // The agreed failure keeps its category: the same object is a RoundFailure that says so.
+    const auto* agreed = dynamic_cast<const ecco::RoundFailure*>(&e);
+    ASSERT_NE(agreed, nullptr);
+    EXPECT_TRUE(agreed->numeric());
+    EXPECT_TRUE(agreed->report());
   }
   std::filesystem::remove(path);
 }

@@ -4,11 +4,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "ecco/dataset.hpp"
 #include "ecco/error.hpp"
+#include "ecco/problem.hpp"
 #include "ecco/spec.hpp"
 
 namespace {
@@ -318,6 +321,25 @@ TEST(SpecGetters, NonIntegerIsAnIntError) {
   EXPECT_THAT(config_error_message([&] { (void)spec.get_int("exp"); }), HasSubstr("1e3"));
   EXPECT_THAT(config_error_message([&] { (void)spec.get_int("overflow"); }), HasSubstr("99999999999999999999"));
   EXPECT_THAT(config_error_message([&] { (void)spec.get_int("tail"); }), HasSubstr("10x"));
+}
+
+// One rule for every seed, the rule of --seed: a whole number in [0, 2^64 - 1] (issue 17:
+// shuffle:seed=-1 was accepted and wrapped around while --seed -1 was refused).
+TEST(SpecGetters, SeedIsAWholeNumberOf64Bits) {
+  const ecco::Spec spec = make_spec({{"zero", "0"}, {"max", "18446744073709551615"}, {"neg", "-1"},
+                                     {"over", "18446744073709551616"}, {"plus", "+3"}, {"frac", "1.5"}, {"empty", ""}});
+  EXPECT_EQ(spec.get_seed("zero"), 0u);
+  EXPECT_EQ(spec.get_seed("max"), UINT64_MAX);
+  for (const char* key : {"neg", "over", "plus", "frac", "empty"}) {
+    const std::string msg = config_error_message([&] { (void)spec.get_seed(key); });
+    EXPECT_THAT(msg, HasSubstr("[0, 18446744073709551615]")) << key;
+    EXPECT_THAT(msg, HasSubstr(std::string("'") + key + "'")) << key;
+  }
+  // Every seed key of the registries follows it.
+  EXPECT_THROW((void)ecco::make_split(ecco::make_synthetic_classification({}), 2, "shuffle:seed=-1"),
+               ecco::ConfigError);
+  EXPECT_THROW((void)ecco::load_dataset("synthetic_classification:seed=-1", std::nullopt, 1), ecco::ConfigError);
+  EXPECT_THROW((void)ecco::make_problem_factory("mlp:init_seed=-1"), ecco::ConfigError);
 }
 
 TEST(SpecGetters, NonBoolIsABoolError) {

@@ -596,7 +596,7 @@ TEST(TensorWise, TraitsCombineThePartsTraits) {
         CompressorTraits p;
         if (dense) {
           p = {.kind = CompressorClass::contractive, .alpha = 1.0, .omega = 0.0, .positively_homogeneous = true,
-               .deterministic = true, .bits = 32.0 * static_cast<double>(n), .index_bits = 0.0};
+               .deterministic = true, .bits = 32.0 * static_cast<double>(n), .index_bits = 0.0, .capped = {}};
         } else {
           p = (lowrank ? *lowrank : *inner).traits(n);
         }
