@@ -7,6 +7,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -56,16 +57,26 @@ std::string clients_per_rank(const RunInfo& info) {
 }
 
 // Partial output files and their lock files, removed by remove_unfinished_outputs() when a
-// second signal forces the exit (stop_signals.hpp). Plain arrays: a handler may only call
-// async-signal-safe functions.
-char g_partial_paths[4][4096];
+// second signal forces the exit (stop_signals.hpp). The handler may only call
+// async-signal-safe functions, so each slot points to a copy of the whole path made before
+// any signal can need it (a fixed buffer would cut a long path and unlink another file).
+char* volatile g_partial_paths[4] = {nullptr, nullptr, nullptr, nullptr};
+
+void forget_partial(int slot) {
+  char* old = g_partial_paths[slot];
+  g_partial_paths[slot] = nullptr;
+  delete[] old;
+}
 
 void remember_partial(int slot, const std::string& path) {
-  std::snprintf(g_partial_paths[slot], sizeof g_partial_paths[slot], "%s", path.c_str());
+  forget_partial(slot);
+  auto* copy = new char[path.size() + 1];
+  std::memcpy(copy, path.c_str(), path.size() + 1);
+  g_partial_paths[slot] = copy;
 }
 
 void forget_partial_files() {
-  for (auto& path : g_partial_paths) path[0] = '\0';
+  for (int slot = 0; slot < 4; ++slot) forget_partial(slot);
 }
 
 // Refuses an output path that is one of the files the run reads (RunInfo::data_files and
@@ -87,8 +98,8 @@ void check_not_an_input(const std::string& path, const char* flag, const RunInfo
 }  // namespace
 
 void remove_unfinished_outputs() {
-  for (auto& path : g_partial_paths) {
-    if (path[0] != '\0') ::unlink(path);
+  for (char* path : g_partial_paths) {
+    if (path != nullptr) ::unlink(path);
   }
 }
 

@@ -163,22 +163,37 @@ void Communicator::broadcast_bytes(std::vector<std::byte>& bytes, int root) cons
   check_mpi(MPI_Bcast(bytes.data(), static_cast<int>(size), MPI_BYTE, root, comm_), "MPI_Bcast");
 }
 
+namespace {
+
+// An element count as MPI's int; CommError naming the call above INT_MAX. The callers pass
+// equal counts on every rank taking part, so every rank throws alike.
+int mpi_count(std::size_t n, const char* what) {
+  if (n > static_cast<std::size_t>(INT_MAX)) {
+    throw CommError(std::string(what) + ": " + std::to_string(n) + " elements exceed MPI's int count");
+  }
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
 void Communicator::broadcast(std::span<double> values, int root) const {
-  check_mpi(MPI_Bcast(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, root, comm_), "MPI_Bcast");
+  check_mpi(MPI_Bcast(values.data(), mpi_count(values.size(), "MPI_Bcast"), MPI_DOUBLE, root, comm_), "MPI_Bcast");
 }
 
 void Communicator::send(std::span<const double> values, int destination, int tag) const {
-  check_mpi(MPI_Send(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, destination, tag, comm_), "MPI_Send");
+  check_mpi(MPI_Send(values.data(), mpi_count(values.size(), "MPI_Send"), MPI_DOUBLE, destination, tag, comm_),
+            "MPI_Send");
 }
 
 void Communicator::receive(std::span<double> values, int source, int tag) const {
-  check_mpi(MPI_Recv(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, source, tag, comm_, MPI_STATUS_IGNORE),
+  check_mpi(MPI_Recv(values.data(), mpi_count(values.size(), "MPI_Recv"), MPI_DOUBLE, source, tag, comm_,
+                     MPI_STATUS_IGNORE),
             "MPI_Recv");
 }
 
 MPI_Request Communicator::start_receive(std::span<double> values, int source, int tag) const {
   MPI_Request request = MPI_REQUEST_NULL;
-  check_mpi(MPI_Irecv(values.data(), static_cast<int>(values.size()), MPI_DOUBLE, source, tag, comm_, &request),
+  check_mpi(MPI_Irecv(values.data(), mpi_count(values.size(), "MPI_Irecv"), MPI_DOUBLE, source, tag, comm_, &request),
             "MPI_Irecv");
   return request;
 }
@@ -186,7 +201,7 @@ MPI_Request Communicator::start_receive(std::span<double> values, int source, in
 void Communicator::wait(MPI_Request& request) { check_mpi(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait"); }
 
 void Communicator::wait_all(std::span<MPI_Request> requests) {
-  check_mpi(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  check_mpi(MPI_Waitall(mpi_count(requests.size(), "MPI_Waitall"), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
 }
 
 namespace {

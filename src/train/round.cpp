@@ -87,7 +87,8 @@ class Clock {
   std::chrono::steady_clock::time_point last_ = start_;
 };
 
-// Wraps a client's error with where it happened.
+// Wraps a client's error with where it happened, keeping its category (error.hpp; a
+// subclass such as CheckpointError becomes its category, DataError).
 [[noreturn]] void rethrow_with_context(std::size_t client, std::int64_t round) {
   const std::string where = "client " + std::to_string(client) + ", round " + std::to_string(round) + ": ";
   try {
@@ -98,8 +99,14 @@ class Clock {
     throw ConfigError(where + e.what());
   } catch (const DataError& e) {
     throw DataError(where + e.what());
+  } catch (const DecodeError& e) {
+    throw DecodeError(where + e.what());
+  } catch (const CommError& e) {
+    throw CommError(where + e.what());
   } catch (const std::bad_alloc&) {
     throw Error(where + "out of memory");
+  } catch (const std::exception& e) {
+    throw Error(where + e.what());
   }
 }
 
@@ -310,8 +317,11 @@ class RoundRunner {
       }
     });
     phases_.decode_aggregate += clock.lap();
-    allreduce_payload_ += 8 * static_cast<std::uint64_t>(sum_->payload_bytes());
-    received_bytes_ += sum_->payload_bytes();
+    // A round in which no client sent has no sum-allreduce (only the shape's): no payload.
+    if (any) {
+      allreduce_payload_ += 8 * static_cast<std::uint64_t>(sum_->payload_bytes());
+      received_bytes_ += sum_->payload_bytes();
+    }
     messages_ += sum_->senders();
     const std::uint64_t bits = 8 * sum_->senders() * sum_->count() * value_format_bytes(wire_);
     row.bits_up_value += bits;
