@@ -261,6 +261,27 @@ TEST(Trainer, CappedValuesAreWarnedAbout) {
   EXPECT_TRUE(warnings_of(synthetic_config("ef21_sgd:batch=50", "topk:k=2")).empty());
 }
 
+// A loss that stays finite but grows past 10x its first value is said once (issue 17:
+// logistic loss 0.69 -> 11.2 ended with exit 0 and no word).
+TEST(Trainer, AFiniteDivergenceIsWarnedAboutOnce) {
+  auto c = synthetic_config("gd", "identity");
+  c.x0 = "zero";
+  c.rounds = 30;
+  c.step_size = "1000";
+  const ecco::RunResult diverging = ecco::run_serial(c);
+  ASSERT_FALSE(diverging.history.empty());
+  const double first = diverging.history.front().loss;
+  double largest = first;
+  for (const auto& row : diverging.history) largest = std::max(largest, row.loss);
+  ASSERT_GT(largest, 10.0 * first) << "the step must make the loss grow for this test";
+  ASSERT_TRUE(std::isfinite(largest));
+  std::size_t said = 0;
+  for (const std::string& w : diverging.warnings) said += w.find("the run is diverging") != std::string::npos ? 1U : 0U;
+  EXPECT_EQ(said, 1u);
+  c.step_size = "1";
+  for (const std::string& w : ecco::run_serial(c).warnings) EXPECT_EQ(w.find("diverging"), std::string::npos) << w;
+}
+
 TEST(Trainer, BatchCountAbove32BitsIsAConfigError) {
   // Rows are 32-bit indices (found by fuzz_spec: 1e30 was cast to an integer, undefined).
   for (const char* spec : {"ef21_sgd:batch=4294967296", "ef21_sgd:batch=1e30", "dcgd:batch=1e300"}) {
