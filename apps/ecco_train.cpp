@@ -1,9 +1,11 @@
 // ecco-train: the training binary. Run under mpirun; rank 0 is the server and writes the
 // CSV and the summary; every rank logs to stderr with its rank in each line.
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <new>
 #include <string>
+#include <thread>
 
 #include "console.hpp"
 #include "stop_signals.hpp"
@@ -121,6 +123,17 @@ int main(int argc, char** argv) {
                       "states and buffers; use more hosts, fewer clients per rank or a smaller model");
     console.abandon();
     if (world.size() > 1) world.abort(1);
+    return 1;
+  } catch (const ecco::CommError& e) {
+    // An MPI call failed, most often because a peer process was lost (killed, its host
+    // gone). mpirun names a killed process when it notices it, unless another process exits
+    // first: wait a little so that its line, not this abort, is the one the user sees.
+    ecco::log().error("{}", e.what());
+    console.abandon();
+    if (world.size() > 1) {
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      world.abort(1);
+    }
     return 1;
   } catch (const std::exception& e) {
     // A failure during the rounds: other ranks may wait in a collective, so abort them.
